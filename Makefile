@@ -1,0 +1,83 @@
+# tthc-bot — every entry point a maintainer needs. `make run` and `make test`
+# do all set-up themselves on a fresh clone.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+TTHC := $(VENV)/bin/tthc
+STAMP := $(VENV)/.installed
+
+# Python 3.10 is required by Rasa 3.6. Prefer pyenv's 3.10 (it is installed but
+# not the global version on our machines), else a plain python3.10 on PATH.
+PYTHON310 ?= $(shell \
+	if command -v pyenv >/dev/null 2>&1 && p=$$(pyenv prefix 3.10 2>/dev/null) && [ -x "$$p/bin/python" ]; then \
+		echo "$$p/bin/python"; \
+	elif command -v python3.10 >/dev/null 2>&1; then \
+		command -v python3.10; \
+	fi)
+
+.PHONY: help venv lint format test test-fast catalog migrate train evaluate run shell lock bench clean
+
+help:
+	@echo "make run    - set up, import the catalog, train if needed, start the assistant"
+	@echo "make test   - set up and run every test (catalog, NLU evaluation, dialogue, channels)"
+	@echo "make lint   - ruff"
+	@echo "make train  - (re)train the Rasa model into models/"
+	@echo "make shell  - chat with the assistant in the terminal"
+	@echo "make bench  - run the benchmarks under benchmarks/"
+
+$(STAMP): requirements.lock pyproject.toml
+	@if [ -z "$(PYTHON310)" ]; then \
+		echo "error: Python 3.10 not found. Install it (e.g. 'pyenv install 3.10.13') or put python3.10 on PATH." >&2; \
+		exit 1; \
+	fi
+	@echo "Creating $(VENV) with $(PYTHON310)"
+	@[ -x $(PY) ] || $(PYTHON310) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip==24.0"
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+
+migrate: $(STAMP)
+	$(TTHC) db upgrade
+
+catalog: migrate
+	$(TTHC) catalog import --if-changed
+
+train: catalog
+	$(TTHC) train --if-stale
+
+evaluate: catalog
+	$(TTHC) evaluate
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
+
+run: train
+	$(TTHC) run
+
+shell: train
+	$(TTHC) shell
+
+bench: catalog
+	$(PY) benchmarks/catalog_search.py
+
+lock: $(STAMP)
+	$(PY) -m pip freeze --exclude-editable | sed '/^tthc-bot/d' > requirements.lock.new
+	@echo "Review requirements.lock.new and move it over requirements.lock"
+
+clean:
+	rm -rf $(VENV) var models reports

@@ -1,0 +1,256 @@
+"""Helpers shared by the custom actions: database access, message parsing,
+button payloads, slot names.
+
+Actions stay thin: facts come from `catalog`, dossiers from `dossiers`; this
+module only adapts Rasa's tracker to those APIs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import unicodedata
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from rasa_sdk import Tracker
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+QUESTION_INTENTS: tuple[str, ...] = (
+    "ask_procedure",
+    "ask_documents",
+    "ask_fee",
+    "ask_processing_time",
+    "ask_agency",
+    "ask_online",
+    "ask_legal_basis",
+)
+
+# Slots (names shared with bot/domain/*.yml).
+SLOT_PROCEDURE = "procedure"
+SLOT_OPTIONS = "procedure_options"
+SLOT_PENDING_INTENT = "pending_intent"
+SLOT_AWAITING_CHOICE = "awaiting_procedure_choice"
+SLOT_AWAITING_PHONE = "awaiting_phone_last4"
+SLOT_STATUS_CODE = "status_code_pending"
+SLOT_DOSSIER_CODE = "dossier_code"
+
+CODE_RE = re.compile(r"^\d+\.\d{6}$")
+MAX_OPTIONS = 5
+
+# Search scores are 0..100. A top hit this good with this margin over the
+# runner-up is taken without asking; closer hits are offered as a choice.
+CONFIDENT_SCORE = 70.0
+AMBIGUITY_MARGIN = 8.0
+# Below this a hit is only shown as "closest match" in the not-found answer.
+MIN_SCORE = 45.0
+
+
+# ---------------------------------------------------------------------------
+# Database
+# ---------------------------------------------------------------------------
+
+_lock = threading.Lock()
+_factories: dict[str, Any] = {}
+
+
+def session_factory() -> Any:
+    """One session factory per database URL (tests switch URLs via env)."""
+    from catalog.database import database_url, make_engine, make_session_factory
+
+    url = database_url()
+    with _lock:
+        factory = _factories.get(url)
+        if factory is None:
+            factory = _factories[url] = make_session_factory(make_engine(url))
+        return factory
+
+
+@contextmanager
+def db_session() -> Iterator[Session]:
+    """A unit of work: commit on success, roll back on error."""
+    from catalog.database import session_scope
+
+    with session_scope(session_factory()) as session:
+        yield session
+
+
+def reset_caches() -> None:
+    """Forget engines and catalog caches (tests point TTHC_DATABASE_URL elsewhere)."""
+    import catalog
+    from catalog import answers
+
+    with _lock:
+        _factories.clear()
+    catalog.reset_caches()
+    answers.reset_engines()
+
+
+# ---------------------------------------------------------------------------
+# Reading the tracker
+# ---------------------------------------------------------------------------
+
+
+def latest_intent(tracker: Tracker) -> str:
+    return (tracker.latest_message.get("intent") or {}).get("name") or ""
+
+
+def latest_text(tracker: Tracker) -> str:
+    text = tracker.latest_message.get("text") or ""
+    return text if isinstance(text, str) else ""
+
+
+def latest_entity(tracker: Tracker, entity: str) -> str | None:
+    """Value of the first `entity` of the latest message, as a string."""
+    for item in tracker.latest_message.get("entities") or []:
+        if item.get("entity") == entity and item.get("value") not in (None, ""):
+            value = item["value"]
+            return value if isinstance(value, str) else str(value)
+    return None
+
+
+def channel_of(tracker: Tracker) -> str:
+    """Input channel of the conversation; stored with dossiers so that equal
+    sender ids of two channels never see each other's dossiers."""
+    return tracker.get_latest_input_channel() or "unknown"
+
+
+def fold(text: str) -> str:
+    """Lowercase, no diacritics ("Cái thứ hai" -> "cai thu hai")."""
+    text = (text or "").replace("đ", "d").replace("Đ", "D")
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn").lower()
+
+
+def is_procedure_code(value: object) -> bool:
+    return isinstance(value, str) and bool(CODE_RE.match(value.strip()))
+
+
+# ---------------------------------------------------------------------------
+# Candidates from the NLU
+# ---------------------------------------------------------------------------
+
+
+def candidates_of(tracker: Tracker) -> list[dict[str, Any]] | None:
+    """The ranked search hits the NLU attached to the latest message, or None
+    when the message carried none (a button payload, a test story)."""
+    raw = tracker.latest_message.get("procedure_candidates")
+    if raw is None:
+        return None
+    out = []
+    for item in raw if isinstance(raw, list) else []:
+        if isinstance(item, dict) and is_procedure_code(item.get("code")):
+            try:
+                score = float(item.get("score") or 0.0)
+            except (TypeError, ValueError):
+                score = 0.0
+            out.append({"code": item["code"], "name": str(item.get("name") or ""), "score": score})
+    out.sort(key=lambda c: -c["score"])
+    return out
+
+
+def is_ambiguous(candidates: Sequence[dict[str, Any]]) -> bool:
+    """Several hits are close to the best one: ask instead of guessing."""
+    good = [c for c in candidates if c["score"] >= MIN_SCORE]
+    if len(good) < 2:
+        return False
+    return good[1]["score"] >= good[0]["score"] - AMBIGUITY_MARGIN
+
+
+def close_candidates(candidates: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The hits worth offering when asking "which one?"."""
+    if not candidates:
+        return []
+    best = candidates[0]["score"]
+    # A wider window than the ambiguity margin: show the whole family of
+    # variants ("cấp", "cấp đổi", "cấp lại" căn cước) when it is there.
+    close = [c for c in candidates if c["score"] >= max(MIN_SCORE, best - 2 * AMBIGUITY_MARGIN)]
+    return close[:MAX_OPTIONS]
+
+
+# ---------------------------------------------------------------------------
+# Choosing among offered options: "2", "số 2", "cái thứ hai", a name
+# ---------------------------------------------------------------------------
+
+_ORDINALS = {
+    "nhat": 1,
+    "mot": 1,
+    "dau": 1,
+    "dau tien": 1,
+    "hai": 2,
+    "nhi": 2,
+    "ba": 3,
+    "tu": 4,
+    "bon": 4,
+    "nam": 5,
+    "cuoi": -1,
+    "cuoi cung": -1,
+}
+_NUMBER_RE = re.compile(r"(?<!\d)([1-9])(?!\d)")
+_ORDINAL_RE = re.compile(
+    r"(?:^|\b)(?:so|cai|muc|thu tuc|lua chon|chon|phuong an|y)?\s*(?:thu\s+)?"
+    r"(nhat|mot|dau tien|dau|hai|nhi|ba|tu|bon|nam|cuoi cung|cuoi)\b"
+)
+
+
+def choice_index(text: str, count: int) -> int | None:
+    """0-based index chosen by number or ordinal word, or None.
+
+    "2", "số 2", "chọn 2", "cái thứ hai", "thứ 3", "cái cuối" all work; a
+    number out of range gives None so the caller can re-ask.
+    """
+    folded = fold(text).strip()
+    if not folded or len(folded) > 60:
+        return None
+    numbers = _NUMBER_RE.findall(folded)
+    if len(numbers) == 1 and not re.search(r"\d{2,}", folded):
+        index = int(numbers[0]) - 1
+        return index if 0 <= index < count else None
+    match = _ORDINAL_RE.search(folded)
+    if match and ("thu" in folded or len(folded.split()) <= 3):
+        value = _ORDINALS[match.group(1)]
+        index = count - 1 if value == -1 else value - 1
+        return index if 0 <= index < count else None
+    return None
+
+
+def choice_by_name(text: str, options: Sequence[dict[str, Any]]) -> int | None:
+    """Index of the option whose name the citizen typed (fuzzy, diacritics-
+    insensitive), when exactly one option matches best."""
+    from rapidfuzz import fuzz
+
+    folded = fold(text).strip()
+    if len(folded) < 3:
+        return None
+    scores = [
+        max(fuzz.token_set_ratio(folded, fold(o.get("name", ""))),
+            100.0 if folded == fold(o.get("code", "")) else 0.0)
+        for o in options
+    ]
+    if not scores:
+        return None
+    best = max(scores)
+    if best < 70 or scores.count(best) > 1:
+        return None
+    return scores.index(best)
+
+
+# ---------------------------------------------------------------------------
+# Buttons
+# ---------------------------------------------------------------------------
+
+
+def intent_payload(intent: str, entities: dict[str, Any] | None = None) -> str:
+    """A "/intent{json}" payload Rasa parses without the NLU model."""
+    if not entities:
+        return f"/{intent}"
+    return f"/{intent}{json.dumps(entities, ensure_ascii=False, separators=(',', ':'))}"
+
+
+def button(title: str, payload: str) -> dict[str, str]:
+    return {"title": title, "payload": payload}

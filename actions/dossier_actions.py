@@ -1,0 +1,446 @@
+"""The dossier form: start, validation, questions, confirmation, submission,
+cancellation.
+
+Flow (rules in nlu_data/rules/dossier.yml):
+
+    submit_dossier -> action_start_dossier -> dossier_form (asks
+    dossier_procedure if unknown, the applicant fields, the procedure's own
+    fields from dossiers/form_fields.yml, then dossier_confirmed with a
+    summary) -> action_submit_dossier
+
+Which fields are asked is data (`dossiers.forms.fields_for`), so the
+validation action overrides `required_slots`; every field name is declared
+as a slot in bot/domain/dossier_form.yml (tests check the domain covers the
+YAML).
+
+Idempotency: `action_start_dossier` draws a form-instance id kept in the
+`dossier_form_id` slot; the submission key is a hash of sender and that id,
+so a double click on "Xác nhận" or a redelivered message returns the same
+dossier instead of filing a second one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from abc import ABC, abstractmethod
+from datetime import date
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+import catalog
+from actions import common as c
+from actions.custom_forms import FAILURES_SLOT, TthcFormValidationAction
+from actions.procedure_actions import utter_choice
+from dossiers import forms
+from dossiers.validation import ValidationError, mask_citizen_id
+
+log = logging.getLogger(__name__)
+
+FORM_NAME = "dossier_form"
+PROCEDURE_SLOT = "dossier_procedure"
+CONFIRM_SLOT = "dossier_confirmed"
+FORM_ID_SLOT = "dossier_form_id"
+SUBMITTED_FORM_SLOT = "submitted_form_id"
+LAST_CODE_SLOT = "last_dossier_code"
+CONFIRMED = "yes"
+SKIPPED = ""  # an optional field the citizen skipped: filled, but empty
+
+# What people type after "sửa" for the common fields; procedure-specific
+# fields are matched by their label.
+EDIT_ALIASES: dict[str, tuple[str, ...]] = {
+    PROCEDURE_SLOT: ("thu tuc",),
+    "full_name": ("ho ten", "ho va ten", "ten"),
+    "date_of_birth": ("ngay sinh", "sinh nhat", "nam sinh"),
+    "citizen_id": ("can cuoc", "cccd", "cmnd", "dinh danh", "so cc"),
+    "phone": ("dien thoai", "sdt", "so dt", "dt"),
+    "address": ("dia chi", "noi o"),
+}
+EDIT_VERBS = ("sua", "chinh sua", "doi", "thay doi", "nhap lai")
+AFFIRM_WORDS = frozenset(
+    {"xac nhan", "dong y", "ok", "oke", "co", "yes", "dung", "dung roi", "nop", "nop di"}
+)
+
+
+def all_field_names() -> list[str]:
+    """Every field any procedure can ask: the slots the domain must declare."""
+    names = [spec.name for spec in forms.COMMON_FIELDS]
+    for code in forms.form_procedures():
+        for spec in forms.fields_for(code):
+            if spec.name not in names:
+                names.append(spec.name)
+    return names
+
+
+def form_slots() -> list[str]:
+    return [PROCEDURE_SLOT, *all_field_names(), CONFIRM_SLOT]
+
+
+def _procedure_name(code: str | None) -> str:
+    if not code:
+        return ""
+    curated = catalog.get_curated_procedure(code)
+    return curated.procedure.name if curated else code
+
+
+def _display(spec: forms.FieldSpec, value: Any) -> str:
+    if value == SKIPPED:
+        return "(bỏ qua)"
+    if spec.type == "citizen_id":
+        return mask_citizen_id(value)  # only the last 4 digits on screen
+    if spec.type == "date" and isinstance(value, str):
+        try:
+            return f"{date.fromisoformat(value):%d/%m/%Y}"
+        except ValueError:
+            return value
+    return str(value)
+
+
+def _reset_form_events(extra_keep: tuple[str, ...] = ()) -> list[EventType]:
+    return [
+        SlotSet(slot, None)
+        for slot in (*form_slots(), FAILURES_SLOT, "requested_slot")
+        if slot not in extra_keep
+    ]
+
+
+def _find_edit_field(text: str, code: str | None) -> str | None:
+    """Field named after "sửa" ("sửa số điện thoại" -> phone)."""
+    folded = c.fold(text)
+    for verb in EDIT_VERBS:
+        if folded.startswith(verb + " "):
+            folded = folded[len(verb) + 1 :]
+            break
+    else:
+        return None
+    specs = forms.fields_for(code or "")
+    best: tuple[int, str] | None = None
+    for slot, aliases in EDIT_ALIASES.items():
+        for alias in aliases:
+            if f" {alias} " in f" {folded} " and (best is None or len(alias) > best[0]):
+                best = (len(alias), slot)
+    for spec in specs:
+        label = c.fold(spec.label)
+        if label and (label in folded or folded in label) and len(folded) >= 3:
+            length = min(len(label), len(folded))
+            if best is None or length > best[0]:
+                best = (length, spec.name)
+    return best[1] if best else None
+
+
+# ---------------------------------------------------------------------------
+# Start and validation
+# ---------------------------------------------------------------------------
+
+
+class ActionStartDossier(Action):
+    """Begin a fresh form instance: clear old answers, draw the instance id,
+    pre-fill the procedure from the message or the conversation."""
+
+    def name(self) -> str:
+        return "action_start_dossier"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        from dossiers.service import new_idempotency_key
+
+        code = c.latest_entity(tracker, "procedure") or tracker.get_slot(c.SLOT_PROCEDURE)
+        if code is not None and not c.is_procedure_code(code):
+            code = None
+        events = _reset_form_events()
+        events += [
+            SlotSet(FORM_ID_SLOT, new_idempotency_key()),
+            SlotSet(SUBMITTED_FORM_SLOT, None),
+        ]
+        if code and catalog.get_curated_procedure(code) is not None:
+            dispatcher.utter_message(
+                text=f"Mình cùng nộp hồ sơ “{_procedure_name(code)}” (mã {code}) nhé. "
+                "Bạn có thể gõ “hủy” bất cứ lúc nào để dừng."
+            )
+            events.append(SlotSet(PROCEDURE_SLOT, code))
+        else:
+            dispatcher.utter_message(
+                text="Mình cùng nộp hồ sơ nhé. Bạn có thể gõ “hủy” bất cứ lúc nào để dừng."
+            )
+        return events
+
+
+class ValidateDossierForm(TthcFormValidationAction):
+    def name(self) -> str:
+        return "validate_dossier_form"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> list[str]:
+        code = tracker.slots.get(PROCEDURE_SLOT)
+        fields = [spec.name for spec in forms.fields_for(code or "")]
+        return [PROCEDURE_SLOT, *fields, CONFIRM_SLOT]
+
+    async def validate_dossier_procedure(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
+    ) -> dict[str, Any]:
+        entity = c.latest_entity(tracker, "procedure")
+        for candidate in (entity, value):
+            if c.is_procedure_code(candidate):
+                code = str(candidate).strip()
+                if catalog.get_curated_procedure(code) is not None:
+                    return {PROCEDURE_SLOT: code, c.SLOT_PROCEDURE: code}
+        text = value if isinstance(value, str) else ""
+        if not text.strip() or len(text) > 300:
+            raise ValidationError("Bạn muốn nộp hồ sơ cho thủ tục nào? Vui lòng gõ tên thủ tục.")
+        hits = [
+            {"code": h.code, "name": h.name, "score": float(h.score)}
+            for h in catalog.search(text, limit=c.MAX_OPTIONS)
+        ]
+        if hits and hits[0]["score"] >= c.CONFIDENT_SCORE and not c.is_ambiguous(hits):
+            code = hits[0]["code"]
+            dispatcher.utter_message(text=f"Thủ tục: {hits[0]['name']} (mã {code}).")
+            return {PROCEDURE_SLOT: code, c.SLOT_PROCEDURE: code}
+        close = c.close_candidates(hits)
+        if close:
+            utter_choice(dispatcher, close, "Bạn muốn nộp hồ sơ cho thủ tục nào dưới đây?")
+            return {PROCEDURE_SLOT: None, "__no_failure__": True}
+        raise ValidationError(
+            "Tôi chưa tìm thấy thủ tục này. Vui lòng gõ lại tên thủ tục, "
+            "ví dụ “đăng ký khai sinh”, “đăng ký tạm trú”."
+        )
+
+    async def validate_any_slot(
+        self,
+        slot: str,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> dict[str, Any]:
+        spec = forms.field_by_name(tracker.slots.get(PROCEDURE_SLOT) or "", slot)
+        if spec is None:
+            return {slot: None}
+        context = {name: tracker.slots.get(name) for name in all_field_names()}
+        normalised = forms.validate_field(spec, value, context)
+        if normalised is None:  # optional field skipped: filled, but empty
+            return {slot: SKIPPED}
+        return {slot: forms.serialize_value(normalised)}
+
+    async def validate_dossier_confirmed(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
+    ) -> dict[str, Any]:
+        code = tracker.slots.get(PROCEDURE_SLOT)
+        text = value if isinstance(value, str) else ""
+        field = c.latest_entity(tracker, "edit_field")
+        if field not in form_slots():
+            field = _find_edit_field(text, code) if len(text) < 100 else None
+        if field and field != CONFIRM_SLOT:
+            spec = forms.field_by_name(code or "", field)
+            label = spec.label if spec else "thủ tục"
+            dispatcher.utter_message(text=f"Được, mình nhập lại mục “{label}” nhé.")
+            return {field: None, CONFIRM_SLOT: None, "__no_failure__": True}
+        intent = c.latest_intent(tracker)
+        folded = c.fold(text).strip(" .!")
+        if intent == "affirm" or folded in AFFIRM_WORDS:
+            return {CONFIRM_SLOT: CONFIRMED}
+        if intent == "deny":
+            dispatcher.utter_message(
+                text="Bạn muốn sửa mục nào? Chọn nút “Sửa …” hoặc gõ “sửa <tên mục>”, "
+                "hoặc “Hủy” để dừng."
+            )
+            return {CONFIRM_SLOT: None, "__no_failure__": True}
+        raise ValidationError(
+            "Vui lòng chọn “Xác nhận” để nộp, “Sửa …” để sửa một mục, hoặc “Hủy” để dừng."
+        )
+
+
+# ---------------------------------------------------------------------------
+# Questions
+# ---------------------------------------------------------------------------
+
+
+class ActionAskFieldBase(Action, ABC):
+    """Asks one form field with its prompt from dossiers/forms (subclasses per
+    field are generated below, because Rasa looks for `action_ask_<slot>`)."""
+
+    @property
+    @abstractmethod
+    def slot_name(self) -> str:  # abstract: rasa_sdk must not register the base class
+        raise NotImplementedError
+
+    def name(self) -> str:
+        return f"action_ask_{self.slot_name}"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        spec = forms.field_by_name(tracker.get_slot(PROCEDURE_SLOT) or "", self.slot_name)
+        if spec is None:  # should not happen: required_slots come from the same data
+            dispatcher.utter_message(text="Vui lòng cung cấp thông tin tiếp theo.")
+            return []
+        buttons = [c.button(choice, choice) for choice in spec.choices]
+        if not spec.required:
+            buttons.append(c.button("Bỏ qua", "bỏ qua"))
+        dispatcher.utter_message(text=spec.prompt, buttons=buttons)
+        return []
+
+
+def _make_ask_action(slot: str) -> type[Action]:
+    return type(f"ActionAsk_{slot}", (ActionAskFieldBase,), {"slot_name": slot})
+
+
+ASK_FIELD_ACTIONS: dict[str, type[Action]] = {
+    slot: _make_ask_action(slot) for slot in all_field_names()
+}
+
+
+class ActionAskDossierProcedure(Action):
+    def name(self) -> str:
+        return "action_ask_dossier_procedure"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        buttons = [
+            c.button(name, c.intent_payload("inform", {"procedure": code}))
+            for code, name in list(forms.form_procedures().items())[:8]
+        ]
+        dispatcher.utter_message(
+            text="Bạn muốn nộp hồ sơ cho thủ tục nào? Chọn bên dưới hoặc gõ tên thủ tục.",
+            buttons=buttons,
+        )
+        return []
+
+
+class ActionAskDossierConfirmed(Action):
+    """The summary before submission (ID masked) with Xác nhận / Sửa / Hủy."""
+
+    def name(self) -> str:
+        return "action_ask_dossier_confirmed"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        code = tracker.get_slot(PROCEDURE_SLOT) or ""
+        lines = ["Vui lòng kiểm tra lại thông tin hồ sơ:", f"• Thủ tục: {_procedure_name(code)}"]
+        buttons = [c.button("✅ Xác nhận", c.intent_payload("affirm"))]
+        for spec in forms.fields_for(code):
+            value = tracker.get_slot(spec.name)
+            if value is None:
+                continue
+            lines.append(f"• {spec.label}: {_display(spec, value)}")
+            buttons.append(
+                c.button(f"Sửa {spec.label.lower()}", c.intent_payload("inform", {"edit_field": spec.name}))
+            )
+        buttons.append(c.button("❌ Hủy", c.intent_payload("cancel")))
+        lines.append("Bấm “Xác nhận” để nộp, “Sửa …” để sửa một mục, hoặc “Hủy” để dừng.")
+        dispatcher.utter_message(text="\n".join(lines), buttons=buttons)
+        return []
+
+
+# ---------------------------------------------------------------------------
+# Submission and cancellation
+# ---------------------------------------------------------------------------
+
+
+def idempotency_key(tracker: Tracker) -> str:
+    """Stable for one form instance of one sender."""
+    form_id = tracker.get_slot(FORM_ID_SLOT) or _form_activation_stamp(tracker)
+    raw = f"{tracker.sender_id}\x1f{form_id}".encode()
+    return "tthc-" + hashlib.sha256(raw).hexdigest()[:40]
+
+
+def _form_activation_stamp(tracker: Tracker) -> str:
+    """Fallback instance id: when the current dossier_form was activated."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "active_loop" and event.get("name") == FORM_NAME:
+            return str(event.get("timestamp"))
+    return "no-form"
+
+
+class ActionSubmitDossier(Action):
+    def name(self) -> str:
+        return "action_submit_dossier"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        from dossiers.service import DossierError, SubmissionRequest, submit_dossier
+
+        form_id = tracker.get_slot(FORM_ID_SLOT)
+        last_code = tracker.get_slot(LAST_CODE_SLOT)
+        if form_id and form_id == tracker.get_slot(SUBMITTED_FORM_SLOT) and last_code:
+            # Repeated "Xác nhận": answer with the same dossier, file nothing.
+            dispatcher.utter_message(
+                text=f"Hồ sơ này đã được nộp rồi, mã hồ sơ của bạn là {last_code}. "
+                "Tôi không tạo thêm hồ sơ mới."
+            )
+            return []
+        code = tracker.get_slot(PROCEDURE_SLOT)
+        if tracker.get_slot(CONFIRM_SLOT) != CONFIRMED or not code:
+            dispatcher.utter_message(text="Chưa có hồ sơ nào chờ xác nhận. Gõ “nộp hồ sơ” để bắt đầu.")
+            return []
+        values = {}
+        for spec in forms.fields_for(code):
+            value = tracker.get_slot(spec.name)
+            values[spec.name] = None if value == SKIPPED else value
+        request = SubmissionRequest.from_form(
+            idempotency_key=idempotency_key(tracker),
+            procedure_code=code,
+            procedure_name=_procedure_name(code),
+            sender_id=tracker.sender_id,
+            channel=c.channel_of(tracker),
+            values=values,
+        )
+        try:
+            with c.db_session() as session:
+                dossier = submit_dossier(session, request)
+                dossier_code = dossier.code
+        except ValidationError as exc:
+            dispatcher.utter_message(
+                text=f"Hồ sơ chưa được nộp: {exc.message_vi} Gõ “nộp hồ sơ” để làm lại."
+            )
+            return []
+        except DossierError as exc:
+            dispatcher.utter_message(text=exc.message_vi)
+            return []
+        except Exception:
+            log.exception("dossier submission failed")
+            dispatcher.utter_message(
+                text="Hệ thống đang bận nên hồ sơ chưa được nộp. Bạn gõ “xác nhận” sau ít phút "
+                "để thử lại — hồ sơ sẽ không bị nộp trùng."
+            )
+            return []
+        dispatcher.utter_message(
+            text=f"✅ Đã nộp hồ sơ “{_procedure_name(code)}” thành công.\n"
+            f"Mã hồ sơ của bạn: {dossier_code}\n"
+            "Hãy lưu lại mã này để tra cứu tình trạng (gửi mã cho tôi bất cứ lúc nào).",
+            buttons=[c.button("🔎 Tra cứu hồ sơ", c.intent_payload("check_status", {"dossier_code": dossier_code}))],
+        )
+        # Personal data leaves the conversation state once it is stored.
+        events = _reset_form_events(extra_keep=(CONFIRM_SLOT, PROCEDURE_SLOT))
+        return [
+            *events,
+            SlotSet(LAST_CODE_SLOT, dossier_code),
+            SlotSet(SUBMITTED_FORM_SLOT, form_id),
+        ]
+
+
+class ActionCancelDossier(Action):
+    def name(self) -> str:
+        return "action_cancel_dossier"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        if tracker.active_loop_name == FORM_NAME:
+            dispatcher.utter_message(
+                text="Đã hủy việc nộp hồ sơ. Thông tin bạn vừa nhập không được lưu lại."
+            )
+        else:
+            dispatcher.utter_message(text="Đã hủy. Bạn cần tôi giúp gì thêm không?")
+        return [*_reset_form_events(), SlotSet(FORM_ID_SLOT, None)]

@@ -1,0 +1,143 @@
+"""Dossier status look-up.
+
+- A message with a dossier code from its owner (same sender and channel):
+  status and history.
+- From anyone else: we ask for the last 4 digits of the phone number in the
+  dossier (`awaiting_phone_last4`), then try once; the service answers "not
+  found" and "not yours" identically, so codes cannot be probed.
+- No code ("hồ sơ của tôi"): the sender's own dossiers.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import timedelta, timezone
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import common as c
+from dossiers.codes import DOSSIER_CODE_PATTERN, normalize_code
+
+log = logging.getLogger(__name__)
+
+VIETNAM_TZ = timezone(timedelta(hours=7))
+MAX_LISTED = 5
+_LAST4_RE = re.compile(r"(?<!\d)(\d{4})(?!\d)|(?<!\d)0\d{9}(?!\d)")
+
+
+def _format_history(view: Any) -> str:
+    lines = [view.summary_vi()]
+    if view.events:
+        lines.append("Lịch sử xử lý:")
+        for event in view.events:
+            when = event.created_at
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=timezone.utc)
+            note = f" — {event.note}" if event.note else ""
+            lines.append(f"• {when.astimezone(VIETNAM_TZ):%H:%M %d/%m/%Y}: {event.status_label}{note}")
+    return "\n".join(lines)
+
+
+def _last4(text: str) -> str | None:
+    compact = re.sub(r"[\s.\-]", "", text or "")[:64]
+    match = _LAST4_RE.search(compact)
+    if not match:
+        return None
+    return (match.group(1) or match.group(0))[-4:]
+
+
+def _code_in(tracker: Tracker) -> str | None:
+    raw = c.latest_entity(tracker, "dossier_code")
+    if raw is None:
+        match = DOSSIER_CODE_PATTERN.search(c.latest_text(tracker)[:500])
+        raw = match.group(0) if match else None
+    return normalize_code(raw) if raw else None
+
+
+class ActionCheckStatus(Action):
+    def name(self) -> str:
+        return "action_check_status"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        from dossiers.service import AccessDenied, DossierError, get_dossier, list_dossiers
+
+        sender = tracker.sender_id
+        channel = c.channel_of(tracker)
+        code = _code_in(tracker)
+        reset = [SlotSet(c.SLOT_AWAITING_PHONE, False), SlotSet(c.SLOT_STATUS_CODE, None)]
+
+        # The citizen answers our "last 4 digits" question.
+        pending = tracker.get_slot(c.SLOT_STATUS_CODE)
+        if tracker.get_slot(c.SLOT_AWAITING_PHONE) and pending and code is None:
+            digits = _last4(c.latest_text(tracker))
+            if digits is None:
+                dispatcher.utter_message(
+                    text="Tôi chưa nhận được 4 chữ số. Khi cần tra cứu lại, bạn gửi lại mã hồ sơ nhé."
+                )
+                return reset
+            try:
+                with c.db_session() as session:
+                    view = get_dossier(
+                        session, pending, sender_id=sender, phone_last4=digits, channel=channel
+                    )
+                    text = _format_history(view)
+            except DossierError as exc:
+                dispatcher.utter_message(text=exc.message_vi)
+                return reset
+            dispatcher.utter_message(text=text)
+            return [*reset, SlotSet(c.SLOT_DOSSIER_CODE, pending)]
+
+        if code is None:
+            if c.latest_entity(tracker, "dossier_code"):
+                dispatcher.utter_message(
+                    text="Mã hồ sơ chưa đúng định dạng. Mã có dạng HS-XXXX-XXXX, ví dụ HS-7K2M-Q9XD."
+                )
+                return reset
+            return self._list_own(dispatcher, sender, channel, list_dossiers) + reset
+
+        try:
+            with c.db_session() as session:
+                view = get_dossier(session, code, sender_id=sender, channel=channel)
+                text = _format_history(view)
+        except AccessDenied:
+            dispatcher.utter_message(
+                text=f"Để bảo vệ thông tin cá nhân, vui lòng cho biết 4 số cuối của số điện thoại "
+                f"đã khai trong hồ sơ {code}."
+            )
+            return [SlotSet(c.SLOT_AWAITING_PHONE, True), SlotSet(c.SLOT_STATUS_CODE, code)]
+        except DossierError as exc:
+            dispatcher.utter_message(text=exc.message_vi)
+            return reset
+        dispatcher.utter_message(text=text)
+        return [*reset, SlotSet(c.SLOT_DOSSIER_CODE, code)]
+
+    @staticmethod
+    def _list_own(
+        dispatcher: CollectingDispatcher, sender: str, channel: str, list_dossiers: Any
+    ) -> list[EventType]:
+        with c.db_session() as session:
+            views = list_dossiers(session, sender, channel=channel, limit=MAX_LISTED)
+            rows = [(v.code, v.procedure_name or v.procedure_code, v.status_label) for v in views]
+        if not rows:
+            dispatcher.utter_message(
+                text="Bạn chưa nộp hồ sơ nào qua trợ lý này. Nếu bạn có mã hồ sơ "
+                "(dạng HS-XXXX-XXXX), hãy gửi mã cho tôi để tra cứu."
+            )
+            return []
+        lines = ["Các hồ sơ bạn đã nộp:"]
+        lines += [f"• {code}: {name} — {status}" for code, name, status in rows]
+        lines.append("Bấm vào một mã để xem lịch sử xử lý.")
+        dispatcher.utter_message(
+            text="\n".join(lines),
+            buttons=[
+                c.button(code, c.intent_payload("check_status", {"dossier_code": code}))
+                for code, _, _ in rows
+            ],
+        )
+        return []

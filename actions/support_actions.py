@@ -1,0 +1,119 @@
+"""Human hand-off and the NLU fallback."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import common as c
+
+log = logging.getLogger(__name__)
+
+# Consecutive "I did not understand" turns before a human is offered.
+FALLBACKS_BEFORE_HUMAN = 2
+
+
+def _last_citizen_message(tracker: Tracker) -> str:
+    """The last message that was not the hand-off request itself, so officers
+    see what the citizen was stuck on."""
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        text = event.get("text") or ""
+        if intent != "human_handoff" and not text.startswith("/"):
+            return text
+    return c.latest_text(tracker)
+
+
+def _handoff_reason(tracker: Tracker) -> str:
+    if tracker.active_loop_name == "dossier_form":
+        return f"Cần hỗ trợ khi nộp hồ sơ (mục {tracker.get_slot('requested_slot') or '?'})"
+    if consecutive_fallbacks(tracker) >= FALLBACKS_BEFORE_HUMAN:
+        return "Trợ lý không hiểu câu hỏi"
+    return "Người dân yêu cầu gặp cán bộ"
+
+
+def consecutive_fallbacks(tracker: Tracker) -> int:
+    """How many of the latest user messages in a row were not understood."""
+    count = 0
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if intent != "nlu_fallback":
+            break
+        count += 1
+    return count
+
+
+class ActionHumanHandoff(Action):
+    def name(self) -> str:
+        return "action_human_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        from dossiers.service import record_handoff
+
+        try:
+            with c.db_session() as session:
+                request = record_handoff(
+                    session,
+                    tracker.sender_id,
+                    c.channel_of(tracker),
+                    _handoff_reason(tracker),
+                    _last_citizen_message(tracker),
+                )
+                reference = request.id
+        except Exception:
+            log.exception("could not record the hand-off request")
+            dispatcher.utter_message(
+                text="Xin lỗi, hiện tôi chưa chuyển được yêu cầu tới cán bộ. "
+                "Bạn vui lòng thử lại sau ít phút, hoặc liên hệ trực tiếp bộ phận "
+                "một cửa nơi bạn nộp hồ sơ."
+            )
+            return []
+        dispatcher.utter_message(
+            text=f"Tôi đã chuyển yêu cầu của bạn tới cán bộ hỗ trợ (số yêu cầu {reference}).\n"
+            "Tiếp theo: cán bộ sẽ xem nội dung trò chuyện và trả lời bạn ngay trong cuộc trò "
+            "chuyện này, trong giờ hành chính. Bạn không cần gửi lại yêu cầu; trong lúc chờ, "
+            "bạn vẫn có thể hỏi tôi về thủ tục."
+        )
+        return []
+
+
+class ActionHandleFallback(Action):
+    """"Chưa hiểu" with suggestions; a human on the second miss in a row."""
+
+    def name(self) -> str:
+        return "action_handle_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        if consecutive_fallbacks(tracker) >= FALLBACKS_BEFORE_HUMAN:
+            dispatcher.utter_message(
+                text="Xin lỗi, tôi vẫn chưa hiểu ý bạn. Bạn có muốn gặp cán bộ hỗ trợ không?",
+                buttons=[
+                    c.button("👤 Gặp cán bộ", c.intent_payload("human_handoff")),
+                    c.button("📋 Xem tôi làm được gì", c.intent_payload("help")),
+                ],
+            )
+            return []
+        dispatcher.utter_message(
+            text="Xin lỗi, tôi chưa hiểu ý bạn. Bạn có thể hỏi như:\n"
+            "• “Làm căn cước cần giấy tờ gì?”\n"
+            "• “Lệ phí đăng ký kết hôn bao nhiêu?”\n"
+            "• “Tra cứu hồ sơ HS-7K2M-Q9XD”",
+            buttons=[
+                c.button("📋 Tôi làm được gì", c.intent_payload("help")),
+                c.button("📝 Nộp hồ sơ", c.intent_payload("submit_dossier")),
+                c.button("🔎 Tra cứu hồ sơ", c.intent_payload("check_status")),
+            ],
+        )
+        return []

@@ -1,0 +1,140 @@
+"""Files citizens send while filling in a dossier (scans, photos).
+
+The bytes go to a content-addressed file under `TTHC_ATTACHMENTS_DIR`
+(default `var/attachments`); a `dossiers.orm.Attachment` row links them to
+the sender id ("telegram:<chat_id>") with `dossier_id` NULL. Submitting the
+dossier claims the sender's pending rows (`dossier_id IS NULL`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.orm import sessionmaker
+
+from bot.channels.store import default_session_factory
+
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+ALLOWED_TYPES: dict[str, str] = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "application/pdf": "pdf",
+}
+# Telegram's mime type comes from the client and can lie; the first bytes cannot.
+_MAGIC: dict[str, tuple[bytes, ...]] = {
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "application/pdf": (b"%PDF-",),
+}
+ATTACHMENTS_DIR_ENV = "TTHC_ATTACHMENTS_DIR"
+
+
+class AttachmentRejected(ValueError):
+    """A file we do not accept; `str(exc)` is the Vietnamese message for the citizen."""
+
+
+def attachments_dir() -> Path:
+    from catalog.database import PROJECT_ROOT
+
+    configured = os.environ.get(ATTACHMENTS_DIR_ENV, "").strip()
+    return Path(configured) if configured else PROJECT_ROOT / "var" / "attachments"
+
+
+def human_size(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MB".replace(".", ",")
+    return f"{max(1, round(size / 1024))} KB"
+
+
+def check_declared(content_type: str | None, size: int | None, max_bytes: int) -> str:
+    """Reject early from what Telegram tells before downloading. Returns the type."""
+    content_type = (content_type or "").lower()
+    if content_type not in ALLOWED_TYPES:
+        raise AttachmentRejected(
+            "Xin lỗi, hệ thống chỉ nhận ảnh JPG, PNG hoặc tệp PDF. "
+            "Anh/chị vui lòng chụp lại hoặc chuyển tệp sang một trong các định dạng này."
+        )
+    if size is not None and size > max_bytes:
+        raise AttachmentRejected(
+            f"Tệp quá lớn ({human_size(size)}). Dung lượng tối đa cho mỗi tệp là "
+            f"{human_size(max_bytes)}; anh/chị vui lòng nén hoặc chụp lại "
+            "với độ phân giải thấp hơn."
+        )
+    return content_type
+
+
+def check_content(content_type: str, data: bytes, max_bytes: int) -> None:
+    """Reject the downloaded bytes when too big or not what they claim to be."""
+    check_declared(content_type, len(data), max_bytes)
+    if not data.startswith(_MAGIC[content_type]):
+        raise AttachmentRejected(
+            "Tệp này có vẻ bị hỏng hoặc không đúng định dạng JPG, PNG, PDF. "
+            "Anh/chị vui lòng gửi lại tệp khác."
+        )
+
+
+@dataclass(frozen=True)
+class SavedAttachment:
+    id: int
+    file_name: str
+    content_type: str
+    size_bytes: int
+
+
+class AttachmentStore:
+    """Writes the bytes to disk and the `Attachment` row to the database."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker | None = None,
+        directory: Path | None = None,
+        max_bytes: int = MAX_ATTACHMENT_BYTES,
+    ) -> None:
+        self._factory = session_factory
+        self.directory = directory or attachments_dir()
+        self.max_bytes = max_bytes
+
+    @property
+    def session_factory(self) -> sessionmaker:
+        if self._factory is None:
+            self._factory = default_session_factory()
+        return self._factory
+
+    def save(
+        self, sender_id: str, file_name: str, content_type: str, data: bytes
+    ) -> SavedAttachment:
+        """Validate, store and register one file as pending for `sender_id`."""
+        from dossiers.orm import Attachment
+
+        check_content(content_type, data, self.max_bytes)
+        digest = hashlib.sha256(data).hexdigest()
+        path = self.directory / digest[:2] / f"{digest}.{ALLOWED_TYPES[content_type]}"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Write then rename: a reader never sees half a file, and two
+            # processes storing the same content both end with the same file.
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        safe_name = os.path.basename(file_name or "").strip()[:255] or path.name
+        with self.session_factory() as session:
+            row = Attachment(
+                sender_id=sender_id,
+                file_name=safe_name,
+                content_type=content_type,
+                size_bytes=len(data),
+                sha256=digest,
+                storage_path=str(path),
+            )
+            session.add(row)
+            session.commit()
+            return SavedAttachment(row.id, safe_name, content_type, len(data))

@@ -1,0 +1,86 @@
+"""Client for a Rasa server's REST channel, used by channel processes that run
+outside Rasa (the Telegram bot) so they scale independently of it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_RASA_URL = "http://localhost:5005"
+
+
+class RasaUnavailable(RuntimeError):
+    """Rasa did not answer, or answered with an error."""
+
+
+class RasaRestClient:
+    """POST {rasa_url}/webhooks/rest/webhook, one call per citizen message.
+
+    `input_channel` is sent along so that Rasa records the real channel
+    ("telegram") as the tracker's input channel instead of "rest": the dossier
+    store keys notifications on it.
+    """
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_RASA_URL,
+        *,
+        input_channel: str | None = None,
+        token: str | None = None,
+        timeout: float = 60.0,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.input_channel = input_channel
+        self.token = token or None
+        # Rasa can take a while (custom actions, catalogue search): the timeout
+        # is generous, the citizen sees "typing…" meanwhile.
+        self._http = http or httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=5.0))
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def send(
+        self, sender: str, message: str, metadata: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """Send one message; returns Rasa's responses (dicts with "text",
+        "buttons", "image", "custom", ...)."""
+        body: dict[str, Any] = {"sender": sender, "message": message}
+        if self.input_channel:
+            body["input_channel"] = self.input_channel
+        if metadata:
+            body["metadata"] = metadata
+        try:
+            response = await self._http.post(f"{self.base_url}/webhooks/rest/webhook", json=body)
+            response.raise_for_status()
+            data = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise RasaUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        if not isinstance(data, list):
+            raise RasaUnavailable(f"unexpected response type {type(data).__name__}")
+        return [item for item in data if isinstance(item, dict)]
+
+    async def active_loop(self, sender: str) -> str | bool:
+        """The name of the form active in `sender`'s conversation, "" when none,
+        or False when it cannot be told (Rasa started without `--enable-api`,
+        wrong token, network): callers then decide without it."""
+        params = {"include_events": "NONE"}
+        if self.token:
+            params["token"] = self.token
+        url = f"{self.base_url}/conversations/{quote(sender, safe='')}/tracker"
+        try:
+            response = await self._http.get(url, params=params, timeout=5.0)
+            if response.status_code != 200:
+                return False
+            tracker = response.json()
+        except (httpx.HTTPError, ValueError):
+            return False
+        loop = tracker.get("active_loop") if isinstance(tracker, dict) else None
+        if isinstance(loop, dict):
+            return str(loop.get("name") or "")
+        return ""

@@ -1,0 +1,88 @@
+"""Notification senders for the dossier outbox (`dossiers.outbox`).
+
+Each implements `send(recipient, text) -> None` and raises on failure so the
+dispatcher retries later. They are synchronous and use plain HTTP, so the
+dispatcher runs in its own process, outside the Telegram bot's event loop and
+outside Rasa.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+
+import httpx
+
+from bot.channels.text import split_text
+from bot.channels.zalo_api import ZaloClient, ZaloConfig
+
+logger = logging.getLogger(__name__)
+
+TELEGRAM_SENDER_PREFIX = "telegram:"
+DEFAULT_TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
+TELEGRAM_MAX_MESSAGE_LENGTH = 4096
+
+
+class TelegramSendError(RuntimeError):
+    """The Bot API refused the message (`description` from Telegram)."""
+
+
+class TelegramSender:
+    """Bot API `sendMessage` over HTTP."""
+
+    def __init__(
+        self,
+        token: str,
+        api_base_url: str = DEFAULT_TELEGRAM_API_BASE_URL,
+        *,
+        timeout: float = 15.0,
+        http: httpx.Client | None = None,
+    ) -> None:
+        if not token:
+            raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+        self._url = f"{api_base_url.rstrip('/')}{token}/sendMessage"
+        self._http = http or httpx.Client(timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def send(self, recipient: str, text: str) -> None:
+        chat_id = recipient.removeprefix(TELEGRAM_SENDER_PREFIX)
+        for part in split_text(text, TELEGRAM_MAX_MESSAGE_LENGTH):
+            response = self._http.post(self._url, json={"chat_id": chat_id, "text": part})
+            try:
+                body = response.json()
+            except ValueError:
+                body = {}
+            if response.status_code != 200 or not body.get("ok"):
+                # 429 carries parameters.retry_after; the outbox backoff covers it.
+                description = body.get("description") or f"HTTP {response.status_code}"
+                raise TelegramSendError(f"sendMessage failed: {description}")
+
+
+class ZaloSender:
+    """Zalo OA consultation message, with the shared token refresh."""
+
+    def __init__(self, client: ZaloClient) -> None:
+        self.client = client
+
+    def send(self, recipient: str, text: str) -> None:
+        self.client.send_text(recipient, text)
+
+
+def senders_from_env(env: Mapping[str, str] | None = None) -> dict[str, object]:
+    """Senders for every channel configured in the environment, keyed by the
+    channel name the dossier records ("telegram", "zalo")."""
+    env = os.environ if env is None else env
+    senders: dict[str, object] = {}
+    token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
+    if token:
+        senders["telegram"] = TelegramSender(
+            token, env.get("TELEGRAM_API_BASE_URL", "").strip() or DEFAULT_TELEGRAM_API_BASE_URL
+        )
+    if env.get("ZALO_ACCESS_TOKEN", "").strip() or env.get("ZALO_REFRESH_TOKEN", "").strip():
+        senders["zalo"] = ZaloSender(ZaloClient(ZaloConfig.from_env(env=env)))
+    if not senders:
+        logger.warning("no notification channel configured (TELEGRAM_BOT_TOKEN, ZALO_*)")
+    return senders

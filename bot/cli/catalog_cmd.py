@@ -1,0 +1,229 @@
+"""`tthc catalog ...`: import, show, search, lint and count the procedure catalog."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from bot.cli import CommandError
+
+
+def _session_factory(args: argparse.Namespace) -> Any:
+    from catalog.database import (
+        DatabaseUnavailable,
+        check_reachable,
+        make_engine,
+        make_session_factory,
+        upgrade_database,
+    )
+
+    url = getattr(args, "database_url", None)
+    engine = make_engine(url)
+    try:
+        check_reachable(engine)
+        upgrade_database(str(engine.url.render_as_string(hide_password=False)))
+    except DatabaseUnavailable as exc:
+        raise CommandError(str(exc)) from exc
+    return make_session_factory(engine)
+
+
+class _Progress:
+    """A one-line progress bar on stderr (plain periodic lines when not a TTY)."""
+
+    def __init__(self, stream: Any = sys.stderr) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.tty:
+            filled = int(30 * done / max(total, 1))
+            bar = "#" * filled + "-" * (30 - filled)
+            self.stream.write(f"\r[{bar}] {done}/{total}")
+            if done == total:
+                self.stream.write("\n")
+        elif done == total or done % 500 == 0:
+            self.stream.write(f"imported {done}/{total}\n")
+        self.stream.flush()
+
+
+def _import(args: argparse.Namespace) -> int:
+    from catalog.importer import import_catalog
+    from catalog.overrides import OverridesError
+
+    factory = _session_factory(args)
+    source = Path(args.source) if args.source else None
+    if source is not None and not source.exists():
+        raise CommandError(f"no such source: {source}")
+    try:
+        summary = import_catalog(
+            factory,
+            source,
+            Path(args.overrides) if args.overrides else None,
+            if_changed=args.if_changed,
+            progress=None if args.quiet else _Progress(),
+        )
+    except OverridesError as exc:
+        raise CommandError(str(exc)) from exc
+    if summary.skipped:
+        print(f"catalog unchanged since the last import ({summary.unchanged} procedures)")
+        return 0
+    for failure in summary.failures:
+        print(f"FAILED {failure.code} ({failure.source}): {failure.reason}", file=sys.stderr)
+    print(
+        f"{summary.records} records: {summary.inserted} inserted, {summary.updated} updated, "
+        f"{summary.unchanged} unchanged, {summary.removed} removed, "
+        f"{len(summary.failures)} failed"
+    )
+    return 1 if summary.failures and not summary.imported else 0
+
+
+def _format_procedure(data: dict[str, Any]) -> str:
+    lines = [f"{data['code']}  {data['name']}", ""]
+    lines.append(f"Lĩnh vực: {data['field'] or '—'}")
+    lines.append(f"Cấp thực hiện: {data['implementing_level'] or '—'}")
+    lines.append(f"Cơ quan thực hiện: {'; '.join(data['agencies']) or '—'}")
+    lines.append(f"Cổng DVC: {data['url'] or '—'}")
+    lines.append("")
+    lines.append("Cách thức thực hiện:")
+    for m in data["methods"]:
+        time_text = m["processing_time"]["text"] or "—"
+        lines.append(f"  - {m['channel']}: thời hạn {time_text}; phí: {m['fee']['text'] or '—'}")
+    lines.append("")
+    lines.append(f"Thành phần hồ sơ ({len(data['documents'])}):")
+    case = None
+    for d in data["documents"]:
+        if d["case"] != case:
+            case = d["case"]
+            if case:
+                lines.append(f"  {case}")
+        form = f" [mẫu: {d['form']}]" if d["form"] else ""
+        lines.append(f"  - {d['name']} ({d['originals']} bản chính, {d['copies']} bản sao){form}")
+    lines.append("")
+    lines.append("Căn cứ pháp lý:")
+    for lb in data["legal_basis"]:
+        lines.append(f"  - {lb['number'] or '(không số)'}: {lb['title']}")
+    if data.get("fee_correction"):
+        fc = data["fee_correction"]
+        lines.append("")
+        lines.append(f"Phí đã hiệu chỉnh: {fc['text']} (nguồn: {fc['source']})")
+    lines.append("")
+    lines.append(f"Kết quả: {data['result'] or '—'}")
+    return "\n".join(lines)
+
+
+def _show(args: argparse.Namespace) -> int:
+    from catalog.database import session_scope
+    from catalog.repository import CatalogRepository
+
+    with session_scope(_session_factory(args)) as session:
+        curated = CatalogRepository(session).get_curated(args.code)
+    if curated is None:
+        raise CommandError(f"unknown procedure code: {args.code}", status=2)
+    data = curated.procedure.to_dict()
+    data["aliases"] = list(curated.aliases)
+    data["fee_correction"] = curated.fee_correction.__dict__ if curated.fee_correction else None
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        print(_format_procedure(data))
+    return 0
+
+
+def _search(args: argparse.Namespace) -> int:
+    import catalog
+    from catalog.database import database_url
+
+    if args.limit < 1:
+        raise CommandError("--limit must be at least 1", status=2)
+    _session_factory(args)  # fail with a clear message when the database is down
+    try:
+        results = catalog.search(args.query, limit=args.limit, url=args.database_url or database_url())
+    except catalog.CatalogEmpty as exc:
+        raise CommandError(str(exc)) from exc
+    if args.json:
+        rows = [{"code": c.code, "name": c.name, "score": c.score} for c in results]
+        print(json.dumps(rows, ensure_ascii=False))
+        return 0
+    if not results:
+        print("no match")
+    for c in results:
+        print(f"{c.score:5.1f}  {c.code}  {c.name}")
+    return 0
+
+
+def _lint(args: argparse.Namespace) -> int:
+    from catalog.database import session_scope
+    from catalog.lint import lint_catalog
+    from catalog.repository import CatalogRepository
+
+    with session_scope(_session_factory(args)) as session:
+        findings = lint_catalog(CatalogRepository(session))
+    if args.kind:
+        findings = [f for f in findings if f.kind in args.kind]
+    if args.json:
+        print(json.dumps([f.__dict__ for f in findings], ensure_ascii=False, indent=2))
+    else:
+        for f in findings:
+            print(f"{f.code}\t{f.kind}\t{f.message}")
+        counts = Counter(f.kind for f in findings)
+        summary = ", ".join(f"{kind}: {n}" for kind, n in sorted(counts.items())) or "none"
+        print(f"{len(findings)} findings ({summary})", file=sys.stderr)
+    return 1 if args.strict and findings else 0
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from catalog.database import session_scope
+    from catalog.repository import CatalogRepository
+
+    with session_scope(_session_factory(args)) as session:
+        stats = CatalogRepository(session).stats()
+    if args.json:
+        print(json.dumps(stats, ensure_ascii=False, indent=2))
+        return 0
+    for key, value in stats.items():
+        if isinstance(value, dict):
+            print(f"{key}:")
+            for k, v in value.items():
+                print(f"  {k}: {v}")
+        else:
+            print(f"{key}: {value}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    catalog_parser = subparsers.add_parser("catalog", help="the procedure catalog")
+    sub = catalog_parser.add_subparsers(dest="catalog_command", metavar="COMMAND")
+    sub.required = True
+
+    def add(name: str, help_text: str, handler: Any) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--database-url", help="default: TTHC_DATABASE_URL or var/tthc.db")
+        p.set_defaults(handler=handler)
+        return p
+
+    p = add("import", "import the portal records and the curation overlay", _import)
+    p.add_argument("--source", help="a .tar.gz of raw records or a directory (default: bundled)")
+    p.add_argument("--overrides", help="curation overlay (default: catalog/overrides.yml)")
+    p.add_argument("--if-changed", action="store_true", help="skip when nothing changed")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = add("show", "show one procedure", _show)
+    p.add_argument("code")
+    p.add_argument("--json", action="store_true")
+
+    p = add("search", "search procedures as a citizen types", _search)
+    p.add_argument("query")
+    p.add_argument("--limit", type=int, default=5)
+    p.add_argument("--json", action="store_true")
+
+    p = add("lint", "report stale legal bases, contradictory fees, missing data", _lint)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--kind", action="append", help="only this kind of finding (repeatable)")
+    p.add_argument("--strict", action="store_true", help="exit 1 when anything is found")
+
+    p = add("stats", "counts over the catalog", _stats)
+    p.add_argument("--json", action="store_true")

@@ -1,0 +1,127 @@
+"""`tthc run` and `tthc shell`: start the assistant on this machine."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import subprocess
+import sys
+import time
+from types import FrameType
+
+from bot.cli import CommandError
+
+
+def _prepare() -> tuple:  # type: ignore[type-arg]
+    from bot.runtime import (
+        ConfigurationError,
+        Settings,
+        check_services,
+        latest_model,
+        write_rasa_files,
+    )
+    from catalog.database import DatabaseUnavailable, check_reachable, make_engine
+
+    try:
+        settings = Settings.from_env()
+        check_reachable(make_engine())
+        check_services(settings)
+    except (ConfigurationError, DatabaseUnavailable) as exc:
+        raise CommandError(str(exc)) from exc
+    model = latest_model()
+    if model is None:
+        raise CommandError("no trained model in models/: run `make train` (or `tthc train`)")
+    endpoints, credentials = write_rasa_files(settings)
+    return settings, model, endpoints, credentials
+
+
+def _start_action_server(supervisor, settings) -> None:  # type: ignore[no-untyped-def]
+    from bot.runtime import action_server_argv, child_env, wait_for_port
+
+    process = supervisor.start("action server", action_server_argv(settings), child_env())
+    if not wait_for_port("127.0.0.1", settings.action_port, 120, process):
+        supervisor.stop()
+        raise CommandError(f"the action server did not start on port {settings.action_port}")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from bot.runtime import Supervisor, child_env, rasa_argv, wait_for_port
+
+    settings, model, endpoints, credentials = _prepare()
+    supervisor = Supervisor()
+    stopping = False
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        _start_action_server(supervisor, settings)
+        rasa = supervisor.start(
+            "rasa server",
+            rasa_argv(
+                "run",
+                "--model", str(model),
+                "--endpoints", str(endpoints),
+                "--credentials", str(credentials),
+                "--port", str(settings.rasa_port),
+                "--interface", settings.host,
+            ),
+            child_env(),
+        )
+        if not wait_for_port(settings.host, settings.rasa_port, 300, rasa):
+            raise CommandError(f"the Rasa server did not start on port {settings.rasa_port}")
+        channels = ["REST", "web chat", "socket.io"]
+        if settings.zalo_configured:
+            channels.append("Zalo")
+        if settings.telegram_token:
+            supervisor.start("telegram", [sys.executable, "-m", "bot.cli", "telegram"], child_env())
+            channels.append("Telegram")
+        supervisor.start("notifications", [sys.executable, "-m", "bot.cli", "notify"], child_env())
+        base = f"http://{settings.host}:{settings.rasa_port}"
+        print()
+        print(f"tthc-bot is running (model {model.name}); channels: {', '.join(channels)}")
+        print(f"  web chat:      {base}/webhooks/webchat/chat")
+        print(f"  REST webhook:  {base}/webhooks/rest/webhook")
+        print(f"  action server: http://127.0.0.1:{settings.action_port}/webhook")
+        if not settings.telegram_token:
+            print("  Telegram: off (set TELEGRAM_BOT_TOKEN to enable)")
+        if not settings.zalo_configured:
+            print("  Zalo: off (set ZALO_APP_ID, ZALO_OA_SECRET_KEY, ZALO_ACCESS_TOKEN to enable)")
+        print("Press Ctrl-C to stop.", flush=True)
+        while not stopping:
+            exited = supervisor.first_exited()
+            if exited is not None:
+                name, code = exited
+                raise CommandError(f"{name} exited unexpectedly (status {code}); stopping")
+            time.sleep(0.5)
+        print("\nstopping...", flush=True)
+        return 0
+    finally:
+        supervisor.stop()
+
+
+def _shell(args: argparse.Namespace) -> int:
+    from bot.runtime import Supervisor, child_env, rasa_argv
+
+    settings, model, endpoints, _ = _prepare()
+    supervisor = Supervisor()
+    try:
+        _start_action_server(supervisor, settings)
+        shell = subprocess.run(
+            rasa_argv("shell", "--model", str(model), "--endpoints", str(endpoints)),
+            env=child_env(),
+            check=False,
+        )
+        return shell.returncode
+    finally:
+        supervisor.stop()
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    run = subparsers.add_parser("run", help="start the assistant (Ctrl-C stops everything)")
+    run.set_defaults(handler=_run)
+    shell = subparsers.add_parser("shell", help="chat with the assistant in the terminal")
+    shell.set_defaults(handler=_shell)

@@ -1,0 +1,23 @@
+"""The custom Rasa graph components of tthc-bot, in one importable place.
+
+`config.yml` names them by this module path (`bot.nlu.components.X`); Rasa
+imports the module, which registers each class with the default recipe.
+
+- `VietnameseTokenizer`: underthesea word segmentation, offsets into the
+  original (possibly NFD) text, accent-folded lemmas;
+- `VietnameseRegexEntityExtractor`: dossier_code, citizen_id, phone, date;
+- `ProcedureEntityExtractor`: the `procedure` entity and
+  `procedure_candidates` from the catalog search.
+"""
+
+from __future__ import annotations
+
+from bot.nlu.entities import VietnameseRegexEntityExtractor
+from bot.nlu.procedure_extractor import ProcedureEntityExtractor
+from bot.nlu.tokenizer import VietnameseTokenizer
+
+__all__ = [
+    "ProcedureEntityExtractor",
+    "VietnameseRegexEntityExtractor",
+    "VietnameseTokenizer",
+]

@@ -1,0 +1,311 @@
+"""Which administrative procedure a message is about: the `procedure` entity.
+
+A learned entity tagger cannot cover ~2,600 procedure names from a few
+thousand examples, so the entity comes from the catalog's fuzzy search
+(`catalog.search.SearchIndex`), which already folds diacritics, expands
+abbreviations ("đk ks", "cccd", "gplx") and tolerates typos.
+
+Search always finds *something* that resembles a short message ("Vâng ạ" is a
+fuzzy match for "Khai báo tạm vắng"), so the extractor is deliberately
+conservative before it emits the entity:
+
+1. The message is reduced to its *procedure part*: folded, abbreviations
+   expanded, question/filler words removed (`catalog.text.query_tokens`), then
+   the *aspect* phrases removed — the words that say what the citizen asks
+   about the procedure (fee, duration, place, online, legal basis, documents,
+   submitting, status) and never name one. Searching the reduced query also
+   keeps "nộp hồ sơ khai tử" from matching "Gia hạn nộp hồ sơ khai thuế".
+2. Fewer than `min_content_tokens` content syllables left (greetings, "ok",
+   "cảm ơn", "còn lệ phí thì sao?") → no search at all, no entity.
+3. The entity is emitted only when the best candidate scores at least
+   `threshold`; `procedure_candidates` is output either way so the dialogue can
+   offer "did you mean ..." choices for weaker matches.
+
+The search index is loaded once per process (first component load) and
+shared by every instance, never per message.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import TOKENS_NAMES
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from catalog.text import expand_tokens, name_tokens, query_tokens, tokenize
+
+logger = logging.getLogger(__name__)
+
+PROCEDURE_ENTITY = "procedure"
+CANDIDATES_KEY = "procedure_candidates"
+
+# Folded phrases that describe the *aspect* of a question, not a procedure.
+# Matched on whole tokens after catalog.text's expansion, longest first.
+# Single syllables are listed only when no procedure name needs them alone
+# ("xa" is also "xã hội", "so" is "sổ", so neither is here).
+ASPECT_PHRASES: tuple[str, ...] = (
+    # documents
+    "thanh phan ho so", "ho so gom", "giay to", "can mang", "mang theo", "chuan bi",
+    "bo ho so", "ho so", "giay gi", "can them",
+    # fee
+    "le phi", "phi", "bao nhieu tien", "het bao nhieu", "mat tien", "ton tien", "mat phi",
+    "mien phi", "chi phi", "dong phi", "phan tram",
+    # processing time
+    "bao lau", "mat bao lau", "may ngay", "bao nhieu ngay", "may thang", "ngay lam viec",
+    "co ket qua", "ket qua", "kq", "tra ket qua", "lay ngay", "lay duoc", "nhan duoc", "nhanh nhat",
+    # place / agency
+    "o dau", "nop o dau", "lam o dau", "co quan nao", "co quan", "o xa", "o tinh",
+    "o phuong", "len tinh", "len xa", "len phuong", "ra xa", "ra phuong",
+    "uy ban nhan dan", "uy ban phuong", "uy ban xa", "uy ban", "bo phan mot cua", "mot cua",
+    # online ("vneid" is expanded to "dinh danh dien tu" by catalog.text; the
+    # eID procedures themselves keep their words, only "on VNeID" goes)
+    "online", "onl", "truc tuyen", "tren mang", "qua mang", "tren dinh danh dien tu",
+    "tren dien thoai", "qua dien thoai",
+    "qua dinh danh dien tu", "bang dinh danh dien tu", "dich vu cong", "cong dich vu cong",
+    "dvc", "toan trinh", "qua buu dien", "buu chinh",
+    # legal basis
+    "nghi dinh", "thong tu", "can cu phap ly", "can cu vao", "quy dinh", "van ban",
+    "luat nao", "theo luat",
+    # submitting / status
+    "nop ho so", "nop hs", "nop", "tinh trang", "trang thai", "kiem tra", "tra cuu",
+    "xong chua", "den dau", "duyet chua",
+    # how / chat words that catalog.text keeps (it only strips them in phrases)
+    "thu tuc", "huong dan", "cach lam", "cac buoc", "trinh tu", "quy trinh",
+    "lam", "muon", "phai", "giup", "voi", "luon", "thi", "la", "va", "hay",
+    "nao", "khong", "duoc", "chua", "nhe", "a", "ad", "admin", "oi",
+)
+
+# Tokens that may stay in the reduced query but are too generic to count as
+# naming a procedure (a message of only these is not about one).
+GENERIC_TOKENS: frozenset[str] = frozenset(
+    """
+    ban toi minh em e anh chi ong ba be con vay v the sao roi rui nua them cai nay do kia ay
+    day xin chao cam on vang dung sai ok oke uh um da khong co hoi biet noi gi nhung cac
+    mot hai bot ai tra loi nguoi that can bo nhan vien ho tro giup trang web app
+    cap dang ky lam giay moi lai doi so cho huy thoi di nhe nha nhi ha hen a
+    neu khi luc gio bay ngay hom nam thang tuan xong xu ly giai quyet theo cu tren trong
+    o len xuong ra vao ve tu den tai boi vi de se sau truoc dau ma xem
+    """.split()
+)
+
+_ASPECT_TABLE = sorted({tuple(p.split()) for p in ASPECT_PHRASES}, key=len, reverse=True)
+_ASPECT_SPAN = max(len(p) for p in _ASPECT_TABLE)
+_ASPECT_SET = set(_ASPECT_TABLE)
+
+
+def strip_aspects(tokens: Sequence[str]) -> list[str]:
+    """Remove aspect phrases (longest match first) from folded query tokens."""
+    out: list[str] = []
+    i, n = 0, len(tokens)
+    while i < n:
+        for length in range(min(_ASPECT_SPAN, n - i), 0, -1):
+            if tuple(tokens[i : i + length]) in _ASPECT_SET:
+                i += length
+                break
+        else:
+            out.append(tokens[i])
+            i += 1
+    return out
+
+
+def procedure_query(text: str) -> tuple[str, int]:
+    """(reduced query, number of content tokens) for `text`."""
+    tokens = strip_aspects(query_tokens(text))
+    # Tokens with digits are numbers, ages, dossier/ID codes: never a name on their own.
+    content = sum(
+        1 for t in tokens if t not in GENERIC_TOKENS and not any(ch.isdigit() for ch in t)
+    )
+    return " ".join(tokens), content
+
+
+# --------------------------------------------------------------------------- the index
+
+_index_lock = threading.Lock()
+_shared_index: Any = None
+
+
+def load_search_index() -> Any:
+    """The process-wide catalog search index.
+
+    `catalog.get_search_index()` reads the catalog database; when that is not
+    available (no `tthc catalog import` yet, e.g. in a fresh test run) the
+    index is built from the bundled portal records plus the curation overlay,
+    which is what the import stores anyway.
+    """
+    global _shared_index
+    with _index_lock:
+        if _shared_index is not None:
+            return _shared_index
+        try:
+            from catalog import get_search_index
+
+            _shared_index = get_search_index()
+        except Exception as exc:  # no database / empty catalog: use the bundled data
+            logger.info("catalog database unavailable (%s); indexing bundled records", exc)
+            _shared_index = build_bundled_index()
+        return _shared_index
+
+
+def build_bundled_index() -> Any:
+    from catalog.overrides import load_overrides, search_entries
+    from catalog.search import SearchIndex
+    from catalog.source import iter_raw_records
+
+    try:
+        overrides = load_overrides()
+    except FileNotFoundError:
+        overrides = None
+    return SearchIndex.build(search_entries(iter_raw_records(), overrides))
+
+
+def set_search_index(index: Any) -> None:
+    """Use `index` for every ProcedureEntityExtractor of this process (tests)."""
+    global _shared_index
+    with _index_lock:
+        _shared_index = index
+
+
+# --------------------------------------------------------------------------- the span
+
+
+def _token_keys(lemma: str) -> list[str]:
+    """Folded syllables of a token lemma plus their abbreviation expansions."""
+    syllables = tokenize(lemma)
+    return [*syllables, *expand_tokens(syllables)]
+
+
+def best_span(
+    text: str, tokens: Sequence[Any], candidate_name: str, query: str
+) -> tuple[int, int]:
+    """Offsets of the part of `text` that names the procedure.
+
+    The span runs from the first to the last message token that contributes to
+    the match: one of its syllables (or their expansion, so "ks" counts for
+    "khai sinh") is in the reduced query and in the candidate's name or is
+    the reduced query itself. Falls back to the whole text.
+    """
+    query_set = set(query.split())
+    name_set = set(name_tokens(candidate_name)) | query_set
+    useful = query_set & name_set
+    hits = [
+        t
+        for t in tokens
+        if any(k in useful and k not in GENERIC_TOKENS for k in _token_keys(t.lemma))
+    ]
+    if not hits:
+        stripped = text.strip()
+        start = text.find(stripped) if stripped else 0
+        return start, start + len(stripped)
+    return hits[0].start, hits[-1].end
+
+
+# --------------------------------------------------------------------------- component
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
+)
+class ProcedureEntityExtractor(GraphComponent, EntityExtractorMixin):
+    """Sets the `procedure` entity (national procedure code) from catalog search."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {
+            # Minimum catalog score (0..100) of the best candidate to emit the entity.
+            "threshold": 60.0,
+            # Candidates output in `procedure_candidates`.
+            "candidates": 5,
+            # Content syllables required after removing aspect/filler words.
+            "min_content_tokens": 1,
+            # Intents whose confident prediction means "no procedure here"
+            # (only used when an intent classifier ran before this component).
+            "skip_intents": [
+                "greet", "goodbye", "thank", "affirm", "deny", "cancel",
+                "bot_challenge", "human_handoff", "help", "out_of_scope", "faq",
+            ],
+            "skip_intent_confidence": 0.8,
+        }
+
+    def __init__(self, config: dict[str, Any], index: Any = None) -> None:
+        self._config = {**self.get_default_config(), **config}
+        self._threshold = float(self._config["threshold"])
+        self._limit = max(1, int(self._config["candidates"]))
+        self._min_content = int(self._config["min_content_tokens"])
+        self._skip_intents = frozenset(self._config["skip_intents"] or ())
+        self._skip_confidence = float(self._config["skip_intent_confidence"])
+        self._index = index if index is not None else load_search_index()
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> ProcedureEntityExtractor:
+        return cls(config)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def _skipped_by_intent(self, message: Message) -> bool:
+        intent = message.get(INTENT) or {}
+        return (
+            intent.get("name") in self._skip_intents
+            and float(intent.get("confidence") or 0.0) >= self._skip_confidence
+        )
+
+    def candidates_for(self, text: str) -> tuple[list[dict[str, Any]], str]:
+        """(candidates as dicts, reduced query) — [] when the message names no procedure."""
+        query, content = procedure_query(text)
+        if content < self._min_content or not query:
+            return [], query
+        try:
+            hits = self._index.search(query, limit=self._limit)
+        except Exception:  # search must never take the NLU down
+            logger.exception("procedure search failed for %r", text[:200])
+            return [], query
+        return [{"code": c.code, "name": c.name, "score": float(c.score)} for c in hits], query
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            text = message.get(TEXT)
+            if not isinstance(text, str) or not text.strip():
+                message.set(CANDIDATES_KEY, [], add_to_output=True)
+                continue
+            if self._skipped_by_intent(message):
+                message.set(CANDIDATES_KEY, [], add_to_output=True)
+                continue
+            candidates, query = self.candidates_for(text)
+            message.set(CANDIDATES_KEY, candidates, add_to_output=True)
+            if not candidates or candidates[0]["score"] < self._threshold:
+                continue
+            best = candidates[0]
+            start, end = best_span(
+                text, message.get(TOKENS_NAMES[TEXT]) or [], best["name"], query
+            )
+            confidence = round(min(best["score"], 100.0) / 100.0, 4)
+            entity = {
+                "entity": PROCEDURE_ENTITY,
+                "start": start,
+                "end": end,
+                "value": best["code"],
+                "confidence": confidence,
+                "confidence_entity": confidence,
+            }
+            message.set(
+                ENTITIES,
+                message.get(ENTITIES, []) + self.add_extractor_name([entity]),
+                add_to_output=True,
+            )
+        return messages

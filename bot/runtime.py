@@ -1,0 +1,237 @@
+"""Starting the assistant: settings, Rasa endpoint files, and a supervisor.
+
+`tthc run` starts the action server, the Rasa server (REST, web chat,
+socket.io, and Zalo when configured), the Telegram bot when a token is set, and
+the notification dispatcher, each as a child process, and stops them all on
+Ctrl-C. State that must survive or be shared lives outside these processes:
+conversations in Rasa's tracker store, locks in its lock store, everything else
+in the tthc database.
+
+The Rasa endpoint and credential files are generated under `var/` from
+environment variables, so one set of variables configures every process and
+nothing secret is written into the repository.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy.engine import make_url
+
+from catalog.database import PROJECT_ROOT, DatabaseUnavailable, check_reachable, make_engine
+
+VAR_DIR = PROJECT_ROOT / "var"
+MODELS_DIR = PROJECT_ROOT / "models"
+
+
+class ConfigurationError(RuntimeError):
+    """A setting is missing or a service it names is unreachable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    rasa_port: int
+    action_port: int
+    host: str
+    tracker_store_url: str
+    lock_store_url: str | None
+    telegram_token: str | None
+    zalo_configured: bool
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+
+        def port(name: str, default: int) -> int:
+            raw = env.get(name, "").strip() or str(default)
+            if not raw.isdigit() or not 0 < int(raw) < 65536:
+                raise ConfigurationError(f"{name} must be a port number, got {raw!r}")
+            return int(raw)
+
+        zalo_keys = ("ZALO_APP_ID", "ZALO_OA_SECRET_KEY", "ZALO_ACCESS_TOKEN")
+        return cls(
+            rasa_port=port("RASA_PORT", 5005),
+            action_port=port("ACTION_PORT", 5055),
+            host=env.get("TTHC_HOST", "127.0.0.1"),
+            tracker_store_url=env.get("TTHC_TRACKER_STORE_URL", "").strip()
+            or f"sqlite:///{VAR_DIR / 'tracker.db'}",
+            lock_store_url=env.get("TTHC_LOCK_STORE_URL", "").strip() or None,
+            telegram_token=env.get("TELEGRAM_BOT_TOKEN", "").strip() or None,
+            zalo_configured=all(env.get(k, "").strip() for k in zalo_keys),
+        )
+
+
+def tracker_store_config(url: str) -> dict[str, Any]:
+    """Rasa's SQL tracker store settings for a SQLAlchemy URL."""
+    parsed = make_url(url)
+    if parsed.drivername.startswith("sqlite"):
+        return {"type": "SQL", "dialect": "sqlite", "db": parsed.database}
+    config: dict[str, Any] = {
+        "type": "SQL",
+        "dialect": parsed.drivername,
+        "host": parsed.host or "localhost",
+        "db": parsed.database,
+    }
+    if parsed.port:
+        config["port"] = parsed.port
+    if parsed.username:
+        config["username"] = parsed.username
+    if parsed.password:
+        config["password"] = parsed.password
+    return config
+
+
+def lock_store_config(url: str | None) -> dict[str, Any] | None:
+    """Redis lock store for several Rasa processes; None keeps Rasa's in-memory
+    lock store, which is correct for the single embedded process."""
+    if not url:
+        return None
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("redis"):
+        raise ConfigurationError(f"TTHC_LOCK_STORE_URL must be redis://..., got {url!r}")
+    config: dict[str, Any] = {
+        "type": "redis",
+        "url": parsed.host or "localhost",
+        "port": parsed.port or 6379,
+        "db": int(parsed.database or 1),
+    }
+    if parsed.password:
+        config["password"] = parsed.password
+    return config
+
+
+def check_services(settings: Settings) -> None:
+    """Fail fast and clearly: Rasa's SQLTrackerStore retries forever when its
+    database is down, and a missing Redis only shows on the first message."""
+    if not settings.tracker_store_url.startswith("sqlite"):
+        try:
+            check_reachable(make_engine(settings.tracker_store_url))
+        except DatabaseUnavailable as exc:
+            raise ConfigurationError(f"tracker store: {exc}") from exc
+    lock = lock_store_config(settings.lock_store_url)
+    if lock is not None:
+        try:
+            with socket.create_connection((lock["url"], lock["port"]), timeout=3):
+                pass
+        except OSError as exc:
+            raise ConfigurationError(
+                f"lock store: cannot reach Redis at {lock['url']}:{lock['port']} ({exc})"
+            ) from exc
+
+
+def write_rasa_files(settings: Settings, directory: Path = VAR_DIR) -> tuple[Path, Path]:
+    """Write endpoints.yml and credentials.yml for this run; return their paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    endpoints: dict[str, Any] = {
+        "action_endpoint": {"url": f"http://127.0.0.1:{settings.action_port}/webhook"},
+        "tracker_store": tracker_store_config(settings.tracker_store_url),
+    }
+    lock = lock_store_config(settings.lock_store_url)
+    if lock is not None:
+        endpoints["lock_store"] = lock
+    credentials: dict[str, Any] = {
+        "bot.web.channel.RestChannel": None,
+        "bot.web.channel.WebChatChannel": None,
+        "socketio": {
+            "user_message_evt": "user_uttered",
+            "bot_message_evt": "bot_uttered",
+            "session_persistence": True,
+        },
+    }
+    if settings.zalo_configured:
+        credentials["bot.channels.zalo.ZaloInput"] = None
+    endpoints_path = directory / "endpoints.yml"
+    credentials_path = directory / "credentials.yml"
+    header = "# Generated by `tthc run` from environment variables; edits are overwritten.\n"
+    endpoints_path.write_text(header + yaml.safe_dump(endpoints, sort_keys=False))
+    credentials_path.write_text(header + yaml.safe_dump(credentials, sort_keys=False))
+    return endpoints_path, credentials_path
+
+
+def latest_model(models_dir: Path = MODELS_DIR) -> Path | None:
+    models = sorted(models_dir.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    return models[-1] if models else None
+
+
+def wait_for_port(host: str, port: int, timeout: float, process: subprocess.Popen) -> bool:
+    """True once something listens on host:port; False if `process` died first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        try:
+            with socket.create_connection((host, port), timeout=1):
+                return True
+        except OSError:
+            time.sleep(0.5)
+    return False
+
+
+class Supervisor:
+    """Child processes started in their own process groups, stopped together."""
+
+    def __init__(self) -> None:
+        self.children: list[tuple[str, subprocess.Popen]] = []
+
+    def start(self, name: str, argv: list[str], env: Mapping[str, str] | None = None) -> subprocess.Popen:
+        process = subprocess.Popen(
+            argv,
+            cwd=PROJECT_ROOT,
+            env=dict(env or os.environ),
+            start_new_session=True,  # Ctrl-C reaches us; we stop children in order
+        )
+        self.children.append((name, process))
+        return process
+
+    def first_exited(self) -> tuple[str, int] | None:
+        for name, process in self.children:
+            code = process.poll()
+            if code is not None:
+                return name, code
+        return None
+
+    def stop(self, timeout: float = 15.0) -> None:
+        for _, process in reversed(self.children):
+            if process.poll() is None:
+                try:
+                    os.killpg(process.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + timeout
+        for _, process in self.children:
+            remaining = max(0.1, deadline - time.monotonic())
+            try:
+                process.wait(timeout=remaining)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                process.wait()
+
+
+def rasa_argv(*args: str) -> list[str]:
+    return [sys.executable, "-m", "rasa", *args]
+
+
+def action_server_argv(settings: Settings) -> list[str]:
+    return [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "-p", str(settings.action_port)]
+
+
+def child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    env.setdefault("SQLALCHEMY_WARN_20", "0")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    return env

@@ -1,0 +1,114 @@
+"""Hardened REST channel and the web chat page, as Rasa input channels.
+
+`RestChannel` keeps Rasa's REST contract (`POST /webhooks/rest/webhook` with
+`{"sender", "message"}`, answer = list of bot messages) but answers malformed
+bodies with a clear 400 instead of a 500, and caps message size, so bad input
+never reaches the dialogue. `WebChatChannel` is the same endpoint under
+`/webhooks/webchat/` plus the chat page itself, served from the package (no
+CDN, works offline, same origin so no CORS set-up is needed).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+logger = logging.getLogger(__name__)
+
+SERVICE_ERROR_VI = "Xin lỗi, hệ thống đang gặp sự cố. Bạn vui lòng thử lại sau ít phút."
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+MAX_MESSAGE_CHARS = 4_000
+MAX_SENDER_CHARS = 128
+
+
+class BadRequest(ValueError):
+    """The request body is not a usable chat message."""
+
+
+def parse_body(raw: bytes) -> tuple[str, str, dict[str, Any] | None]:
+    """(sender, message, metadata) from a REST body, or BadRequest with why."""
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BadRequest("body must be UTF-8 JSON") from exc
+    if not isinstance(body, dict):
+        raise BadRequest('body must be a JSON object {"sender": ..., "message": ...}')
+    sender = body.get("sender")
+    message = body.get("message")
+    if not isinstance(sender, str) or not sender.strip():
+        raise BadRequest('"sender" must be a non-empty string')
+    if len(sender) > MAX_SENDER_CHARS:
+        raise BadRequest(f'"sender" is longer than {MAX_SENDER_CHARS} characters')
+    if not isinstance(message, str):
+        raise BadRequest('"message" must be a string')
+    if "\x00" in message:
+        raise BadRequest('"message" must be text, not binary data')
+    metadata = body.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise BadRequest('"metadata" must be an object')
+    # A very long message is cut rather than refused: the citizen still gets an
+    # answer, and the NLU never sees more than it can use.
+    return sender.strip(), message[:MAX_MESSAGE_CHARS], metadata
+
+
+class RestChannel(RestInput):
+    """Rasa's REST channel with input validation (registered as "rest")."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "rest"
+
+    def blueprint(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Blueprint:
+        webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            try:
+                sender, text, metadata = parse_body(request.body or b"")
+            except BadRequest as exc:
+                return response.json({"error": str(exc)}, status=400)
+            collector = CollectingOutputChannel()
+            try:
+                await on_new_message(
+                    UserMessage(
+                        text, collector, sender, input_channel=self.name(), metadata=metadata
+                    )
+                )
+            except Exception:  # never log the text: it may hold personal data
+                logger.exception("message handling failed (sender %s)", sender[:16])
+                return response.json({"error": SERVICE_ERROR_VI}, status=503)
+            return response.json(collector.messages)
+
+        self.add_routes(webhook)
+        return webhook
+
+    def add_routes(self, webhook: Blueprint) -> None:
+        """Hook for subclasses that serve more than the webhook."""
+
+
+class WebChatChannel(RestChannel):
+    """The browser chat page and its webhook, under /webhooks/webchat/."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "webchat"
+
+    def add_routes(self, webhook: Blueprint) -> None:
+        @webhook.route("/chat", methods=["GET"])
+        async def page(_: Request) -> HTTPResponse:
+            return await response.file(STATIC_DIR / "index.html")

@@ -1,0 +1,108 @@
+"""Database configuration shared by the catalog and the dossier store.
+
+One database holds procedures, dossiers and the notification outbox so that a
+status change and its notification commit in one transaction. SQLite under
+`var/` is the embedded default; `TTHC_DATABASE_URL` selects another database
+(PostgreSQL for the scale-out path).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, declarative_base, sessionmaker
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE_PATH = PROJECT_ROOT / "var" / "tthc.db"
+DATABASE_URL_ENV = "TTHC_DATABASE_URL"
+
+Base = declarative_base()
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The configured database cannot be reached. Raised at start-up so a
+    process fails with a clear message instead of retrying forever."""
+
+
+def database_url() -> str:
+    """The configured database URL (`TTHC_DATABASE_URL`, else the SQLite file)."""
+    url = os.environ.get(DATABASE_URL_ENV, "").strip()
+    return url or f"sqlite:///{DEFAULT_SQLITE_PATH}"
+
+
+def _enable_sqlite_foreign_keys(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    # WAL lets the action server read while another process writes.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """Create an engine for `url` (default: `database_url()`), 2.0 style."""
+    url = url or database_url()
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, future=True, connect_args={"timeout": 10})
+        event.listen(engine, "connect", _enable_sqlite_foreign_keys)
+        return engine
+    return create_engine(url, future=True, pool_pre_ping=True)
+
+
+def check_reachable(engine: Engine) -> None:
+    """Fail fast with a readable message when the database is down."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:  # any driver error means "not reachable"
+        raise DatabaseUnavailable(
+            f"Cannot reach the database at {engine.url.render_as_string(hide_password=True)}: "
+            f"{exc.__class__.__name__}: {str(exc).splitlines()[0]}"
+        ) from exc
+
+
+def make_session_factory(engine: Engine) -> sessionmaker:
+    return sessionmaker(bind=engine, future=True, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(factory: sessionmaker) -> Iterator[Session]:
+    """A unit of work: commit on success, roll back on error."""
+    session: Session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+
+
+def alembic_config(url: str | None = None):  # type: ignore[no-untyped-def]
+    """An Alembic config for the project's single migration history."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    # '%' must be doubled for ConfigParser interpolation (passwords may hold it).
+    config.set_main_option("sqlalchemy.url", (url or database_url()).replace("%", "%%"))
+    return config
+
+
+def upgrade_database(url: str | None = None) -> None:
+    """Bring the database at `url` to the newest schema (idempotent)."""
+    from alembic import command
+
+    url = url or database_url()
+    check_reachable(make_engine(url))
+    command.upgrade(alembic_config(url), "head")

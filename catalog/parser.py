@@ -1,0 +1,784 @@
+"""Turn one raw portal record (dichvucong.gov.vn crawl) into a `Procedure`.
+
+The crawler stored the page text of each procedure, and three of its sections
+are HTML tables whose cells were concatenated with no separator at all:
+
+* "Cách thức thực hiện"  -> `SubmissionMethod` rows (channel, time, fee, note, description)
+* "Thành phần hồ sơ"     -> `Document` rows (name, form template, quantities, case group)
+* "Căn cứ pháp lý"       -> `LegalDocument` rows (title, number)
+
+Splitting them back into cells cannot rely on separators, so every splitter
+below anchors on the one cell of each row whose shape is predictable (a channel
+name followed by a time and a fee; a quantity "1 bản chính,1 bản sao"; a
+document number "123/2015/NĐ-CP" glued to the next title) and treats the text
+in between as the free cells. The choices were made after surveying all 2,642
+records in `catalog/data/raw_all_7_agencies.tar.gz`; the comments say which
+quirk each rule exists for.
+
+The crawler also split the page into fields naively (at the first occurrence of
+each section heading), so in ~60 records a heading word inside the text cut a
+field short (steps that stop at "(Thành phần hồ sơ)", a fee table cut at
+"Căn cứ pháp lý: ..." inside a fee note). When the record carries `raw_text`,
+the sections are re-cut from it with anchored headings and a field that does
+not match its re-cut section is replaced by it (see `_sections`).
+
+Only the standard library is used, so the parser runs anywhere the catalog does.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from catalog.model import (
+    CHANNELS,
+    Document,
+    Fee,
+    LegalDocument,
+    Procedure,
+    ProcessingTime,
+    SubmissionMethod,
+)
+
+__all__ = [
+    "ParseError",
+    "clean_result",
+    "is_note_row",
+    "parse_documents",
+    "parse_legal_basis",
+    "parse_methods",
+    "parse_record",
+    "split_agencies",
+]
+
+
+class ParseError(ValueError):
+    """A record that cannot be turned into a `Procedure`; the message says why."""
+
+
+NO_INFO = "Không có thông tin"
+
+# --------------------------------------------------------------------------- text
+
+
+# Private-use glyphs are Wingdings bullets pasted from Word (U+F0FC, U+F0D8 ...);
+# zero-width characters and soft hyphens are invisible noise that breaks matching.
+_INVISIBLE_RE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+_PRIVATE_USE_RE = re.compile("[\ue000-\uf8ff]")
+_HSPACE_RE = re.compile(r"[^\S\n]+")
+# Explicit Vietnamese letter classes: a range like [à-ỹ] also covers capitals
+# (U+1EA0 "Ạ" sits between lowercase letters), so case tests need the full list.
+_VI_LOWER = "a-zàáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ"
+_VI_LOWER_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz" + _VI_LOWER[3:])
+_VI_UPPER = "A-ZÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬÈÉẺẼẸÊỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢÙÚỦŨỤƯỪỨỬỮỰỲÝỶỸỴĐ"
+_ANY_SPACE_RE = re.compile(r"\s+")
+
+
+def _nfc(text: str) -> str:
+    """NFC, with non-breaking spaces made plain and invisible characters dropped.
+
+    49 method tables (and other fields) are stored decomposed (NFD); without NFC
+    "Trực tuyến" typed on a keyboard would not match them.
+    """
+    text = unicodedata.normalize("NFC", text)
+    text = _INVISIBLE_RE.sub("", text)
+    text = _PRIVATE_USE_RE.sub(" ", text)
+    return text.replace("\u00a0", " ").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _inline(text: str) -> str:
+    """One-line text: every run of whitespace (newlines included) becomes one space."""
+    return _ANY_SPACE_RE.sub(" ", _nfc(text)).strip()
+
+
+def _block(text: str) -> str:
+    """Multi-line text (steps, requirements, descriptions): runs of spaces and tabs
+    collapse, lines are trimmed and blank-line runs shrink to one, but the line
+    structure the portal shows is kept."""
+    lines = [_HSPACE_RE.sub(" ", line).strip() for line in _nfc(text).split("\n")]
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    return "\n".join(out).strip()
+
+
+def _no_info_to_empty(text: str) -> str:
+    """The portal writes "Không có thông tin" for an empty field."""
+    return "" if text.strip().rstrip(".").strip() == NO_INFO else text
+
+
+def _field(raw: Mapping[str, Any], key: str) -> str:
+    """A text field of the record: None/missing is "", a non-string is an error
+    (a number here means the record was built by something other than the
+    crawler and a silent str() could hide e.g. a code that lost its zeros)."""
+    value = raw.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ParseError(f"field {key!r} must be a string, got {type(value).__name__}")
+    return value
+
+
+# ---------------------------------------------------------- sections from raw_text
+
+_STEPS_HEAD = "Trình Tự Thực Hiện"
+_METHODS_HEAD = "Cách Thức Thực Hiện"
+_METHODS_TABLE = "Hình thức nộpThời gianPhí, lệ phíMô tả"
+_DOCS_HEAD = "Thành phần hồ sơ"
+_LEGAL_HEAD_RE = re.compile(r"Căn cứ pháp lý(?=Tên văn bản pháp lýMã văn bản|Không có thông tin)")
+_AGENCY_HEAD = "Cơ quan thực hiện"
+_REQ_HEAD = "Yêu cầu, điều kiện thực hiện"
+_RESULT_HEAD = "Kết quả xử lý"
+
+_SECTION_KEYS = (
+    "trinh_tu_thuc_hien",
+    "cach_thuc_thuc_hien",
+    "thanh_phan_ho_so",
+    "can_cu_phap_ly",
+    "co_quan_thuc_hien",
+    "yeu_cau_dieu_kien",
+    "ket_qua_xu_ly",
+)
+
+
+def _raw_sections(raw_text: str) -> dict[str, str] | None:
+    """Re-cut the page text into sections using anchors that occur once per page.
+
+    Anchors, chosen from the survey: the methods table header right after its
+    heading; the first "Thành phần hồ sơ" after the methods table (the heading
+    words also occur inside steps and document rows, never inside a methods
+    table); the legal heading followed by its table header or "Không có thông
+    tin" (exactly one per page); then the last agency/requirements/result
+    headings. Returns None when an anchor is missing so callers keep the fields.
+    """
+    methods = raw_text.find(_METHODS_HEAD + _METHODS_TABLE)
+    if methods < 0:
+        return None
+    steps = raw_text.rfind(_STEPS_HEAD, 0, methods)
+    docs = raw_text.find(_DOCS_HEAD, methods)
+    legal_matches = list(_LEGAL_HEAD_RE.finditer(raw_text, max(docs, 0)))
+    if steps < 0 or docs < 0 or not legal_matches:
+        return None
+    legal = legal_matches[-1]
+    agency = raw_text.find(_AGENCY_HEAD, legal.end())
+    if agency < 0:
+        return None
+    req = raw_text.find(_REQ_HEAD, agency)
+    if req < 0:
+        return None
+    result = raw_text.rfind(_RESULT_HEAD, req)
+    return {
+        "trinh_tu_thuc_hien": raw_text[steps + len(_STEPS_HEAD) : methods],
+        "cach_thuc_thuc_hien": raw_text[methods + len(_METHODS_HEAD) : docs],
+        "thanh_phan_ho_so": raw_text[docs + len(_DOCS_HEAD) : legal.start()],
+        "can_cu_phap_ly": raw_text[legal.end() : agency],
+        "co_quan_thuc_hien": raw_text[agency + len(_AGENCY_HEAD) : req],
+        "yeu_cau_dieu_kien": raw_text[req + len(_REQ_HEAD) : result if result >= 0 else None],
+        "ket_qua_xu_ly": raw_text[result + len(_RESULT_HEAD) :] if result >= 0 else "",
+    }
+
+
+def _squash(text: str) -> str:
+    return _ANY_SPACE_RE.sub("", _nfc(text))
+
+
+def _sections(raw: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
+    """The section texts to parse, and the keys that were repaired from raw_text.
+
+    A field is kept when it equals its re-cut section up to whitespace (the
+    crawler trimmed fields); otherwise the crawler cut it at a heading word
+    inside the text and the re-cut section replaces it.
+    """
+    fields = {key: _field(raw, key) for key in _SECTION_KEYS}
+    raw_text = _field(raw, "raw_text")
+    recut = _raw_sections(_nfc(raw_text)) if raw_text else None
+    if recut is None:
+        return fields, []
+    repaired = []
+    for key in _SECTION_KEYS:
+        if _squash(fields[key]) != _squash(recut[key]):
+            fields[key] = recut[key]
+            repaired.append(key)
+    return fields, repaired
+
+
+# ------------------------------------------------------------------ methods table
+
+_CHANNEL_ALT = "|".join(re.escape(c) for c in sorted(CHANNELS, key=len, reverse=True))
+# Units as the portal prints them in the time column (capitalised).
+_UNITS = ("Ngày làm việc", "Ngày", "Giờ", "Tháng", "Năm", "Tuần", "Phút")
+_UNIT_ALT = "|".join(re.escape(u) for u in _UNITS)
+# Time cells that are words, longest first: "Không" alone occurs (tax records).
+_TIME_PHRASES = (
+    "Không phải trả kết quả cho người nộp thuế",
+    NO_INFO,
+    "Không quy định",
+    "Không",
+)
+_TIME_PHRASE_ALT = "|".join(re.escape(p) for p in _TIME_PHRASES)
+_VND_CURRENCIES = ("Việt Nam Đồng", "VNĐ", "VND", "Đồng", "đồng")
+_CURRENCY_ALT = "|".join(
+    re.escape(c) for c in (*_VND_CURRENCIES, "USD", "EUR", "Euro", "JPY", "CNY", "GBP")
+)
+# An amount: thousands grouped with one consistent separator ("2,000,000" or
+# "2.000.000"), or plain digits; never a leading zero, so that a bare-number time
+# glued to it splits right ("Trực tuyến1100,000 VNĐ" = 1 | 100,000 VNĐ).
+_AMOUNT = r"(?:[1-9]\d{0,2}(?:,\d{3})+|[1-9]\d{0,2}(?:\.\d{3})+|[1-9]\d*|0)"
+
+# One row start: channel + time cell + the start of the fee cell. Requiring all
+# three is what tells a real row from the channel words that occur in notes and
+# descriptions ("Nộp trực tiếp tại ...", "Trực tuyến (hệ thống ...)").
+# The time number is lazy: with no unit the shortest split that leaves a valid
+# fee wins ("Trực tuyến120 VNĐ" = time 1, fee 20 VNĐ; the note says 20.000 đ).
+_ROW_RE = re.compile(
+    rf"(?P<channel>{_CHANNEL_ALT})\s*"
+    r"(?P<time>"
+    rf"(?P<num>\d+?(?:[.,]\d+)?)(?:\s*(?P<unit>{_UNIT_ALT}))?"
+    rf"|(?P<phrase>{_TIME_PHRASE_ALT}"
+    r"|Hệ thống giải quyết thủ tục hành chính[^()\n]{0,150}?)"
+    r")\s*"
+    r"(?P<fee>Miễn phí|" + re.escape(NO_INFO) + rf"|(?P<amount>{_AMOUNT})\s*(?P<cur>{_CURRENCY_ALT}))"
+)
+# "(1) Trường hợp ...", "(a) ...", "(ii) ..." right after the fee open the
+# description column, they are not a fee note (71 rows in the data).
+_ENUMERATOR_RE = re.compile(r"\((?:\d{1,2}|[a-zđ]|[ivx]{1,4})\)\s", re.IGNORECASE)
+# Stated amounts below this are not VND amounts anyone charges: the portal has
+# cells like "20 VNĐ" whose note says "20.000 đồng/tờ khai" (the form field was
+# filled in thousands). amount_vnd stays None there instead of a wrong figure.
+_MIN_PLAUSIBLE_VND = 1000
+
+
+def _matching_paren(text: str, start: int) -> int:
+    """Index of the ")" closing the "(" at `start`, or -1 when it never closes."""
+    depth = 0
+    for i in range(start, len(text)):
+        ch = text[i]
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+    return -1
+
+
+def _parse_amount(amount: str) -> int:
+    return int(amount.replace(",", "").replace(".", ""))
+
+
+def _number(text: str) -> float:
+    """A time value; a comma is a decimal separator in Vietnamese text."""
+    return float(text.replace(",", "."))
+
+
+@dataclass
+class _MethodRow:
+    match: re.Match[str]
+    note: str
+    description: str
+
+
+def parse_methods(text: str) -> list[SubmissionMethod]:
+    """Split the "Cách thức thực hiện" table into one `SubmissionMethod` per row.
+
+    A channel can have several rows (different times per case: 80 records), so
+    rows are kept in page order rather than merged per channel. After the fee
+    cell comes an optional "(note)" (balanced parentheses; notes nest and may
+    leave one unclosed) and then the free "Mô tả" column up to the next row.
+    """
+    text = _nfc(text).strip()
+    if not text or _no_info_to_empty(text) == "":
+        return []
+    body = text[len(_METHODS_TABLE) :] if text.startswith(_METHODS_TABLE) else text
+    body = body.strip()
+    if not body:
+        return []
+    first = _ROW_RE.match(body)
+    if first is None:
+        raise ParseError(f"malformed methods table: no row starts at {body[:60]!r}")
+    rows: list[_MethodRow] = []
+    match: re.Match[str] | None = first
+    while match is not None:
+        fee_end = match.end()
+        following = _ROW_RE.search(body, fee_end)
+        segment_end = following.start() if following else len(body)
+        note, rest = "", fee_end
+        if body.startswith("(", fee_end) and not _ENUMERATOR_RE.match(body, fee_end):
+            close = _matching_paren(body, fee_end)
+            if close < 0 or close >= segment_end:
+                # Unclosed note (1.000597): it ends at its last ")" before the
+                # next row; without one the whole rest of the row is the note.
+                last = body.rfind(")", fee_end + 1, segment_end)
+                close = last if last > fee_end else segment_end
+            note, rest = body[fee_end + 1 : close], min(close + 1, segment_end)
+        rows.append(_MethodRow(match, note, body[rest:segment_end]))
+        match = following
+    return [_method_from_row(row) for row in rows]
+
+
+def _method_from_row(row: _MethodRow) -> SubmissionMethod:
+    m = row.match
+    if m.group("num") is not None:
+        value = _number(m.group("num"))
+        unit = m.group("unit")
+        text = f"{m.group('num')} {unit}" if unit else m.group("num")
+        time = ProcessingTime(value, unit, text)
+    else:
+        phrase = _inline(m.group("phrase") or "")
+        time = ProcessingTime(None, None, _no_info_to_empty(phrase))
+    note = _inline(row.note)
+    fee_cell = m.group("fee")
+    amount: int | None
+    if fee_cell == "Miễn phí":
+        main, amount = "Miễn phí", 0
+    elif fee_cell == NO_INFO:
+        main, amount = "", None
+    else:
+        main = f"{m.group('amount')} {m.group('cur')}"
+        amount = None
+        if m.group("cur") in _VND_CURRENCIES:
+            value = _parse_amount(m.group("amount"))
+            amount = value if value >= _MIN_PLAUSIBLE_VND or value == 0 else None
+    fee_text = f"{main} ({note})".strip() if note else main
+    return SubmissionMethod(
+        channel=m.group("channel"),
+        processing_time=time,
+        fee=Fee(amount_vnd=amount, text=fee_text, note=note),
+        description=_no_info_to_empty(_block(row.description)),
+    )
+
+
+# --------------------------------------------------------------- documents table
+
+_DOCS_TABLE_RE = re.compile(r"Tên giấy tờ\s*Mẫu đơn, tờ khai\s*Số lượng")
+# The quantity cell. Its originals count is read as ONE digit because the cell is
+# glued to the name, which often ends in digits ("Mẫu số 18" + "1 bản chính" =
+# "Mẫu số 181 bản chính", "... năm 2016" + "1 bản chính"); counts above 9
+# originals do not occur in the data. Copies are delimited by "," so any width.
+_QTY_RE = re.compile(r"(\d+) bản chính(?:\s*,\s*(\d+) bản sao)?")
+_LOWER_NEXT_RE = re.compile(rf"\s+[{_VI_LOWER}]")
+_FORM_EXT_RE = re.compile(r"\.(?:docx?|pdf|xlsx?|rar|zip|odt|ods|rtf)(?![A-Za-z])", re.IGNORECASE)
+_LEAD_JUNK_RE = re.compile(r"^[\s,.;:)\]]+")
+_BULLET_RE = re.compile(r"^(?:[-+•*–]\s*)+")
+_FORM_WINDOW = 160
+
+
+def is_note_row(document: Document) -> bool:
+    """True for a "Thành phần hồ sơ" row with 0 originals and 0 copies.
+
+    Such rows are explanations ("Trường hợp ... thì không phải nộp bản giấy"),
+    or documents whose quantity is written in the name ("Tờ khai hải quan: 02
+    bản chính"). The parser KEEPS them, in page order and with their case, so
+    nothing the portal shows is lost; callers that want only what to submit
+    filter them out with this helper.
+    """
+    return document.originals == 0 and document.copies == 0
+
+
+def _is_quantity_cell(text: str, match: re.Match[str]) -> bool:
+    """Tell the quantity column from the same words inside a name.
+
+    Inside names the phrase is written with spaces around it ("nộp 02 bản
+    chính tờ khai", "(01 bản chính hoặc 01 bản sao có chứng thực)"); the cell is
+    glued to the end of the name (a tab at most) and followed by the next row.
+    """
+    run = match.group(1)
+    before = text[match.start() - 1] if match.start() > 0 else ""
+    after = text[match.end() : match.end() + 1]
+    if _LOWER_NEXT_RE.match(text, match.end()):
+        return False
+    if before in (" ", "(") and len(run) <= 2:
+        # "bước 11 bản chínhTài liệu" (name "bước 1" + cell) is glued on the
+        # right; "Nộp 01 bản chính giấy ...", ": 01 bản chính1 bản chính" are not.
+        return after == "" or after.isalpha()
+    return True
+
+
+def _glue_boundary(text: str, i: int) -> bool:
+    """Could a file name start at `text[i]`, glued to the document name before it?"""
+    a, b = text[i - 1], text[i]
+    nxt = text[i + 1] if i + 1 < len(text) else ""
+    if a.islower() and b.isupper():  # "... xã hộiMau so 01.docx"
+        return True
+    if a.isupper() and b.isupper() and nxt.islower():  # "NĐ-CPMẫu số 01.docx"
+        run = 0
+        j = i - 1
+        while j >= 0 and text[j].isupper():
+            run += 1
+            j -= 1
+        return run >= 2
+    if a.isdigit() and b.isupper() and nxt.islower():  # "Mẫu 57Mau57.docx"
+        return True
+    if a in ".)”\"'" and b.isalnum():
+        if a == "." and b.isdigit() and i >= 2 and text[i - 2].isdigit():
+            return False  # "Mẫu I.1.9"
+        if a == ".":
+            token = re.search(r"(?:^|\s)(\S*)\.$", text[:i])
+            if token and token.group(1).isupper() and len(token.group(1)) <= 2:
+                return False  # "TP.HCM", "Phụ lục V.VI"
+        return True
+    return False
+
+
+def _split_form(text: str) -> tuple[str, str | None]:
+    """Separate template file names glued to the end of a document name.
+
+    "Tờ khai ... (Mẫu CT01 ...);1.MuCT01banhnhkmtheoThngts53.doc" ->
+    ("Tờ khai ... (Mẫu CT01 ...);", "1.MuCT01banhnhkmtheoThngts53.doc").
+    Several files can follow each other ("Mẫu số 13.docxMẫu số 14.docx"); they
+    are joined with "; ". The first file starts after the last character that
+    cannot be in a file name ("/", ":", ";" ...) or at the leftmost glue
+    boundary (lower->Upper, ").X", "CPMẫu") within the last 160 characters.
+    """
+    exts = list(_FORM_EXT_RE.finditer(text))
+    if not exts or exts[-1].end() != len(text):
+        return text, None
+    first = len(exts) - 1
+    while first > 0:
+        stem = text[exts[first - 1].end() : exts[first].start()]
+        if not stem or len(stem) > 120 or re.search(r"[/\\:;*?\"<>|\n]", stem) or stem[0] == " ":
+            break
+        first -= 1
+    prefix = text[: exts[first].start()]
+    lo = max(0, len(prefix) - _FORM_WINDOW)
+    hard = max(prefix.rfind(c) for c in "/\\:*?\"<>|\n\t;")
+    candidates: list[int] = []
+    if hard >= lo:
+        lo = hard + 1
+        if prefix[hard] in ":;\n\t" and lo < len(prefix):
+            candidates.append(lo)
+    candidates.extend(i for i in range(max(lo, 1), len(prefix)) if _glue_boundary(prefix, i))
+    if not candidates:
+        # No visible boundary ("... thức ăn chăn nuôibáo cáo.pdf"): keep the row
+        # as one name rather than guess where the file name starts.
+        return text, None
+    start = min(candidates)
+    files = [text[start : exts[first].end()]]
+    files.extend(text[exts[k - 1].end() : exts[k].end()] for k in range(first + 1, len(exts)))
+    return text[:start], "; ".join(_inline(f) for f in files)
+
+
+def _clean_case(label: str) -> str | None:
+    """The group label before a table header; "--" (the portal's "no label") is None.
+    A leading "-"/"+" list dash is dropped, a "*" kept ("* Giấy tờ phải nộp:")."""
+    label = _inline(_LEAD_JUNK_RE.sub("", label))
+    if not label.strip("-–—*: ") or _no_info_to_empty(label) == "":
+        return None
+    return re.sub(r"^[-+–•]+\s*", "", label)
+
+
+def _document(raw_name: str, originals: int, copies: int, case: str | None) -> Document:
+    name, form = _split_form(_inline(raw_name))
+    name = _BULLET_RE.sub("", _LEAD_JUNK_RE.sub("", name)).strip()
+    return Document(name=name, originals=originals, copies=copies, form=form, case=case)
+
+
+def parse_documents(text: str) -> list[Document]:
+    """Split "Thành phần hồ sơ" into `Document` rows.
+
+    The table header "Tên giấy tờMẫu đơn, tờ khaiSố lượng" repeats once per
+    case group; the text before a header is that group's `case` ("* Giấy tờ
+    phải nộp:", "Trường hợp 1: ..."; "--" means none). Rows end at a quantity
+    cell; a template file glued before the cell becomes `form`. Rows with 0
+    originals and 0 copies are kept as note rows (see `is_note_row`), and text
+    after the last cell of the last group (no quantity) becomes a note row too.
+    A section without any table and any quantity (crawl debris) gives [].
+    """
+    text = _nfc(text)
+    if not _no_info_to_empty(text).strip():
+        return []
+    parts = _DOCS_TABLE_RE.split(text)
+    if len(parts) == 1 and not any(_is_quantity_cell(text, m) for m in _QTY_RE.finditer(text)):
+        return []
+    if len(parts) == 1:
+        parts = ["", text]
+    documents: list[Document] = []
+    case = _clean_case(parts[0])
+    for index, body in enumerate(parts[1:], start=1):
+        last_group = index == len(parts) - 1
+        pos = 0
+        for match in _QTY_RE.finditer(body):
+            if match.start() < pos or not _is_quantity_cell(body, match):
+                continue
+            run = match.group(1)
+            carry = run[:-1] if run[:-1].strip("0") else ""
+            name = body[pos : match.start()] + carry
+            copies = int(match.group(2)) if match.group(2) else 0
+            documents.append(_document(name, int(run[-1]), copies, case))
+            pos = match.end()
+        tail = body[pos:]
+        if last_group:
+            tail_doc = _document(tail, 0, 0, case)
+            if re.search(r"\w", tail_doc.name):
+                documents.append(tail_doc)
+        else:
+            case = _clean_case(tail)
+    return documents
+
+
+# ------------------------------------------------------------------- legal basis
+
+_LEGAL_TABLE = "Tên văn bản pháp lýMã văn bản"
+# After the slash comes the issuer code ("NĐ-CP", "TT-BTC", "QĐ-TTg", "QH15"). The
+# regex takes the whole capital run and `_code_end` gives back what belongs to
+# the next, glued title: "NĐ-CPThông tư" and "NĐ-CPQUY ĐỊNH" end at "CP",
+# "TT-BTCquy định" keeps "BTC" (known codes), an unknown run followed by a
+# lowercase letter gives back its last capital ("...-CQuy định").
+_DOC_NUMBER_RE = re.compile(
+    r"(?P<lead>\d+(?:\.\d+)?[a-z]?(?:\.[a-z])?)(?:/\d{4})?/"
+    r"(?P<code>(?:TTg|[A-ZĐ]+)(?:[-&](?:TTg|[A-ZĐ]+))*)"
+)
+_KNOWN_CODES = frozenset(
+    "CP QH BTC BTP BCA NHNN BNNMT BGTVT BXD BNNPTNT PTNT UBTVQH BTNMT BLĐTBXH BHXH BKHĐT"
+    " UBND BYT VPCP BVHTTDL HĐND TTLT BKHCN BNV BCT BQP BTTTT BNG TANDTC VKSNDTC VBHN"
+    " VPQH CTN TTg NĐ QĐ TT NQ ND QD PL TCHQ BTNN NQLT BGDĐT KTNN TTCP".split()
+)
+# "Luật số 146/2025/QH15", "Thông tư số 03/2023/TT-BTP" in the number column.
+_DOC_TYPE_PREFIX_RE = re.compile(
+    r"(?:Bộ luật|Luật|Luất|Pháp lệnh|Nghị định|Nghị quyết|Thông tư liên tịch|Thông tư"
+    r"|Quyết định|Chỉ thị|Lệnh|Văn bản hợp nhất)\s+(?:số\s+)?$"
+)
+_YEAR_GLUE_RE = re.compile(r"(?:19|20)\d\d(?=\d{1,4}(?:\.\d+)?/)")
+
+
+def _code_end(body: str, match: re.Match[str]) -> int:
+    """Where the number really ends (see `_DOC_NUMBER_RE`); QH codes keep their
+    legislature digits ("QH15"), which are glued to the next number otherwise."""
+    end = match.end()
+    last = re.split(r"[-&]", match.group("code"))[-1]
+    if last not in _KNOWN_CODES:
+        known = [k for k in _KNOWN_CODES if last.startswith(k)]
+        if known:
+            end -= len(last) - len(max(known, key=len))
+        elif len(last) > 1 and end < len(body) and body[end] in _VI_LOWER_CHARS:
+            end -= 1
+    if body[:end].endswith("QH"):
+        digits = re.match(r"\d{2}", body[end : end + 2])
+        if digits:
+            end += 2
+    return end
+
+
+@dataclass
+class _NumberToken:
+    start: int  # including a doc-type prefix that belongs to the number column
+    number_start: int
+    end: int
+    prefixed: bool
+
+
+def _number_tokens(body: str) -> list[_NumberToken]:
+    """Every document number in `body`, left to right. The search restarts where
+    the previous number really ended, so "QH1360/2014/QH13" gives "QH13" and
+    "60/2014/QH13" (not "1360/2014/QH13")."""
+    tokens: list[_NumberToken] = []
+    pos = 0
+    while (m := _DOC_NUMBER_RE.search(body, pos)) is not None:
+        start = m.start()
+        end = _code_end(body, m)
+        if len(m.group("lead")) > 4:
+            # "Luật Đấu giá tài sản năm 201601/2016/QH14": a year glued in front.
+            glue = _YEAR_GLUE_RE.match(body, start)
+            if glue:
+                start = glue.end()
+        prefix = _DOC_TYPE_PREFIX_RE.search(body, max(0, start - 30), start)
+        tokens.append(
+            _NumberToken(prefix.start() if prefix else start, start, end, prefix is not None)
+        )
+        pos = max(end, m.start() + 1)
+    return tokens
+
+
+def _is_number_column(body: str, token: _NumberToken, next_token: _NumberToken | None) -> bool:
+    """Is this number the "Mã văn bản" cell (glued at the end of its row)?
+
+    Numbers cited inside a title are written with spaces ("Nghị định số
+    123/2015/NĐ-CP ngày ..."); the column is glued to its title and to the next
+    title ("...Luật Hộ tịch123/2015/NĐ-CPNghị định ..."). A number directly
+    followed by another one ("Luật 54/2014/QH1354/2014/QH13") is the title's.
+    """
+    if next_token is not None and next_token.number_start == token.end:
+        return False
+    before = body[token.start - 1] if token.start > 0 else ""
+    after = body[token.end :]
+    if not after.strip():
+        return True
+    glued_before = before != "" and not before.isspace() and before not in "(["
+    if glued_before:
+        return not _LOWER_NEXT_RE.match(after)
+    if after[0].isalpha():
+        return True
+    if after[0].isspace() and re.match(rf"\s+[{_VI_UPPER}]", after):
+        # "...môi trường 146/2025/QH15 Quy định về ..." is a column; "Thông tư số
+        # 42/2020/TT-BTC QUY ĐỊNH ..." (a doc-type word before it) is a title.
+        return not token.prefixed and not re.search(r"\bsố\s*$", body[: token.start])
+    return False
+
+
+def parse_legal_basis(text: str) -> list[LegalDocument]:
+    """Split "Căn cứ pháp lý" into `LegalDocument(number, title)` rows.
+
+    `number` is the "Mã văn bản" cell as written, doc-type words included when
+    the portal put them there ("Luật số 146/2025/QH15"); text after the last
+    number is a row without a number.
+    """
+    text = _nfc(text).strip()
+    if not text.startswith(_LEGAL_TABLE):
+        # "Không có thông tin" (84 records) or debris (repaired from raw_text
+        # when possible): no table, no rows.
+        return []
+    body = text[len(_LEGAL_TABLE) :]
+    tokens = _number_tokens(body)
+    rows: list[LegalDocument] = []
+    pos = 0
+    for i, token in enumerate(tokens):
+        if token.start < pos:
+            continue
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        if not _is_number_column(body, token, nxt):
+            continue
+        start = token.start
+        if token.prefixed and not _clean_title(body[pos:start]):
+            if _LOWER_NEXT_RE.match(" " + body[token.end :].lstrip()):
+                # "...16/2024/TT-BCAThông tư số 53/2025/TT-BCAngày 01/7/2025 ...":
+                # right after a number, a prefixed number followed by lowercase
+                # text is the start of the next title, not its number.
+                continue
+            start = token.number_start  # "Thông tư 02/2026/..." is title + number
+        title = _clean_title(body[pos:start])
+        number = _inline(body[start : token.end])
+        rows.append(LegalDocument(number=number, title=title or number))
+        pos = token.end
+    rest = _clean_title(body[pos:])
+    if re.search(r"\w", rest):
+        rows.append(LegalDocument(number=None, title=rest))
+    return rows
+
+
+def _clean_title(text: str) -> str:
+    return _inline(_LEAD_JUNK_RE.sub("", text)).rstrip(";,")
+
+
+# ------------------------------------------------------------------- other fields
+
+# Agency names that start a new item after ", "; anything else after a comma is
+# part of the current name ("Bộ Văn hóa, Thể thao và Du lịch", "Cục an ninh mạng
+# và phòng, chống tội phạm ...", "Thuế tỉnh, thành phố").
+_AGENCY_HEADS = frozenset(
+    "Ban Biên Bảo Bộ Các Chi Chủ Cơ Công Cảng Cục Giám Hải Hội Khu Kho Không Ngân Người"
+    " Phòng Quỹ Sở Thanh Thi Thuế Thủ Trung Tòa Toà Tổ Tổng UBND Uỷ Ủy Văn Vụ Đơn Viện"
+    " Trường Đài Hiệp Liên Học Bệnh Nhà Cổng Đại Kiểm Tập Chính Lực Quân Đội Đoàn Hạt".split()
+)
+
+
+def split_agencies(text: str) -> list[str]:
+    """Split "Cơ quan thực hiện" into agencies.
+
+    Items are separated by ", " (also ";" or a newline); because names contain
+    commas, a comma only splits when the next word starts an agency name.
+    """
+    text = _no_info_to_empty(_nfc(text)).strip()
+    if not text:
+        return []
+    items: list[str] = []
+    for chunk in re.split(r"[;\n]+", text):
+        for piece in re.split(r",\s*", chunk):
+            piece = _inline(piece)
+            if not piece:
+                continue
+            first_word = piece.split(" ", 1)[0].rstrip(",.")
+            if items and first_word not in _AGENCY_HEADS and not items[-1].endswith(";"):
+                items[-1] = f"{items[-1]}, {piece}"
+            else:
+                items.append(piece)
+    return [item.rstrip(" .") for item in items if item.rstrip(" .")]
+
+
+_RESULT_ITEM_RE = re.compile(
+    r"Mã:\s*(?P<code>(?:[A-Za-z0-9]+[.\-])*[A-Za-z]*\d+|[A-Za-z0-9.\-]+$)"
+)
+
+
+def _strip_page_chrome(text: str) -> str:
+    """Drop the page furniture the crawler kept after the last section:
+    "Từ khóa…Mô tả…Chọn cơ quan thực hiện…Nộp hồ sơ"."""
+    for match in re.finditer("Từ khóa", text):
+        if "Mô tả" in text[match.end() :]:
+            return text[: match.start()]
+    return re.sub(r"(?:Chọn cơ quan thực hiện.*)?Nộp hồ sơ\s*$", "", text, flags=re.DOTALL)
+
+
+def clean_result(text: str) -> str:
+    """"Giấy khai sinhMã: KQ.G15.000031Từ khóa…" -> "Giấy khai sinh (Mã: KQ.G15.000031)".
+
+    Several results give one line each.
+    """
+    text = _no_info_to_empty(_strip_page_chrome(_nfc(text))).strip()
+    if not text:
+        return ""
+    items: list[str] = []
+    pos = 0
+    for match in _RESULT_ITEM_RE.finditer(text):
+        name = _inline(_BULLET_RE.sub("", text[pos : match.start()].strip()))
+        code = match.group("code")
+        items.append(f"{name} (Mã: {code})" if name else f"Mã: {code}")
+        pos = match.end()
+    rest = _inline(text[pos:])
+    if rest:
+        items.append(rest)
+    return "\n".join(items)
+
+
+# ---------------------------------------------------------------------- record
+
+
+def parse_record(raw: Mapping[str, Any], source_agency: str = "") -> Procedure:
+    """Build a `Procedure` from one raw crawler record.
+
+    Raises ParseError when the record is not a mapping, lacks a code or a name,
+    has a non-string field, or has a methods table that cannot be split.
+    `source_agency` defaults to the record's own `.source_agency` (RawRecord).
+    """
+    if not isinstance(raw, Mapping):
+        raise ParseError(f"record must be a mapping, got {type(raw).__name__}")
+    code = _inline(_field(raw, "ma_thu_tuc"))
+    if not code:
+        raise ParseError("missing procedure code (ma_thu_tuc)")
+    if not re.fullmatch(r"\d+(?:\.\d+)+", code):
+        raise ParseError(f"malformed procedure code {code!r}")
+    name = _no_info_to_empty(_inline(_field(raw, "ten_thu_tuc")))
+    if not name:
+        raise ParseError(f"{code}: missing procedure name (ten_thu_tuc)")
+    sections, _repaired = _sections(raw)
+    try:
+        methods = parse_methods(sections["cach_thuc_thuc_hien"])
+    except ParseError as exc:
+        raise ParseError(f"{code}: {exc}") from None
+    agency = source_agency or str(getattr(raw, "source_agency", "") or "")
+
+    def inline(key: str) -> str:
+        return _no_info_to_empty(_inline(_field(raw, key)))
+
+    return Procedure(
+        code=code,
+        name=name,
+        field=inline("linh_vuc"),
+        implementing_level=inline("cap_thuc_hien"),
+        agencies=split_agencies(sections["co_quan_thuc_hien"]),
+        competent_authority=inline("co_quan_co_tham_quyen"),
+        url=_inline(_field(raw, "detail_url")),
+        decision=inline("so_quyet_dinh"),
+        procedure_type=inline("loai_thu_tuc"),
+        subjects=inline("doi_tuong_thuc_hien"),
+        steps=_no_info_to_empty(_block(sections["trinh_tu_thuc_hien"])),
+        requirements=_no_info_to_empty(_block(_strip_page_chrome(sections["yeu_cau_dieu_kien"]))),
+        result=clean_result(sections["ket_qua_xu_ly"]),
+        source_agency=agency,
+        methods=methods,
+        documents=parse_documents(sections["thanh_phan_ho_so"]),
+        legal_basis=parse_legal_basis(sections["can_cu_phap_ly"]),
+    )

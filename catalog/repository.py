@@ -1,0 +1,276 @@
+"""Reading and writing procedures in the catalog database.
+
+The repository converts between the plain `catalog.model` classes and the
+ORM rows; nothing outside `catalog/` needs to know the tables.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from catalog.model import (
+    Document,
+    Fee,
+    LegalDocument,
+    ProcessingTime,
+    Procedure,
+    SubmissionMethod,
+)
+from catalog.orm import (
+    CatalogImportRow,
+    LegalDocumentStatusRow,
+    ProcedureAliasRow,
+    ProcedureDocumentRow,
+    ProcedureLegalBasisRow,
+    ProcedureMethodRow,
+    ProcedureRow,
+)
+from catalog.search import SearchEntry
+
+
+@dataclass(frozen=True)
+class FeeCorrection:
+    amount_vnd: int | None
+    text: str
+    source: str
+
+
+@dataclass(frozen=True)
+class LegalStatus:
+    number: str
+    status: str
+    superseded_by: str | None
+    source: str | None
+
+
+@dataclass(frozen=True)
+class CuratedProcedure:
+    """A procedure with the maintainers' overlay applied."""
+
+    procedure: Procedure
+    aliases: tuple[str, ...]
+    popularity: float
+    fee_correction: FeeCorrection | None
+
+
+def procedure_from_row(row: ProcedureRow) -> Procedure:
+    return Procedure(
+        code=row.code,
+        name=row.name,
+        field=row.field,
+        implementing_level=row.implementing_level,
+        agencies=list(row.agencies or []),
+        competent_authority=row.competent_authority,
+        url=row.url,
+        decision=row.decision,
+        procedure_type=row.procedure_type,
+        subjects=row.subjects,
+        steps=row.steps,
+        requirements=row.requirements,
+        result=row.result,
+        source_agency=row.source_agency,
+        methods=[
+            SubmissionMethod(
+                channel=m.channel,
+                processing_time=ProcessingTime(m.time_value, m.time_unit, m.time_text),
+                fee=Fee(m.fee_amount_vnd, m.fee_text, m.fee_note),
+                description=m.description,
+            )
+            for m in row.methods
+        ],
+        documents=[
+            Document(d.name, d.originals, d.copies, d.form, d.case) for d in row.documents
+        ],
+        legal_basis=[LegalDocument(lb.number, lb.title) for lb in row.legal_bases],
+    )
+
+
+def fill_row(row: ProcedureRow, curated: CuratedProcedure, content_hash: str) -> None:
+    """Overwrite `row` (new or existing) with `curated`, children included."""
+    p = curated.procedure
+    row.code = p.code
+    row.name = p.name
+    row.field = p.field
+    row.implementing_level = p.implementing_level
+    row.agencies = list(p.agencies)
+    row.competent_authority = p.competent_authority
+    row.url = p.url
+    row.decision = p.decision
+    row.procedure_type = p.procedure_type
+    row.subjects = p.subjects
+    row.steps = p.steps
+    row.requirements = p.requirements
+    row.result = p.result
+    row.source_agency = p.source_agency
+    row.online = p.online
+    row.popularity = curated.popularity
+    correction = curated.fee_correction
+    row.fee_correction_amount_vnd = correction.amount_vnd if correction else None
+    row.fee_correction_text = correction.text if correction else None
+    row.fee_correction_source = correction.source if correction else None
+    row.content_hash = content_hash
+    row.methods = [
+        ProcedureMethodRow(
+            position=i,
+            channel=m.channel,
+            time_value=m.processing_time.value,
+            time_unit=m.processing_time.unit,
+            time_text=m.processing_time.text,
+            fee_amount_vnd=m.fee.amount_vnd,
+            fee_text=m.fee.text,
+            fee_note=m.fee.note,
+            description=m.description,
+        )
+        for i, m in enumerate(p.methods)
+    ]
+    row.documents = [
+        ProcedureDocumentRow(
+            position=i, name=d.name, originals=d.originals, copies=d.copies, form=d.form,
+            case=d.case,
+        )
+        for i, d in enumerate(p.documents)
+    ]
+    row.legal_bases = [
+        ProcedureLegalBasisRow(position=i, number=lb.number, title=lb.title)
+        for i, lb in enumerate(p.legal_basis)
+    ]
+    row.aliases = [
+        ProcedureAliasRow(position=i, alias=alias) for i, alias in enumerate(curated.aliases)
+    ]
+
+
+class CatalogRepository:
+    """Queries over the catalog tables within one session."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, code: str) -> Procedure | None:
+        row = self.session.get(ProcedureRow, code.strip())
+        return procedure_from_row(row) if row else None
+
+    def get_curated(self, code: str) -> CuratedProcedure | None:
+        row = self.session.get(ProcedureRow, code.strip())
+        if row is None:
+            return None
+        correction = None
+        if row.fee_correction_text:
+            correction = FeeCorrection(
+                row.fee_correction_amount_vnd,
+                row.fee_correction_text,
+                row.fee_correction_source or "",
+            )
+        return CuratedProcedure(
+            procedure=procedure_from_row(row),
+            aliases=tuple(a.alias for a in row.aliases),
+            popularity=row.popularity,
+            fee_correction=correction,
+        )
+
+    def iter_curated(self) -> list[CuratedProcedure]:
+        codes = self.session.execute(select(ProcedureRow.code).order_by(ProcedureRow.code))
+        return [c for c in (self.get_curated(code) for (code,) in codes) if c is not None]
+
+    def count(self) -> int:
+        return self.session.execute(select(func.count()).select_from(ProcedureRow)).scalar_one()
+
+    def search_entries(self) -> list[SearchEntry]:
+        """What the search index needs, in two queries (no per-row loading)."""
+        aliases: dict[str, list[str]] = {}
+        for code, alias in self.session.execute(
+            select(ProcedureAliasRow.procedure_code, ProcedureAliasRow.alias).order_by(
+                ProcedureAliasRow.procedure_code, ProcedureAliasRow.position
+            )
+        ):
+            aliases.setdefault(code, []).append(alias)
+        rows = self.session.execute(
+            select(
+                ProcedureRow.code,
+                ProcedureRow.name,
+                ProcedureRow.popularity,
+                ProcedureRow.implementing_level,
+                ProcedureRow.field,
+            ).order_by(ProcedureRow.code)
+        )
+        return [
+            SearchEntry(
+                code=code,
+                name=name,
+                aliases=tuple(aliases.get(code, ())),
+                popularity=popularity,
+                implementing_level=level,
+                field=field,
+            )
+            for code, name, popularity, level, field in rows
+        ]
+
+    def legal_statuses(self) -> dict[str, LegalStatus]:
+        return {
+            r.number: LegalStatus(r.number, r.status, r.superseded_by, r.source)
+            for r in self.session.execute(select(LegalDocumentStatusRow)).scalars()
+        }
+
+    def last_import(self) -> CatalogImportRow | None:
+        return self.session.execute(
+            select(CatalogImportRow)
+            .where(CatalogImportRow.finished_at.is_not(None))
+            .order_by(CatalogImportRow.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+
+    def stats(self) -> dict[str, Any]:
+        """Counts maintainers look at after an import."""
+        s = self.session
+        levels: Counter[str] = Counter()
+        for (level,) in s.execute(select(ProcedureRow.implementing_level)):
+            for part in (level or "").split(","):
+                levels[part.strip() or "(không rõ)"] += 1
+        by_agency = dict(
+            s.execute(
+                select(ProcedureRow.source_agency, func.count())
+                .group_by(ProcedureRow.source_agency)
+                .order_by(ProcedureRow.source_agency)
+            ).all()
+        )
+        channels = dict(
+            s.execute(
+                select(ProcedureMethodRow.channel, func.count(func.distinct(
+                    ProcedureMethodRow.procedure_code
+                ))).group_by(ProcedureMethodRow.channel)
+            ).all()
+        )
+        last = self.last_import()
+
+        def count_of(model: Any) -> int:
+            return s.execute(select(func.count()).select_from(model)).scalar_one()
+
+        return {
+            "procedures": self.count(),
+            "online": s.execute(
+                select(func.count()).select_from(ProcedureRow).where(ProcedureRow.online)
+            ).scalar_one(),
+            "methods": count_of(ProcedureMethodRow),
+            "documents": count_of(ProcedureDocumentRow),
+            "legal_bases": count_of(ProcedureLegalBasisRow),
+            "aliases": count_of(ProcedureAliasRow),
+            "fee_corrections": s.execute(
+                select(func.count())
+                .select_from(ProcedureRow)
+                .where(ProcedureRow.fee_correction_text.is_not(None))
+            ).scalar_one(),
+            "by_source_agency": by_agency,
+            "by_level": dict(sorted(levels.items())),
+            "by_channel": channels,
+            "last_import": None
+            if last is None
+            else {
+                "finished_at": last.finished_at.isoformat(timespec="seconds"),
+                "records": last.records,
+                "failed": len(last.failures or []),
+            },
+        }

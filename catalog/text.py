@@ -1,0 +1,361 @@
+"""Vietnamese text normalisation shared by procedure search and the NLU tokenizer.
+
+Citizens type procedure names with or without diacritics, with abbreviations
+("đk ks", "cccd", "gplx"), teencode ("ko", "dc", "j") and question words around
+the name ("... cần giấy tờ gì", "cho mình hỏi ..."). Search compares *folded*
+text: lowercase, no diacritics, đ → d. Folding loses distinctions ("căn" and
+"cần" both become "can"), which is acceptable for retrieval because the other
+words of a procedure name disambiguate, and it is what users who type without
+diacritics produce anyway.
+
+Two levels:
+
+- `fold(text)`: pure character-level folding, safe to apply per token (the
+  NLU tokenizer folds lemmas with it), no vocabulary involved.
+- `normalize_query(text)`: `fold` + tokenisation + expansion of the
+  abbreviation / teencode table + removal of question and filler words that
+  are never part of a procedure name.
+
+`normalize_name(text)` is the variant for official procedure names: it only
+expands unambiguous acronyms that also occur in official names ("TNHH",
+"BHXH"), because colloquial expansions ("sổ đỏ", "kh") would corrupt formal text
+that happens to contain the same letters ("sơ đồ").
+
+The abbreviation, teencode and filler tables below are the single place where
+this vocabulary lives; `catalog/overrides.yml` holds per-procedure aliases.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import chain
+
+__all__ = [
+    "ACRONYMS",
+    "COLLOQUIAL",
+    "FILLER_PHRASES",
+    "fold",
+    "normalize_name",
+    "normalize_query",
+    "query_tokens",
+    "tokenize",
+]
+
+# --------------------------------------------------------------------------------------------
+# Character folding
+# --------------------------------------------------------------------------------------------
+
+# Zero-width and invisible formatting characters that survive copy-paste from
+# Zalo/Facebook/Word and would otherwise split or glue words invisibly.
+_INVISIBLE = "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e\u034f"
+
+
+def _build_fold_table() -> dict[int, str | None]:
+    """One `str.translate` table: every precomposed Latin letter with a
+    diacritic → its base letter, combining marks → removed, đ/Đ → d,
+    invisible characters → removed, control characters → space.
+
+    Built once at import; `translate` with a dict is a single C-level pass,
+    which keeps `fold` fast enough to run per token in the NLU pipeline.
+    """
+    table: dict[int, str | None] = {}
+    # Latin-1 Supplement, Latin Extended-A/B and Latin Extended Additional
+    # (the last holds most Vietnamese letters: ạ ả ấ ầ ẩ ẫ ậ ... ỹ).
+    for cp in chain(range(0x00C0, 0x0250), range(0x1E00, 0x1F00)):
+        decomposed = unicodedata.normalize("NFD", chr(cp))
+        base = decomposed[0]
+        if len(decomposed) > 1 and base.isascii() and base.isalpha():
+            table[cp] = base.lower()
+    # đ/Đ have no canonical decomposition (they are distinct letters), so
+    # NFD-based folding such as scikit-learn's strip_accents keeps them.
+    table[ord("đ")] = "d"
+    table[ord("Đ")] = "d"
+    # Stray combining marks (decomposed input that NFC could not recompose).
+    for cp in range(0x0300, 0x0370):
+        table[cp] = None
+    for ch in _INVISIBLE:
+        table[ord(ch)] = None
+    # Control characters (binary junk, \x00) become separators, never glue.
+    for cp in chain(range(0x00, 0x20), range(0x7F, 0xA0)):
+        table[cp] = " "
+    return table
+
+
+_FOLD_TABLE = _build_fold_table()
+
+
+def fold(text: str) -> str:
+    """Accent-folded, lowercase form of `text` for matching.
+
+    NFC-normalises (so decomposed NFD input behaves like precomposed input),
+    lowercases, strips every Vietnamese diacritic, maps đ/Đ → d, removes
+    zero-width characters and collapses runs of whitespace to one space.
+    Punctuation and non-Latin characters are kept; `tokenize` drops them.
+
+    >>> fold("  Đăng ký  KHAI SINH\\u200b ")
+    'dang ky khai sinh'
+    """
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFC", text).lower().translate(_FOLD_TABLE)
+    return " ".join(text.split())
+
+
+# --------------------------------------------------------------------------------------------
+# Tokenisation
+# --------------------------------------------------------------------------------------------
+
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+_LEADING_ZEROS = re.compile(r"\b0+(?=\d)")
+
+
+def tokenize(folded: str) -> list[str]:
+    """Word tokens of already folded text: runs of [a-z0-9].
+
+    Leading zeros are dropped ("06 tuổi", "mức độ 02" → "6", "2") because
+    official names pad numbers that citizens never pad.
+    """
+    return _NON_WORD.sub(" ", _LEADING_ZEROS.sub("", folded)).split()
+
+
+# --------------------------------------------------------------------------------------------
+# Vocabulary tables (folded forms). Keys and values are space-separated token
+# sequences; matching is on whole tokens, so "kt" never fires inside "ktx".
+# --------------------------------------------------------------------------------------------
+
+# Unambiguous acronyms that official names also use. Expanded in names and
+# queries alike, so "công ty TNHH" matches "trách nhiệm hữu hạn" both ways.
+ACRONYMS: dict[str, str] = {
+    "cccd": "can cuoc cong dan",
+    "cmnd": "chung minh nhan dan",
+    "cmt": "chung minh nhan dan",
+    "gplx": "giay phep lai xe",
+    "lltp": "ly lich tu phap",
+    "gcn": "giay chung nhan",
+    "qsdd": "quyen su dung dat",
+    "qsd": "quyen su dung",
+    "hkd": "ho kinh doanh",
+    "gpkd": "giay phep kinh doanh",
+    "dkkd": "dang ky kinh doanh",
+    "gcndkkd": "giay chung nhan dang ky kinh doanh",
+    "bhxh": "bao hiem xa hoi",
+    "bhyt": "bao hiem y te",
+    "bhtn": "bao hiem that nghiep",
+    "tnld": "tai nan lao dong",
+    "bhtnld": "bao hiem tai nan lao dong",
+    "bnn": "benh nghe nghiep",
+    "tnhh": "trach nhiem huu han",
+    "mtv": "1 thanh vien",
+    "ctcp": "cong ty co phan",
+    "tncn": "thu nhap ca nhan",
+    "tndn": "thu nhap doanh nghiep",
+    "gtgt": "gia tri gia tang",
+    "ttdb": "tieu thu dac biet",
+    "mst": "ma so thue",
+    "xnc": "xuat nhap canh",
+    "ubnd": "uy ban nhan dan",
+    "dsphsk": "duong suc phuc hoi suc khoe",
+    # Number words: official names write "một lần", citizens write "1 lần".
+    "mot": "1",
+}
+
+# Colloquial abbreviations, teencode and everyday names. Queries and aliases
+# only: these would corrupt official names ("so do" is also "sơ đồ").
+COLLOQUIAL: dict[str, str] = {
+    # Procedure vocabulary (see the brief's list).
+    "dk": "dang ky",
+    "dky": "dang ky",
+    "dki": "dang ky",
+    "dangky": "dang ky",
+    "dangki": "dang ky",
+    "ks": "khai sinh",
+    "kh": "ket hon",
+    "kt": "khai tu",
+    "cc": "can cuoc",
+    "cancuoc": "can cuoc",
+    "blx": "giay phep lai xe",
+    "bang lai xe": "giay phep lai xe",
+    "bang lai": "giay phep lai xe",
+    "hk": "ho khau",
+    # "tt" is genuinely ambiguous between the two; keep both, the rest of the
+    # query decides.
+    "tt": "tam tru thuong tru",
+    "hc": "ho chieu",
+    "passport": "ho chieu",
+    "visa": "thi thuc",
+    "so do": "giay chung nhan quyen su dung dat",
+    "so hong": "giay chung nhan quyen su dung dat",
+    "ca vet": "chung nhan dang ky xe",
+    "cavet": "chung nhan dang ky xe",
+    "ca vet xe": "chung nhan dang ky xe",
+    "oto": "o to",
+    "xe hoi": "xe o to",
+    "cty": "cong ty",
+    "dn": "doanh nghiep",
+    "vneid": "dinh danh dien tu",
+    "lam lai": "cap lai",
+    "lam moi": "cap",
+    # Teencode and chat shorthand.
+    "j": "gi",
+    "k": "khong",
+    "ko": "khong",
+    "kg": "khong",
+    "khg": "khong",
+    "hok": "khong",
+    "dc": "duoc",
+    "bn tien": "bao nhieu tien",
+    "bn": "ban",
+    "ntn": "nhu the nao",
+    "mk": "minh",
+    "mik": "minh",
+    "mn": "moi nguoi",
+    "lm": "lam",
+    "ng": "nguoi",
+    "nc": "nuoc",
+    "ng nc ngoai": "nguoi nuoc ngoai",
+    "nn": "nuoc ngoai",
+    "vs": "voi",
+    "r": "roi",
+    "cx": "cung",
+    "z": "vay",
+    "bik": "biet",
+    "bit": "biet",
+    "trc": "truoc",
+    "hs": "ho so",
+    "ad": "admin",
+    "gd": "gia dinh",
+    "sdt": "so dien thoai",
+}
+
+# Question, politeness and chat words that are never part of a procedure
+# name. Removed from queries after expansion, longest phrase first. Single
+# words are listed only when they do not collide with a folded word that
+# occurs in official names ("minh" is also "chứng minh", "hoi" is "xã hội",
+# "can" is "căn cước", "the" is "thẻ", "sao" is "bản sao"): such words are
+# only removed inside the phrases below.
+FILLER_PHRASES: tuple[str, ...] = (
+    # Greetings / addressing.
+    "xin chao", "chao admin", "admin oi", "admin", "ban oi", "anh oi", "chi oi",
+    "em oi", "moi nguoi oi", "moi nguoi", "alo", "oi",
+    # "Let me ask".
+    "cho minh hoi", "cho em hoi", "cho toi hoi", "cho chau hoi", "cho hoi", "xin hoi",
+    "minh muon hoi", "em muon hoi", "toi muon hoi", "muon hoi", "hoi ve", "hoi chut",
+    "minh muon", "em muon", "toi muon", "chau muon", "minh can", "em can", "toi can",
+    "minh dang", "em dang", "toi dang", "cua minh", "cua em", "cua toi",
+    "giup minh", "giup em", "giup toi", "tu van giup",
+    # How / what / where / when / how much.
+    "lam the nao de", "lam the nao", "lam sao de", "lam sao", "nhu the nao", "the nao",
+    "ra sao", "the sao", "cach nao",
+    "can nhung giay to gi", "can giay to gi", "giay to gi", "can nhung gi", "can chuan bi gi",
+    "chuan bi gi", "can nhung giay to nao", "giay to nao", "ho so gom nhung gi",
+    "ho so gom gi", "ho so gi", "ho so can", "can gi", "gom nhung gi", "nhung gi", "gi",
+    "mat bao lau", "trong bao lau", "bao lau", "mat may ngay", "bao nhieu ngay", "may ngay",
+    "khi nao", "luc nao",
+    "o dau", "lam o dau", "nop o dau", "tai dau", "cho nao",
+    "bao nhieu tien", "het bao nhieu", "ton bao nhieu", "mat bao nhieu", "bao nhieu",
+    "le phi bao nhieu", "phi bao nhieu",
+    "co duoc khong", "duoc khong", "co phai", "co can", "phai lam gi", "phai lam sao",
+    "co the", "cac buoc", "thu tuc", "tthc", "online",
+    # Particles that only occur at the tail of a chat message are handled by
+    # `_TRAILING_PARTICLES`.
+)
+
+# Words removed only at the end of a query ("... được không ạ", "... nhé").
+_TRAILING_PARTICLES = frozenset(
+    {"a", "ah", "nhe", "nhi", "vay", "khong", "chua", "ha", "hen", "roi", "ne", "di", "duoc"}
+)
+# Words removed only at the start of a query.
+_LEADING_WORDS = frozenset({"em", "minh", "toi", "chau", "xin", "lam on", "vui long"})
+
+
+def _phrase_table(mapping: Mapping[str, str]) -> tuple[dict[tuple[str, ...], tuple[str, ...]], int]:
+    table = {tuple(k.split()): tuple(v.split()) for k, v in mapping.items()}
+    return table, max((len(k) for k in table), default=1)
+
+
+_ACRONYM_TABLE, _ACRONYM_SPAN = _phrase_table(ACRONYMS)
+_EXPANSION_TABLE, _EXPANSION_SPAN = _phrase_table({**ACRONYMS, **COLLOQUIAL})
+_FILLER_TABLE, _FILLER_SPAN = _phrase_table({phrase: "" for phrase in FILLER_PHRASES})
+_LEADING_TABLE = {tuple(w.split()) for w in _LEADING_WORDS}
+
+
+def _rewrite(
+    tokens: Sequence[str], table: Mapping[tuple[str, ...], tuple[str, ...]], span: int
+) -> list[str]:
+    """Greedy left-to-right, longest-match-first phrase replacement on tokens.
+
+    Replacements are not re-scanned, so an expansion never triggers another
+    one ("dk" → "dang ky" stays as is even if "ky" were a key).
+    """
+    out: list[str] = []
+    i, n = 0, len(tokens)
+    while i < n:
+        for length in range(min(span, n - i), 0, -1):
+            key = tuple(tokens[i : i + length])
+            replacement = table.get(key)
+            if replacement is not None:
+                out.extend(replacement)
+                i += length
+                break
+        else:
+            out.append(tokens[i])
+            i += 1
+    return out
+
+
+def _strip_edges(tokens: list[str]) -> list[str]:
+    """Drop chat particles at the tail and pronoun/politeness openers at the head."""
+    while tokens and tokens[-1] in _TRAILING_PARTICLES:
+        tokens.pop()
+    changed = True
+    while changed and tokens:
+        changed = False
+        for length in (2, 1):
+            if tuple(tokens[:length]) in _LEADING_TABLE:
+                del tokens[:length]
+                changed = True
+                break
+    return tokens
+
+
+def query_tokens(text: str, max_chars: int = 1000, max_tokens: int = 48) -> list[str]:
+    """Tokens of a citizen's query after folding, expansion and filler removal.
+
+    `max_chars`/`max_tokens` bound the work for hostile input (a 10,000
+    character paste): the procedure name is in the first sentence in practice.
+    """
+    if not isinstance(text, str) or not text:
+        return []
+    tokens = tokenize(fold(text[:max_chars]))[:max_tokens]
+    tokens = _rewrite(tokens, _EXPANSION_TABLE, _EXPANSION_SPAN)
+    tokens = _rewrite(tokens, _FILLER_TABLE, _FILLER_SPAN)
+    return _strip_edges(tokens)
+
+
+def normalize_query(text: str) -> str:
+    """Folded query with abbreviations/teencode expanded and question words
+    removed, as one space-separated string.
+
+    >>> normalize_query("Cho mình hỏi đk KS cho bé cần giấy tờ gì ạ?")
+    'dang ky khai sinh cho be'
+    """
+    return " ".join(query_tokens(text))
+
+
+def normalize_name(text: str) -> str:
+    """Folded official name with unambiguous acronyms expanded ("TNHH", "BHXH")."""
+    return " ".join(name_tokens(text))
+
+
+def name_tokens(text: str) -> list[str]:
+    """Tokens of an official procedure name (see `normalize_name`)."""
+    if not isinstance(text, str) or not text:
+        return []
+    return _rewrite(tokenize(fold(text)), _ACRONYM_TABLE, _ACRONYM_SPAN)
+
+
+def expand_tokens(tokens: Iterable[str]) -> list[str]:
+    """Apply the acronym + colloquial expansion table to already folded tokens."""
+    return _rewrite(list(tokens), _EXPANSION_TABLE, _EXPANSION_SPAN)

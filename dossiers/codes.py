@@ -1,0 +1,77 @@
+"""Dossier codes: "HS-XXXX-XXXX".
+
+The code is what a citizen reads over the phone, types on a feature phone
+and pastes into chat, so it uses Crockford's base-32 alphabet (no I, L, O, U:
+nothing to confuse with 1, 0 or V) and tolerates the usual typos. It is also
+the lookup key, so it must be unguessable: 40 bits from `secrets`, never
+derived from the row id or the clock (sequential codes would let anyone
+enumerate other people's dossiers). Access control in `service.get_dossier`
+is the second line of defence.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+
+CROCKFORD_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_PREFIX = "HS"
+RANDOM_BITS = 40  # 8 symbols x 5 bits
+
+# For extraction from free text (the NLU uses it as a regex feature/entity
+# pattern). Written with explicit character classes and no inline flags so
+# it works case-insensitively in engines that do not honour re.IGNORECASE.
+# The body accepts every letter except U, because typos O/I/L are normalised
+# by `normalize_code`.
+_BODY_CHAR = "[0-9A-TV-Za-tv-z]"
+DOSSIER_CODE_REGEX = (
+    rf"(?<![0-9A-Za-z])[Hh][Ss][-\s]?{_BODY_CHAR}{{4}}[-\s]?{_BODY_CHAR}{{4}}(?![0-9A-Za-z])"
+)
+DOSSIER_CODE_PATTERN: re.Pattern[str] = re.compile(DOSSIER_CODE_REGEX)
+
+_CANONICAL_RE = re.compile(rf"^{CODE_PREFIX}-[{CROCKFORD_ALPHABET}]{{4}}-[{CROCKFORD_ALPHABET}]{{4}}$")
+_TYPO_MAP = str.maketrans({"O": "0", "I": "1", "L": "1"})
+_SEPARATORS_RE = re.compile(r"[\s\-_.–—]+")
+
+
+def new_code() -> str:
+    """A fresh random code, e.g. "HS-7K2M-Q9XD"."""
+    value = secrets.randbits(RANDOM_BITS)
+    symbols = [CROCKFORD_ALPHABET[(value >> shift) & 0x1F] for shift in range(35, -1, -5)]
+    return f"{CODE_PREFIX}-{''.join(symbols[:4])}-{''.join(symbols[4:])}"
+
+
+def is_canonical(code: object) -> bool:
+    return isinstance(code, str) and bool(_CANONICAL_RE.match(code))
+
+
+def normalize_code(text: object) -> str | None:
+    """Canonical "HS-XXXX-XXXX" from what a citizen typed, or None.
+
+    Accepts lowercase, missing or extra dashes/spaces, a missing "HS" prefix,
+    full-width characters, and the typos O->0, I->1, L->1.
+    """
+    if not isinstance(text, str) or len(text) > 64:
+        return None
+    compact = _SEPARATORS_RE.sub("", unicodedata.normalize("NFKC", text)).upper()
+    if len(compact) == 10 and compact.startswith(CODE_PREFIX):
+        compact = compact[2:]
+    if len(compact) != 8:
+        return None
+    body = compact.translate(_TYPO_MAP)
+    if any(ch not in CROCKFORD_ALPHABET for ch in body):
+        return None
+    return f"{CODE_PREFIX}-{body[:4]}-{body[4:]}"
+
+
+def find_codes(text: object) -> list[str]:
+    """All dossier codes mentioned in a message, normalised, in order, unique."""
+    if not isinstance(text, str):
+        return []
+    found: list[str] = []
+    for match in DOSSIER_CODE_PATTERN.finditer(unicodedata.normalize("NFKC", text[:5000])):
+        code = normalize_code(match.group(0))
+        if code and code not in found:
+            found.append(code)
+    return found

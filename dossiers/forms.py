@@ -1,0 +1,384 @@
+"""Form fields of a dossier, per procedure.
+
+Which questions to ask for which procedure is DATA (`form_fields.yml`), so a
+civil servant can add a procedure without touching code. The common applicant
+fields (`COMMON_FIELDS`) are defined here because they map onto real columns
+of the `dossiers` table; they are always asked first and never repeated in
+the YAML.
+
+`validate_field` is the single entry point the chat form uses: it turns the
+citizen's raw answer into a typed value (str or `datetime.date`) or raises
+`ValidationError` with the Vietnamese re-ask.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dossiers import validation as v
+from dossiers.validation import ValidationError
+
+FORM_FIELDS_PATH = Path(__file__).with_name("form_fields.yml")
+FIELD_TYPES: tuple[str, ...] = (
+    "text",
+    "name",
+    "date",
+    "citizen_id",
+    "phone",
+    "address",
+    "choice",
+)
+_FIELD_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{1,48}$")
+_PROCEDURE_CODE_RE = re.compile(r"^\d+\.\d{6}$")
+_ALLOWED_KEYS = frozenset(
+    {
+        "name",
+        "label",
+        "prompt",
+        "type",
+        "choices",
+        "required",
+        "allow_future",
+        "date_of_birth_field",
+        "not_before_field",
+    }
+)
+# Answers meaning "skip this optional question" (compared after folding diacritics).
+SKIP_ANSWERS = frozenset(
+    {
+        "bo qua",
+        "khong",
+        "khong co",
+        "khong ro",
+        "khong biet",
+        "chua co",
+        "chua xac dinh",
+        "skip",
+        "-",
+        "k",
+        "ko",
+    }
+)
+
+
+class FormDataError(ValueError):
+    """`form_fields.yml` is malformed (raised at load time, names the spot)."""
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One question of the dossier form."""
+
+    name: str
+    label: str
+    prompt: str
+    type: str
+    required: bool = True
+    choices: tuple[str, ...] = ()
+    allow_future: bool = False
+    # citizen_id: field with the same person's birth date (cross-check digits 4-6).
+    date_of_birth_field: str | None = None
+    # date: the answer must not be earlier than this field's date.
+    not_before_field: str | None = None
+
+
+COMMON_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec(
+        name="full_name",
+        label="Họ và tên người nộp hồ sơ",
+        prompt="Cho tôi xin họ và tên đầy đủ của bạn (người nộp hồ sơ)?",
+        type="name",
+    ),
+    FieldSpec(
+        name="date_of_birth",
+        label="Ngày sinh",
+        prompt="Bạn sinh ngày nào? (ví dụ 15/03/1990)",
+        type="date",
+    ),
+    FieldSpec(
+        name="citizen_id",
+        label="Số căn cước công dân",
+        prompt="Số căn cước công dân (số định danh cá nhân, 12 chữ số) của bạn là gì?",
+        type="citizen_id",
+        date_of_birth_field="date_of_birth",
+    ),
+    FieldSpec(
+        name="phone",
+        label="Số điện thoại",
+        prompt="Số điện thoại di động để cơ quan liên hệ với bạn là gì?",
+        type="phone",
+    ),
+    FieldSpec(
+        name="address",
+        label="Địa chỉ liên hệ",
+        prompt="Địa chỉ nơi ở hiện tại của bạn là gì? (số nhà, đường, xã/phường, tỉnh/thành phố)",
+        type="address",
+    ),
+)
+COMMON_FIELD_NAMES: frozenset[str] = frozenset(spec.name for spec in COMMON_FIELDS)
+
+
+# ---------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------
+
+
+def _parse_field(raw: object, where: str, known: dict[str, FieldSpec]) -> FieldSpec:
+    if not isinstance(raw, dict):
+        raise FormDataError(f"{where}: each field must be a mapping")
+    unknown = set(raw) - _ALLOWED_KEYS
+    if unknown:
+        raise FormDataError(f"{where}: unknown keys {sorted(unknown)}")
+    for key in ("name", "label", "prompt", "type"):
+        if not isinstance(raw.get(key), str) or not raw[key].strip():
+            raise FormDataError(f"{where}: '{key}' must be a non-empty string")
+    name = raw["name"]
+    where = f"{where} ({name})"
+    if not _FIELD_NAME_RE.match(name):
+        raise FormDataError(f"{where}: name must be snake_case")
+    if name in COMMON_FIELD_NAMES:
+        raise FormDataError(f"{where}: common applicant field, do not repeat it")
+    if name in known:
+        raise FormDataError(f"{where}: duplicate field name")
+    field_type = raw["type"]
+    if field_type not in FIELD_TYPES:
+        raise FormDataError(f"{where}: type must be one of {FIELD_TYPES}")
+    choices_raw = raw.get("choices")
+    if field_type == "choice":
+        if not isinstance(choices_raw, list) or not choices_raw:
+            raise FormDataError(f"{where}: a choice field needs a non-empty 'choices' list")
+        choices = tuple(str(choice).strip() for choice in choices_raw)
+        if any(not choice for choice in choices) or len(set(choices)) != len(choices):
+            raise FormDataError(f"{where}: choices must be non-empty and unique")
+    elif choices_raw is not None:
+        raise FormDataError(f"{where}: 'choices' is only for type choice")
+    else:
+        choices = ()
+    flags = {}
+    for key, default in (("required", True), ("allow_future", False)):
+        value = raw.get(key, default)
+        if not isinstance(value, bool):
+            raise FormDataError(f"{where}: '{key}' must be true or false")
+        flags[key] = value
+    references = {}
+    for key, applies_to in (("date_of_birth_field", "citizen_id"), ("not_before_field", "date")):
+        ref = raw.get(key)
+        if ref is None:
+            references[key] = None
+            continue
+        if field_type != applies_to:
+            raise FormDataError(f"{where}: '{key}' only applies to type {applies_to}")
+        target = known.get(ref) or next((s for s in COMMON_FIELDS if s.name == ref), None)
+        if target is None or target.type != "date":
+            raise FormDataError(f"{where}: '{key}' must name an earlier date field")
+        references[key] = ref
+    if flags["allow_future"] and field_type != "date":
+        raise FormDataError(f"{where}: 'allow_future' only applies to type date")
+    return FieldSpec(
+        name=name,
+        label=raw["label"].strip(),
+        prompt=raw["prompt"].strip(),
+        type=field_type,
+        required=flags["required"],
+        choices=choices,
+        allow_future=flags["allow_future"],
+        date_of_birth_field=references["date_of_birth_field"],
+        not_before_field=references["not_before_field"],
+    )
+
+
+def _load(path: Path) -> tuple[dict[str, list[FieldSpec]], dict[str, str]]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise FormDataError(f"{path}: cannot read form fields: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("procedures"), dict):
+        raise FormDataError(f"{path}: expected a mapping with a 'procedures' mapping")
+    fields: dict[str, list[FieldSpec]] = {}
+    names: dict[str, str] = {}
+    for code, entry in data["procedures"].items():
+        # An unquoted 3.000330 would load as a float and lose its trailing zero.
+        if not isinstance(code, str) or not _PROCEDURE_CODE_RE.match(code):
+            raise FormDataError(f"{path}: procedure code {code!r} must be a quoted string")
+        if not isinstance(entry, dict) or not isinstance(entry.get("fields"), list):
+            raise FormDataError(f"{path}: {code}: expected 'fields' list")
+        known: dict[str, FieldSpec] = {}
+        for index, raw in enumerate(entry["fields"]):
+            spec = _parse_field(raw, f"{path}: {code} field #{index + 1}", known)
+            known[spec.name] = spec
+        fields[code] = list(known.values())
+        names[code] = str(entry.get("name") or "").strip()
+    return fields, names
+
+
+def load_form_fields(path: str | Path | None = None) -> dict[str, list[FieldSpec]]:
+    """Procedure code -> its specific fields (common applicant fields excluded).
+
+    Raises `FormDataError` naming the offending entry when the file is bad.
+    """
+    if path is None:
+        return {code: list(specs) for code, specs in _default_data()[0].items()}
+    return _load(Path(path))[0]
+
+
+@lru_cache(maxsize=1)
+def _default_data() -> tuple[dict[str, list[FieldSpec]], dict[str, str]]:
+    return _load(FORM_FIELDS_PATH)
+
+
+def form_procedures() -> dict[str, str]:
+    """Procedure codes that have a specific form -> short Vietnamese name."""
+    return dict(_default_data()[1])
+
+
+def fields_for(code: str) -> list[FieldSpec]:
+    """All fields to ask for `code`, in order: common applicant fields first,
+    then the procedure's own. An unknown procedure gets the common fields."""
+    specific = _default_data()[0].get(str(code).strip(), [])
+    return [*COMMON_FIELDS, *specific]
+
+
+def field_by_name(code: str, name: str) -> FieldSpec | None:
+    return next((spec for spec in fields_for(code) if spec.name == name), None)
+
+
+# ---------------------------------------------------------------------------
+# Validation
+# ---------------------------------------------------------------------------
+
+
+def _context_date(context: Mapping[str, Any] | None, name: str | None) -> date | None:
+    """A date already collected in the form; Rasa slots hold ISO strings."""
+    if not context or not name:
+        return None
+    value = context.get(name)
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _tokens(text: str) -> list[str]:
+    return re.findall(r"[0-9a-z]+", v.fold_vietnamese(text))
+
+
+def _choices_text(choices: tuple[str, ...]) -> str:
+    return "; ".join(f"{index}. {choice}" for index, choice in enumerate(choices, 1))
+
+
+def match_choice(spec: FieldSpec, text: object) -> str:
+    """Map an answer to one of `spec.choices`: exact (ignoring case and
+    diacritics), by number ("2"), or by a unique word overlap ("phiếu 2",
+    "hạng B2")."""
+    cleaned = v.clean_text(text, spec.label.lower(), max_chars=500)
+    answer = _tokens(cleaned)
+    choice_tokens = [_tokens(choice) for choice in spec.choices]
+    if answer:
+        exact = [c for c, toks in zip(spec.choices, choice_tokens) if toks == answer]
+        if len(exact) == 1:
+            return exact[0]
+        numeric_choices = all(choice.isdigit() for choice in spec.choices)
+        if len(answer) == 1 and answer[0].isdigit() and not numeric_choices:
+            index = int(answer[0])
+            if 1 <= index <= len(spec.choices):
+                return spec.choices[index - 1]
+        answer_set = set(answer)
+        narrower = [
+            c for c, toks in zip(spec.choices, choice_tokens) if answer_set <= set(toks)
+        ]
+        if len(narrower) == 1:
+            return narrower[0]
+        wider = [c for c, toks in zip(spec.choices, choice_tokens) if set(toks) <= answer_set]
+        if len(wider) == 1:
+            return wider[0]
+    raise ValidationError(
+        f"Tôi chưa rõ lựa chọn của bạn. Vui lòng chọn một trong các mục sau "
+        f"(gõ số hoặc nội dung): {_choices_text(spec.choices)}."
+    )
+
+
+def is_skip_answer(text: object) -> bool:
+    if not isinstance(text, str) or len(text) > 100:
+        return False
+    try:
+        cleaned = v.clean_text(text, "câu trả lời", max_chars=100)
+    except ValidationError:
+        return False
+    return " ".join(_tokens(cleaned)) in SKIP_ANSWERS or cleaned.strip() == "-"
+
+
+def validate_field(
+    spec: FieldSpec, text: object, context: Mapping[str, Any] | None = None
+) -> str | date | None:
+    """Validate the answer `text` to `spec`.
+
+    `context` holds values collected so far (name -> value, dates as `date`
+    or ISO string), used for cross-field checks. Returns the normalised value:
+    a `date` for date fields, a string otherwise, None for a skipped optional
+    field. Raises `ValidationError` with the Vietnamese re-ask.
+    """
+    if is_skip_answer(text) or (isinstance(text, str) and not text.strip()):
+        if spec.required:
+            raise ValidationError(
+                f"Thông tin “{spec.label}” là bắt buộc. {spec.prompt}"
+            )
+        return None
+    if spec.type == "name":
+        return v.validate_full_name(text)
+    if spec.type == "date":
+        value = v.parse_date(text, allow_future=spec.allow_future)
+        earliest = _context_date(context, spec.not_before_field)
+        if earliest is not None and value < earliest:
+            raise ValidationError(
+                f"{spec.label} ({value:%d/%m/%Y}) không thể sớm hơn ngày "
+                f"{earliest:%d/%m/%Y} đã khai trước đó. Vui lòng kiểm tra lại."
+            )
+        return value
+    if spec.type == "citizen_id":
+        return v.validate_citizen_id(text, _context_date(context, spec.date_of_birth_field))
+    if spec.type == "phone":
+        return v.validate_phone(text)
+    if spec.type == "address":
+        return v.validate_address(text)
+    if spec.type == "choice":
+        return match_choice(spec, text)
+    return v.validate_text(text, what=spec.label.lower())
+
+
+def serialize_value(value: object) -> object:
+    """JSON/slot-friendly form of a validated value (dates as ISO strings)."""
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def mask_value(field_type: str, value: object) -> object:
+    """Mask a stored value by its field type, for screens and logs."""
+    if value is None:
+        return None
+    if field_type == "citizen_id":
+        return v.mask_citizen_id(value)
+    if field_type == "phone":
+        return v.mask_phone(value)
+    if field_type == "address":
+        return v.mask_address(value)
+    if field_type == "name":
+        return v.mask_name(value)
+    if field_type == "date":
+        if isinstance(value, str):
+            try:
+                value = date.fromisoformat(value)
+            except ValueError:
+                return "**/**/****"
+        return v.mask_date(value)
+    return value

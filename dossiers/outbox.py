@@ -1,0 +1,267 @@
+"""Delivery of the notification outbox.
+
+`service.change_status` writes a `Notification` row in the same transaction
+as the status change, so a committed change is never silently un-notified.
+`OutboxDispatcher` delivers those rows to the chat channels.
+
+Claiming is a lease: a dispatcher moves a due row to "sending", sets
+`claimed_until = now + lease` and a random `claim_token`, and commits before
+sending. The claim is a compare-and-set UPDATE that re-checks the row is
+still claimable, so two dispatchers (threads or processes, SQLite or
+PostgreSQL) never both win a row; on PostgreSQL the candidate SELECT also
+uses FOR UPDATE SKIP LOCKED so they do not even contend. Only the token
+holder can complete the row. A dispatcher that dies after claiming leaves a
+row whose lease expires and is claimed again by anyone.
+
+Guarantee: at-least-once, and exactly-once unless a dispatcher dies (or
+stalls past its lease) between a successful send and recording it. Keep the
+lease well above the senders' own timeouts. `attempts` is counted at claim
+time, so a message that crashes its dispatcher every time still ends up
+"failed" after `max_attempts` instead of looping forever.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import secrets
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Protocol
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import sessionmaker
+
+from catalog.database import session_scope
+from dossiers.orm import Notification, utcnow
+from dossiers.validation import mask_identifier
+
+log = logging.getLogger(__name__)
+
+
+class NotificationSender(Protocol):
+    """Delivers one text to one recipient of a channel; raises on failure."""
+
+    def send(self, recipient: str, text: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class ClaimedNotification:
+    id: int
+    token: str
+    channel: str
+    recipient: str
+    text: str
+    attempts: int  # including the current one
+
+
+def _aware(now: datetime | None) -> datetime:
+    if now is None:
+        return utcnow()
+    return now if now.tzinfo is not None else now.replace(tzinfo=timezone.utc)
+
+
+class OutboxDispatcher:
+    """Sends pending notifications through `senders[channel]`."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker,
+        senders: Mapping[str, NotificationSender],
+        *,
+        max_attempts: int = 8,
+        base_backoff: timedelta = timedelta(seconds=30),
+        max_backoff: timedelta = timedelta(hours=1),
+        lease: timedelta = timedelta(minutes=2),
+        batch_size: int = 50,
+        jitter: float = 0.1,
+    ) -> None:
+        if max_attempts < 1 or batch_size < 1 or lease <= timedelta(0):
+            raise ValueError("max_attempts >= 1, batch_size >= 1 and a positive lease required")
+        self._factory = session_factory
+        self._senders = dict(senders)
+        self.max_attempts = max_attempts
+        self.base_backoff = base_backoff
+        self.max_backoff = max_backoff
+        self.lease = lease
+        self.batch_size = batch_size
+        self.jitter = jitter
+
+    # -- claiming ---------------------------------------------------------
+
+    def _claimable(self, now: datetime):  # type: ignore[no-untyped-def]
+        return or_(
+            and_(Notification.status == "pending", Notification.next_attempt_at <= now),
+            and_(Notification.status == "sending", Notification.claimed_until < now),
+        )
+
+    def claim_due(self, now: datetime | None = None) -> list[ClaimedNotification]:
+        """Claim up to `batch_size` due notifications and commit the claim.
+
+        Public so tools and tests can claim without sending (a test simulates
+        a dispatcher killed right after claiming by abandoning the result).
+        """
+        now = _aware(now)
+        claimed: list[ClaimedNotification] = []
+        with session_scope(self._factory) as session:
+            self._fail_exhausted(session, now)
+            candidates = session.execute(
+                select(Notification.id)
+                .where(self._claimable(now), Notification.attempts < self.max_attempts)
+                .order_by(Notification.next_attempt_at, Notification.id)
+                .limit(self.batch_size)
+                .with_for_update(skip_locked=True)
+            ).scalars().all()
+            for notification_id in candidates:
+                token = secrets.token_hex(16)
+                # Compare-and-set: the WHERE re-checks claimability, so a row
+                # another dispatcher claimed meanwhile updates 0 rows.
+                result = session.execute(
+                    update(Notification)
+                    .where(
+                        Notification.id == notification_id,
+                        self._claimable(now),
+                        Notification.attempts < self.max_attempts,
+                    )
+                    .values(
+                        status="sending",
+                        claim_token=token,
+                        claimed_until=now + self.lease,
+                        attempts=Notification.attempts + 1,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+                if result.rowcount != 1:
+                    continue
+                row = session.execute(
+                    select(
+                        Notification.channel,
+                        Notification.recipient,
+                        Notification.text,
+                        Notification.attempts,
+                    ).where(Notification.id == notification_id)
+                ).one()
+                claimed.append(
+                    ClaimedNotification(
+                        notification_id, token, row.channel, row.recipient, row.text, row.attempts
+                    )
+                )
+        return claimed
+
+    def _fail_exhausted(self, session, now: datetime) -> None:  # type: ignore[no-untyped-def]
+        """Rows whose lease expired after the last allowed attempt (their
+        dispatcher died on every try) are given up as failed."""
+        session.execute(
+            update(Notification)
+            .where(
+                Notification.status == "sending",
+                Notification.claimed_until < now,
+                Notification.attempts >= self.max_attempts,
+            )
+            .values(
+                status="failed",
+                claim_token=None,
+                claimed_until=None,
+                last_error="lease expired after the last attempt (dispatcher stopped)",
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+    # -- completing -------------------------------------------------------
+
+    def _backoff(self, attempts: int) -> timedelta:
+        delay = self.base_backoff * (2 ** max(attempts - 1, 0))
+        delay = min(delay, self.max_backoff)
+        if self.jitter:
+            delay += delay * random.uniform(0, self.jitter)
+        return delay
+
+    def _complete(self, item: ClaimedNotification, now: datetime, error: str | None) -> bool:
+        """Record the outcome if we still hold the claim; False if we lost it
+        (lease expired and another dispatcher took over)."""
+        if error is None:
+            values = {
+                "status": "delivered",
+                "delivered_at": now,
+                "claimed_until": None,
+                "claim_token": None,
+                "last_error": None,
+            }
+        elif item.attempts >= self.max_attempts:
+            values = {
+                "status": "failed",
+                "claimed_until": None,
+                "claim_token": None,
+                "last_error": error,
+            }
+        else:
+            values = {
+                "status": "pending",
+                "next_attempt_at": now + self._backoff(item.attempts),
+                "claimed_until": None,
+                "claim_token": None,
+                "last_error": error,
+            }
+        with session_scope(self._factory) as session:
+            result = session.execute(
+                update(Notification)
+                .where(Notification.id == item.id, Notification.claim_token == item.token)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            return result.rowcount == 1
+
+    def dispatch_once(self, now: datetime | None = None) -> int:
+        """Claim due notifications, send them, record the outcomes.
+
+        Returns how many were delivered. `now` is for tests (time travel);
+        sending and completion are stamped with the same `now` when given.
+        """
+        fixed_now = None if now is None else _aware(now)
+        delivered = 0
+        for item in self.claim_due(fixed_now):
+            sender = self._senders.get(item.channel)
+            error: str | None = None
+            if sender is None:
+                error = f"no sender configured for channel {item.channel!r}"
+            else:
+                try:
+                    sender.send(item.recipient, item.text)
+                except Exception as exc:  # any sender failure is retried later
+                    error = f"{type(exc).__name__}: {exc}"[:500]
+            finished = fixed_now or utcnow()
+            if not self._complete(item, finished, error):
+                log.warning("notification %d: claim lost before completion", item.id)
+            if error is None:
+                delivered += 1
+                log.info(
+                    "notification %d delivered via %s to %s",
+                    item.id,
+                    item.channel,
+                    mask_identifier(item.recipient),
+                )
+            else:
+                log.warning(
+                    "notification %d via %s failed (attempt %d/%d): %s",
+                    item.id,
+                    item.channel,
+                    item.attempts,
+                    self.max_attempts,
+                    error,
+                )
+        return delivered
+
+    def run_forever(self, stop_event: threading.Event, interval: float = 5.0) -> None:
+        """Dispatch until `stop_event` is set. Database or sender outages are
+        logged and retried on the next tick instead of killing the loop."""
+        while not stop_event.is_set():
+            busy = False
+            try:
+                busy = self.dispatch_once() > 0
+            except Exception:
+                log.exception("outbox dispatch failed; retrying in %.1fs", interval)
+            # A productive tick may have left more due rows: go again at once.
+            if not busy:
+                stop_event.wait(interval)
