@@ -334,7 +334,10 @@ class ActionAskDossierConfirmed(Action):
                 continue
             lines.append(f"• {spec.label}: {_display(spec, value)}")
             buttons.append(
-                c.button(f"Sửa {spec.label.lower()}", c.intent_payload("inform", {"edit_field": spec.name}))
+                c.button(
+                    f"Sửa {spec.label.lower()}",
+                    c.intent_payload("inform", {"edit_field": spec.name}),
+                )
             )
         buttons.append(c.button("❌ Hủy", c.intent_payload("cancel")))
         lines.append("Bấm “Xác nhận” để nộp, “Sửa …” để sửa một mục, hoặc “Hủy” để dừng.")
@@ -382,7 +385,9 @@ class ActionSubmitDossier(Action):
             return []
         code = tracker.get_slot(PROCEDURE_SLOT)
         if tracker.get_slot(CONFIRM_SLOT) != CONFIRMED or not code:
-            dispatcher.utter_message(text="Chưa có hồ sơ nào chờ xác nhận. Gõ “nộp hồ sơ” để bắt đầu.")
+            dispatcher.utter_message(
+                text="Chưa có hồ sơ nào chờ xác nhận. Gõ “nộp hồ sơ” để bắt đầu."
+            )
             return []
         values = {}
         for spec in forms.fields_for(code):
@@ -419,7 +424,12 @@ class ActionSubmitDossier(Action):
             text=f"✅ Đã nộp hồ sơ “{_procedure_name(code)}” thành công.\n"
             f"Mã hồ sơ của bạn: {dossier_code}\n"
             "Hãy lưu lại mã này để tra cứu tình trạng (gửi mã cho tôi bất cứ lúc nào).",
-            buttons=[c.button("🔎 Tra cứu hồ sơ", c.intent_payload("check_status", {"dossier_code": dossier_code}))],
+            buttons=[
+                c.button(
+                    "🔎 Tra cứu hồ sơ",
+                    c.intent_payload("check_status", {"dossier_code": dossier_code}),
+                )
+            ],
         )
         # Personal data leaves the conversation state once it is stored.
         events = _reset_form_events(extra_keep=(CONFIRM_SLOT, PROCEDURE_SLOT))

@@ -66,9 +66,13 @@ def utter_choice(
     """The "which one?" question: numbered list plus one button per option."""
     listing = answers.format_candidates([(o["code"], o["name"]) for o in options])
     dispatcher.utter_message(
-        text=f"{intro}\n{listing}\nBạn chọn bằng nút bấm, gõ số thứ tự (ví dụ “2”) hoặc tên thủ tục.",
+        text=f"{intro}\n{listing}\n"
+        "Bạn chọn bằng nút bấm, gõ số thứ tự (ví dụ “2”) hoặc tên thủ tục.",
         buttons=[
-            c.button(f"{i}. {_clip(o['name'])}", c.intent_payload("inform", {"procedure": o["code"]}))
+            c.button(
+                f"{i}. {_clip(o['name'])}",
+                c.intent_payload("inform", {"procedure": o["code"]}),
+            )
             for i, o in enumerate(options, start=1)
         ],
     )
@@ -192,7 +196,9 @@ class ActionAnswerProcedureQuestion(Action):
                 code = top["code"]
             elif top["score"] >= c.MIN_SCORE and not in_form:
                 close = c.close_candidates(candidates)
-                utter_choice(dispatcher, close, "Có phải bạn muốn hỏi về một trong các thủ tục sau?")
+                utter_choice(
+                    dispatcher, close, "Có phải bạn muốn hỏi về một trong các thủ tục sau?"
+                )
                 return _choice_events(close, question)
 
         # 3. Context: the procedure of the previous questions (or of the form).

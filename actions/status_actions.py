@@ -38,7 +38,8 @@ def _format_history(view: Any) -> str:
             if when.tzinfo is None:
                 when = when.replace(tzinfo=timezone.utc)
             note = f" — {event.note}" if event.note else ""
-            lines.append(f"• {when.astimezone(VIETNAM_TZ):%H:%M %d/%m/%Y}: {event.status_label}{note}")
+            stamp = f"{when.astimezone(VIETNAM_TZ):%H:%M %d/%m/%Y}"
+            lines.append(f"• {stamp}: {event.status_label}{note}")
     return "\n".join(lines)
 
 
@@ -78,7 +79,8 @@ class ActionCheckStatus(Action):
             digits = _last4(c.latest_text(tracker))
             if digits is None:
                 dispatcher.utter_message(
-                    text="Tôi chưa nhận được 4 chữ số. Khi cần tra cứu lại, bạn gửi lại mã hồ sơ nhé."
+                    text="Tôi chưa nhận được 4 chữ số. "
+                    "Khi cần tra cứu lại, bạn gửi lại mã hồ sơ nhé."
                 )
                 return reset
             try:
@@ -96,7 +98,8 @@ class ActionCheckStatus(Action):
         if code is None:
             if c.latest_entity(tracker, "dossier_code"):
                 dispatcher.utter_message(
-                    text="Mã hồ sơ chưa đúng định dạng. Mã có dạng HS-XXXX-XXXX, ví dụ HS-7K2M-Q9XD."
+                    text="Mã hồ sơ chưa đúng định dạng. "
+                    "Mã có dạng HS-XXXX-XXXX, ví dụ HS-7K2M-Q9XD."
                 )
                 return reset
             return self._list_own(dispatcher, sender, channel, list_dossiers) + reset

@@ -14,6 +14,7 @@ nothing secret is written into the repository.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -183,7 +184,9 @@ class Supervisor:
     def __init__(self) -> None:
         self.children: list[tuple[str, subprocess.Popen]] = []
 
-    def start(self, name: str, argv: list[str], env: Mapping[str, str] | None = None) -> subprocess.Popen:
+    def start(
+        self, name: str, argv: list[str], env: Mapping[str, str] | None = None
+    ) -> subprocess.Popen:
         process = subprocess.Popen(
             argv,
             cwd=PROJECT_ROOT,
@@ -203,20 +206,16 @@ class Supervisor:
     def stop(self, timeout: float = 15.0) -> None:
         for _, process in reversed(self.children):
             if process.poll() is None:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
         deadline = time.monotonic() + timeout
         for _, process in self.children:
             remaining = max(0.1, deadline - time.monotonic())
             try:
                 process.wait(timeout=remaining)
             except subprocess.TimeoutExpired:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 process.wait()
 
 
@@ -225,7 +224,8 @@ def rasa_argv(*args: str) -> list[str]:
 
 
 def action_server_argv(settings: Settings) -> list[str]:
-    return [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "-p", str(settings.action_port)]
+    port = str(settings.action_port)
+    return [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "-p", port]
 
 
 def child_env() -> dict[str, str]:

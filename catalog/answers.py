@@ -140,26 +140,27 @@ def note_states_fee(note: str) -> bool:
     return bool(_AMOUNT_RE.search(note or ""))
 
 
-def describe_fee(method: SubmissionMethod) -> tuple[str, str | None]:
-    """(cell text, warning) for one channel. The warning is set when the cell
-    says free but its note states a fee: citizens must see that note."""
+def describe_fee(method: SubmissionMethod) -> tuple[str, str, bool]:
+    """(main cell text, note, contradiction) for one channel.
+
+    The portal cell often embeds its note ("Miễn phí (- Lệ phí ...: 135.000
+    đồng/lần ...)"); the note is split off so that a note shared by several
+    channels is shown once. `contradiction` is True when the cell says free
+    but the note states an amount: citizens must see that note.
+    """
     fee = method.fee
     text = " ".join((fee.text or "").split())
     note = " ".join((fee.note or "").split())
-    if not text and fee.amount_vnd is not None:
+    if note and note in text:
+        text = text.replace(note, "").replace("()", "").strip(" -;,")
+    if not text and fee.amount_vnd:
         text = _format_vnd(fee.amount_vnd)
     if not text:
         text = "Cổng DVC không ghi lệ phí"
-    warning = None
-    if note and note not in text:
-        if fee_is_free(text) and note_states_fee(note):
-            warning = note
-        else:
-            text = f"{text} ({note})"
-    elif fee_is_free(text) and note_states_fee(text.replace("Miễn phí", "", 1)):
-        # The note is already inside the cell text ("Miễn phí(- Lệ phí ... 135.000 đồng)").
-        warning = "ô lệ phí ghi “Miễn phí” nhưng phần ghi chú nêu mức thu, xem nội dung trên."
-    return _clip(text, 600), warning
+    contradiction = fee_is_free(text) and note_states_fee(note)
+    if not note and fee_is_free(text) and note_states_fee(text):
+        contradiction = True  # the amount sits inside the "free" cell itself
+    return _clip(text, 300), _clip(note, 700), contradiction
 
 
 def describe_time(method: SubmissionMethod) -> str:
@@ -178,24 +179,33 @@ def describe_time(method: SubmissionMethod) -> str:
 def answer_fee(curated: object) -> Answer:
     procedure, correction = _unwrap(curated)
     lines = [_header(procedure), "💰 Phí, lệ phí theo hình thức nộp:"]
-    warnings: list[str] = []
+    notes: dict[str, list[str]] = {}  # note -> channels, so a shared note shows once
+    contradictions: set[str] = set()
     methods = _ordered_methods(procedure)
     for method in methods:
-        text, warning = describe_fee(method)
-        lines.append(f"• {method.channel}: {text}")
-        if warning:
-            warnings.append(f"{method.channel}: {warning}")
+        text, note, contradiction = describe_fee(method)
+        lines.append(f"• {method.channel}: {text}{' (xem ghi chú ⚠️)' if contradiction else ''}")
+        if note:
+            notes.setdefault(note, []).append(method.channel)
+            if contradiction:
+                contradictions.add(note)
     if not methods:
         lines.append("• Cổng DVC không ghi thông tin lệ phí cho thủ tục này.")
-    for warning in dict.fromkeys(warnings):  # same note on several channels: show once
-        lines.append(f"⚠️ Lưu ý ({_clip(warning, 600)})")
+    for note, channels in notes.items():
+        mark = "⚠️ " if note in contradictions else ""
+        lines.append(f"{mark}Ghi chú ({', '.join(channels)}): {note}")
+    if contradictions:
+        lines.append(
+            "⚠️ Ô lệ phí trên Cổng ghi “Miễn phí” nhưng ghi chú nêu mức thu: "
+            "hãy căn cứ vào ghi chú và kiểm tra lại khi nộp."
+        )
     if correction is not None:
         amount = getattr(correction, "amount_vnd", None)
         text = getattr(correction, "text", "")
         source = getattr(correction, "source", "")
         detail = text or (_format_vnd(amount) if amount is not None else "")
-        source_part = f" — nguồn: {source}" if source else ""
-        lines.append(f"⚠️ Thông tin lệ phí đã được cập nhật: {detail}{source_part}")
+        source_part = f" (nguồn: {_clip(source, 300)})" if source else ""
+        lines.append(f"⚠️ Lệ phí đã được cán bộ rà soát: {detail}{source_part}")
     lines.append(_link_line(procedure))
     return Answer("\n".join(lines), ("ask_documents", "ask_processing_time", "ask_online"))
 

@@ -15,15 +15,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.database import session_scope
-from catalog.orm import CatalogImportRow, LegalDocumentStatusRow, ProcedureRow
+from catalog.orm import (
+    CatalogImportRow,
+    LegalDocumentStatusRow,
+    ProcedureAliasRow,
+    ProcedureDocumentRow,
+    ProcedureLegalBasisRow,
+    ProcedureMethodRow,
+    ProcedureRow,
+)
 from catalog.overrides import DEFAULT_OVERRIDES_PATH, Overrides, load_overrides
 from catalog.parser import ParseError, parse_record
-from catalog.repository import CatalogRepository, CuratedProcedure, FeeCorrection, fill_row
+from catalog.repository import CatalogRepository, CuratedProcedure, FeeCorrection, procedure_rows
 from catalog.source import DEFAULT_SOURCE, iter_raw_records
 
 ProgressCallback = Callable[[int, int], None]
@@ -65,7 +74,9 @@ def _fingerprint(paths: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def curate(procedure_code: str, overrides: Overrides) -> tuple[tuple[str, ...], float, FeeCorrection | None]:
+def curate(
+    procedure_code: str, overrides: Overrides
+) -> tuple[tuple[str, ...], float, FeeCorrection | None]:
     """The overlay entry for one procedure: aliases, popularity, fee correction."""
     entry = overrides.procedures.get(procedure_code)
     if entry is None:
@@ -93,6 +104,26 @@ def _content_hash(curated: CuratedProcedure) -> str:
     }
     blob = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()
+
+
+# Parents first, so inserts satisfy the foreign keys.
+CATALOG_TABLES = (
+    ProcedureRow.__table__,
+    ProcedureMethodRow.__table__,
+    ProcedureDocumentRow.__table__,
+    ProcedureLegalBasisRow.__table__,
+    ProcedureAliasRow.__table__,
+)
+
+
+def _delete_procedures(session: Session, codes: list[str]) -> None:
+    for start in range(0, len(codes), 500):
+        batch = codes[start : start + 500]
+        # Children explicitly too: not every database enforces ON DELETE CASCADE
+        # the same way (SQLite only with its foreign_keys pragma).
+        for table in reversed(CATALOG_TABLES[1:]):
+            session.execute(delete(table).where(table.c.procedure_code.in_(batch)))
+        session.execute(delete(ProcedureRow).where(ProcedureRow.code.in_(batch)))
 
 
 def _store_legal_statuses(session: Session, overrides: Overrides) -> None:
@@ -140,9 +171,13 @@ def import_catalog(
         session.add(run)
         existing = dict(session.execute(select(ProcedureRow.code, ProcedureRow.content_hash)).all())
         seen: set[str] = set()
+        changed: list[str] = []
+        pending: dict[str, list[dict[str, Any]]] = {table.name: [] for table in CATALOG_TABLES}
         records = list(iter_raw_records(source))
         summary.records = len(records)
         for index, raw in enumerate(records, start=1):
+            if progress:
+                progress(index, len(records))
             code = str(raw.get("ma_thu_tuc") or "").strip()
             try:
                 procedure = parse_record(raw, source_agency=raw.source_agency)
@@ -160,25 +195,24 @@ def import_catalog(
             content_hash = _content_hash(curated)
             if existing.get(procedure.code) == content_hash:
                 summary.unchanged += 1
+                continue
+            if procedure.code in existing:
+                summary.updated += 1
+                changed.append(procedure.code)
             else:
-                if procedure.code in existing:
-                    row = session.get(ProcedureRow, procedure.code)
-                    summary.updated += 1
-                else:  # no lookup for new rows: a fresh import stays one pass of inserts
-                    row = ProcedureRow()
-                    session.add(row)
-                    summary.inserted += 1
-                fill_row(row, curated, content_hash)
-                row.updated_at = datetime.utcnow()
-            if progress:
-                progress(index, len(records))
-            if index % 500 == 0:
-                session.flush()
+                summary.inserted += 1
+            for table, rows in procedure_rows(curated, content_hash).items():
+                pending[table].extend(rows)
 
-        stale = set(existing) - seen
-        if stale and seen:
-            session.execute(delete(ProcedureRow).where(ProcedureRow.code.in_(sorted(stale))))
-            summary.removed = len(stale)
+        # Replace changed procedures wholesale (children go with them through
+        # ON DELETE CASCADE), then insert everything with executemany.
+        stale = set(existing) - seen if seen else set()
+        _delete_procedures(session, changed + sorted(stale))
+        summary.removed = len(stale)
+        for table in CATALOG_TABLES:
+            rows = pending[table.name]
+            for start in range(0, len(rows), 1000):
+                session.execute(table.insert(), rows[start : start + 1000])
         _store_legal_statuses(session, overrides)
 
         run.records = summary.records

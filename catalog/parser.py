@@ -64,10 +64,20 @@ NO_INFO = "Không có thông tin"
 # --------------------------------------------------------------------------- text
 
 
-# Private-use glyphs are Wingdings bullets pasted from Word (U+F0FC, U+F0D8 ...);
-# zero-width characters and soft hyphens are invisible noise that breaks matching.
-_INVISIBLE_RE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
-_PRIVATE_USE_RE = re.compile("[\ue000-\uf8ff]")
+# Private-use glyphs are Wingdings bullets pasted from Word (U+F0FC, U+F0D8 ...)
+# and become spaces; zero-width characters and soft hyphens are invisible noise
+# that breaks matching and are dropped; NBSP becomes a plain space.
+_ODD_CHARS_RE = re.compile("[\ue000-\uf8ff\u200b\u200c\u200d\u2060\ufeff\u00ad\u00a0\r]")
+_ODD_CHAR_FIX = {"\u00a0": " ", "\r": "\n"}
+
+
+def _fix_char(match: re.Match[str]) -> str:
+    ch = match.group()
+    if ch in _ODD_CHAR_FIX:
+        return _ODD_CHAR_FIX[ch]
+    return " " if "\ue000" <= ch <= "\uf8ff" else ""
+
+
 _HSPACE_RE = re.compile(r"[^\S\n]+")
 # Explicit Vietnamese letter classes: a range like [à-ỹ] also covers capitals
 # (U+1EA0 "Ạ" sits between lowercase letters), so case tests need the full list.
@@ -83,10 +93,11 @@ def _nfc(text: str) -> str:
     49 method tables (and other fields) are stored decomposed (NFD); without NFC
     "Trực tuyến" typed on a keyboard would not match them.
     """
-    text = unicodedata.normalize("NFC", text)
-    text = _INVISIBLE_RE.sub("", text)
-    text = _PRIVATE_USE_RE.sub(" ", text)
-    return text.replace("\u00a0", " ").replace("\r\n", "\n").replace("\r", "\n")
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    if _ODD_CHARS_RE.search(text):
+        text = _ODD_CHARS_RE.sub(_fix_char, text.replace("\r\n", "\n"))
+    return text
 
 
 def _inline(text: str) -> str:
@@ -183,7 +194,7 @@ def _raw_sections(raw_text: str) -> dict[str, str] | None:
 
 
 def _squash(text: str) -> str:
-    return _ANY_SPACE_RE.sub("", _nfc(text))
+    return "".join(_nfc(text).split())
 
 
 def _sections(raw: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
@@ -241,7 +252,9 @@ _ROW_RE = re.compile(
     rf"|(?P<phrase>{_TIME_PHRASE_ALT}"
     r"|Hệ thống giải quyết thủ tục hành chính[^()\n]{0,150}?)"
     r")\s*"
-    r"(?P<fee>Miễn phí|" + re.escape(NO_INFO) + rf"|(?P<amount>{_AMOUNT})\s*(?P<cur>{_CURRENCY_ALT}))"
+    r"(?P<fee>Miễn phí|"
+    + re.escape(NO_INFO)
+    + rf"|(?P<amount>{_AMOUNT})\s*(?P<cur>{_CURRENCY_ALT}))"
 )
 # "(1) Trường hợp ...", "(a) ...", "(ii) ..." right after the fee open the
 # description column, they are not a fee note (71 rows in the data).
@@ -361,10 +374,35 @@ _DOCS_TABLE_RE = re.compile(r"Tên giấy tờ\s*Mẫu đơn, tờ khai\s*Số l
 # originals do not occur in the data. Copies are delimited by "," so any width.
 _QTY_RE = re.compile(r"(\d+) bản chính(?:\s*,\s*(\d+) bản sao)?")
 _LOWER_NEXT_RE = re.compile(rf"\s+[{_VI_LOWER}]")
-_FORM_EXT_RE = re.compile(r"\.(?:docx?|pdf|xlsx?|rar|zip|odt|ods|rtf)(?![A-Za-z])", re.IGNORECASE)
+# Extensions of the template files the portal attaches. The lookahead is
+# lowercase-only so that glued files ("a.docxMẫu số 2.docx") still split.
+_FORM_EXT_RE = re.compile(r"\.(?i:docx?|pdf|xlsx?|rar|zip|odt|ods|rtf)(?![a-z])")
 _LEAD_JUNK_RE = re.compile(r"^[\s,.;:)\]]+")
 _BULLET_RE = re.compile(r"^(?:[-+•*–]\s*)+")
-_FORM_WINDOW = 160
+_FORM_WINDOW = 160  # the longest file name seen is ~115 characters
+_FORM_MAX_WORDS = 26  # longest real one: 26 words (ASCII-folded names split per word)
+# Issuer codes ("NĐ-CP", "TT-BTC") are where document names most often end and a
+# file name gets glued: "... Nghị định số 23/2026/NĐ-CPMau35.docx".
+# fmt: off
+_KNOWN_CODES = frozenset({
+    "CP", "QH", "BTC", "BTP", "BCA", "NHNN", "BNNMT", "BGTVT", "BXD", "BNNPTNT", "PTNT",
+    "UBTVQH", "BTNMT", "BLĐTBXH", "BHXH", "BKHĐT", "UBND", "BYT", "VPCP", "BVHTTDL", "HĐND",
+    "TTLT", "BKHCN", "BNV", "BCT", "BQP", "BTTTT", "BNG", "TANDTC", "VKSNDTC", "VBHN", "VPQH",
+    "CTN", "TTg", "NĐ", "QĐ", "TT", "NQ", "ND", "QD", "PL", "TCHQ", "BTNN", "NQLT", "BGDĐT",
+    "KTNN", "TTCP",
+})
+# fmt: on
+_CODE_GLUE_RE = re.compile(
+    r"[-/](?:"
+    + "|".join(sorted(_KNOWN_CODES - {"QH"}, key=len, reverse=True))
+    + rf")(?=[{_VI_UPPER}{_VI_LOWER}0-9])"
+)
+_VI_VOWELS = "aàáảãạăằắẳẵặâầấẩẫậeèéẻẽẹêềếểễệiìíỉĩịoòóỏõọôồốổỗộơờớởỡợuùúủũụưừứửữựyỳýỷỹỵ"
+_GLIDES = frozenset("iìíỉĩịyỳýỷỹỵuùúủũụoòóỏõọ")
+_SYLLABLE_RE = re.compile(
+    r"(?P<initial>ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdđghklmnpqrstvx])?"
+    rf"(?P<nucleus>[{_VI_VOWELS}]{{1,3}})(?P<final>ch|ng|nh|[cmnpt])?"
+)
 
 
 def is_note_row(document: Document) -> bool:
@@ -379,17 +417,20 @@ def is_note_row(document: Document) -> bool:
     return document.originals == 0 and document.copies == 0
 
 
-def _is_quantity_cell(text: str, match: re.Match[str]) -> bool:
+def _is_quantity_cell(text: str, match: re.Match[str], name_start: int) -> bool:
     """Tell the quantity column from the same words inside a name.
 
     Inside names the phrase is written with spaces around it ("nộp 02 bản
-    chính tờ khai", "(01 bản chính hoặc 01 bản sao có chứng thực)"); the cell is
-    glued to the end of the name (a tab at most) and followed by the next row.
+    chính tờ khai", "(01 bản chính hoặc 01 bản sao có chứng thực)", a row
+    starting "- 01 bản chính Báo cáo ..."); the cell is glued to the end of the
+    name (a tab at most) and followed directly by the next row.
     """
     run = match.group(1)
     before = text[match.start() - 1] if match.start() > 0 else ""
     after = text[match.end() : match.end() + 1]
     if _LOWER_NEXT_RE.match(text, match.end()):
+        return False
+    if not text[name_start : match.start()].strip(" -+•*") and after.isspace():
         return False
     if before in (" ", "(") and len(run) <= 2:
         # "bước 11 bản chínhTài liệu" (name "bước 1" + cell) is glued on the
@@ -398,65 +439,103 @@ def _is_quantity_cell(text: str, match: re.Match[str]) -> bool:
     return True
 
 
-def _glue_boundary(text: str, i: int) -> bool:
-    """Could a file name start at `text[i]`, glued to the document name before it?"""
-    a, b = text[i - 1], text[i]
-    nxt = text[i + 1] if i + 1 < len(text) else ""
-    if a.islower() and b.isupper():  # "... xã hộiMau so 01.docx"
-        return True
-    if a.isupper() and b.isupper() and nxt.islower():  # "NĐ-CPMẫu số 01.docx"
-        run = 0
-        j = i - 1
-        while j >= 0 and text[j].isupper():
-            run += 1
-            j -= 1
-        return run >= 2
-    if a.isdigit() and b.isupper() and nxt.islower():  # "Mẫu 57Mau57.docx"
-        return True
-    if a in ".)”\"'" and b.isalnum():
-        if a == "." and b.isdigit() and i >= 2 and text[i - 2].isdigit():
-            return False  # "Mẫu I.1.9"
-        if a == ".":
-            token = re.search(r"(?:^|\s)(\S*)\.$", text[:i])
-            if token and token.group(1).isupper() and len(token.group(1)) <= 2:
-                return False  # "TP.HCM", "Phụ lục V.VI"
-        return True
-    return False
+def _is_syllable(word: str) -> bool:
+    """A plausible Vietnamese syllable ("định", "nuôi"; not "địnhv", "mẫum")."""
+    m = _SYLLABLE_RE.fullmatch(word.lower())
+    if m is None:
+        return False
+    nucleus = m.group("nucleus")
+    return not (m.group("final") and len(nucleus) >= 2 and nucleus[-1] in _GLIDES)
+
+
+def _strong_boundaries(text: str, lo: int) -> list[int]:
+    """Positions in `text[lo:]` where a glued file name can start, by the visible
+    seams: lower->Upper ("xã hộiMau"), a known issuer code ("NĐ-CPMẫu",
+    "TT-BTC01-LP.docx"), ")", "." or "," glue (").Mẫu", "ý kiến.Mẫu"), digit->Word
+    ("57Mau57"), and right after a ";" or ":" with no space ("văn bản;Mau.docx")."""
+    found: set[int] = set()
+    for i in range(max(lo, 1), len(text)):
+        a, b = text[i - 1], text[i]
+        nxt = text[i + 1] if i + 1 < len(text) else ""
+        if (a in ";:" and b.isalnum()) or (a.islower() and b.isupper()):
+            found.add(i)
+        elif a.isupper() and b.isupper() and nxt.islower() and text[i - 2 : i].isupper():
+            found.add(i)  # "... từng TTHCMau 1a.docx", "mẫu số 01/TAINMẫu số 01.docx"
+        elif a.isdigit() and b.isupper() and nxt.islower():
+            found.add(i)
+        elif a in ".),”\"'" and b.isalnum():
+            if a == "." and b.isdigit() and i >= 2 and text[i - 2].isdigit():
+                continue  # "Mẫu I.1.9"
+            if a == ".":
+                token = re.search(r"(?:^|\s)(\S*)\.$", text[:i])
+                if token and token.group(1).isupper() and len(token.group(1)) <= 2:
+                    continue  # "TP.HCM", "Phụ lục V.VI"
+            found.add(i)
+    found.update(m.end() for m in _CODE_GLUE_RE.finditer(text, max(lo - 1, 0)))
+    return sorted(i for i in found if i >= lo)
+
+
+def _weak_boundaries(text: str, lo: int) -> list[int]:
+    """Seams with no case change, tried only when no strong one fits: a letter
+    glued to digits ("... hàng không1.000574.docx") and two Vietnamese syllables
+    written as one word ("theo quy địnhvăn bản đề nghị.docx")."""
+    found: list[int] = []
+    for i in range(max(lo, 1), len(text)):
+        if text[i - 1].islower() and text[i].isdigit():
+            found.append(i)
+    for m in re.finditer(rf"[{_VI_LOWER}]+", text[lo:]):
+        word = m.group()
+        if len(word) < 4 or word.isascii() or _is_syllable(word):
+            continue
+        for cut in range(len(word) - 1, 1, -1):
+            # "thếmẫu" is "thế|mẫu", not "thếm|ẫu": the second syllable starts
+            # with a consonant.
+            if _is_syllable(word[:cut]) and word[cut] not in _VI_VOWELS:
+                found.append(lo + m.start() + cut)
+                break
+    return sorted(found)
+
+
+def _plausible_file_stem(stem: str) -> bool:
+    return bool(stem) and not stem[0].isspace() and len(stem.split()) <= _FORM_MAX_WORDS
 
 
 def _split_form(text: str) -> tuple[str, str | None]:
     """Separate template file names glued to the end of a document name.
 
-    "Tờ khai ... (Mẫu CT01 ...);1.MuCT01banhnhkmtheoThngts53.doc" ->
-    ("Tờ khai ... (Mẫu CT01 ...);", "1.MuCT01banhnhkmtheoThngts53.doc").
-    Several files can follow each other ("Mẫu số 13.docxMẫu số 14.docx"); they
-    are joined with "; ". The first file starts after the last character that
-    cannot be in a file name ("/", ":", ";" ...) or at the leftmost glue
-    boundary (lower->Upper, ").X", "CPMẫu") within the last 160 characters.
+    "... (Mẫu DC02 ban hành kèm theo Thông tư số 17/2024/TT-BCA của Bộ Công
+    an)Mẫu DC02 Phiếu đề nghị giải quyết thủ tục về căn cước.doc" -> the name up
+    to ")" and the file name after it. Several files can follow each other
+    ("Mẫu số 13.docxMẫu số 14.docx"); they are joined with "; ". The first file
+    starts after the last character a file name cannot hold ("/", ":" ...), at
+    the leftmost seam (`_strong_boundaries`, else `_weak_boundaries`) within the
+    last 160 characters that leaves a file name of at most 26 words. When no
+    seam is found the row stays one name with no form rather than a guess.
     """
     exts = list(_FORM_EXT_RE.finditer(text))
     if not exts or exts[-1].end() != len(text):
         return text, None
     first = len(exts) - 1
     while first > 0:
-        stem = text[exts[first - 1].end() : exts[first].start()]
-        if not stem or len(stem) > 120 or re.search(r"[/\\:;*?\"<>|\n]", stem) or stem[0] == " ":
+        stem = text[exts[first - 1].end() : exts[first].start()].strip()
+        if not stem or len(stem) > 120 or re.search(r"[/\\:;*?\"<>|\n]", stem):
             break
         first -= 1
     prefix = text[: exts[first].start()]
     lo = max(0, len(prefix) - _FORM_WINDOW)
-    hard = max(prefix.rfind(c) for c in "/\\:*?\"<>|\n\t;")
-    candidates: list[int] = []
-    if hard >= lo:
-        lo = hard + 1
-        if prefix[hard] in ":;\n\t" and lo < len(prefix):
-            candidates.append(lo)
-    candidates.extend(i for i in range(max(lo, 1), len(prefix)) if _glue_boundary(prefix, i))
-    if not candidates:
-        # No visible boundary ("... thức ăn chăn nuôibáo cáo.pdf"): keep the row
-        # as one name rather than guess where the file name starts.
-        return text, None
-    start = min(candidates)
+    hard = max(prefix.rfind(c) for c in '/\\*?"<>|\n\t')
+    lo = max(lo, hard + 1)
+    start = None
+    for candidates in (_strong_boundaries(prefix, lo), _weak_boundaries(prefix, lo)):
+        start = next((i for i in candidates if _plausible_file_stem(prefix[i:])), None)
+        if start is not None:
+            break
+    if start is None:
+        if first == len(exts) - 1:
+            return text, None
+        # The first file's start is invisible; keep it in the name and take the
+        # files glued after it.
+        start, first = exts[first].end(), first + 1
     files = [text[start : exts[first].end()]]
     files.extend(text[exts[k - 1].end() : exts[k].end()] for k in range(first + 1, len(exts)))
     return text[:start], "; ".join(_inline(f) for f in files)
@@ -492,7 +571,7 @@ def parse_documents(text: str) -> list[Document]:
     if not _no_info_to_empty(text).strip():
         return []
     parts = _DOCS_TABLE_RE.split(text)
-    if len(parts) == 1 and not any(_is_quantity_cell(text, m) for m in _QTY_RE.finditer(text)):
+    if len(parts) == 1 and not any(_is_quantity_cell(text, m, 0) for m in _QTY_RE.finditer(text)):
         return []
     if len(parts) == 1:
         parts = ["", text]
@@ -502,13 +581,17 @@ def parse_documents(text: str) -> list[Document]:
         last_group = index == len(parts) - 1
         pos = 0
         for match in _QTY_RE.finditer(body):
-            if match.start() < pos or not _is_quantity_cell(body, match):
+            if match.start() < pos or not _is_quantity_cell(body, match, pos):
                 continue
             run = match.group(1)
             carry = run[:-1] if run[:-1].strip("0") else ""
             name = body[pos : match.start()] + carry
             copies = int(match.group(2)) if match.group(2) else 0
-            documents.append(_document(name, int(run[-1]), copies, case))
+            document = _document(name, int(run[-1]), copies, case)
+            if document.name or document.form:
+                # A cell with nothing before it ("1 bản chính1 bản chính", 15
+                # records) is an empty portal row: nothing to show, dropped.
+                documents.append(document)
             pos = match.end()
         tail = body[pos:]
         if last_group:
@@ -528,14 +611,13 @@ _LEGAL_TABLE = "Tên văn bản pháp lýMã văn bản"
 # the next, glued title: "NĐ-CPThông tư" and "NĐ-CPQUY ĐỊNH" end at "CP",
 # "TT-BTCquy định" keeps "BTC" (known codes), an unknown run followed by a
 # lowercase letter gives back its last capital ("...-CQuy định").
+# A few number cells carry no code ("...của Chính phủ167/2025Luật ..."); such a
+# bare "number/year" only counts when nothing but the next, glued title or the
+# end follows it (so dates like "ngày 30/6/2025 của" are not numbers).
 _DOC_NUMBER_RE = re.compile(
     r"(?P<lead>\d+(?:\.\d+)?[a-z]?(?:\.[a-z])?)(?:/\d{4})?/"
-    r"(?P<code>(?:TTg|[A-ZĐ]+)(?:[-&](?:TTg|[A-ZĐ]+))*)"
-)
-_KNOWN_CODES = frozenset(
-    "CP QH BTC BTP BCA NHNN BNNMT BGTVT BXD BNNPTNT PTNT UBTVQH BTNMT BLĐTBXH BHXH BKHĐT"
-    " UBND BYT VPCP BVHTTDL HĐND TTLT BKHCN BNV BCT BQP BTTTT BNG TANDTC VKSNDTC VBHN"
-    " VPQH CTN TTg NĐ QĐ TT NQ ND QD PL TCHQ BTNN NQLT BGDĐT KTNN TTCP".split()
+    r"(?P<code>(?:TTg|[A-ZĐ]+)(?:[-&/](?:TTg|[A-ZĐ]+))*)"
+    rf"|(?<![\d/])(?P<bare>\d{{1,4}}/(?:19|20)\d\d)(?=$|[{_VI_UPPER}])"
 )
 # "Luật số 146/2025/QH15", "Thông tư số 03/2023/TT-BTP" in the number column.
 _DOC_TYPE_PREFIX_RE = re.compile(
@@ -549,7 +631,9 @@ def _code_end(body: str, match: re.Match[str]) -> int:
     """Where the number really ends (see `_DOC_NUMBER_RE`); QH codes keep their
     legislature digits ("QH15"), which are glued to the next number otherwise."""
     end = match.end()
-    last = re.split(r"[-&]", match.group("code"))[-1]
+    if match.group("code") is None:
+        return end
+    last = re.split(r"[-&/]", match.group("code"))[-1]
     if last not in _KNOWN_CODES:
         known = [k for k in _KNOWN_CODES if last.startswith(k)]
         if known:
@@ -580,7 +664,7 @@ def _number_tokens(body: str) -> list[_NumberToken]:
     while (m := _DOC_NUMBER_RE.search(body, pos)) is not None:
         start = m.start()
         end = _code_end(body, m)
-        if len(m.group("lead")) > 4:
+        if len(m.group("lead") or "") > 4:
             # "Luật Đấu giá tài sản năm 201601/2016/QH14": a year glued in front.
             glue = _YEAR_GLUE_RE.match(body, start)
             if glue:
@@ -660,7 +744,7 @@ def parse_legal_basis(text: str) -> list[LegalDocument]:
 
 
 def _clean_title(text: str) -> str:
-    return _inline(_LEAD_JUNK_RE.sub("", text)).rstrip(";,")
+    return _BULLET_RE.sub("", _inline(_LEAD_JUNK_RE.sub("", text))).rstrip(";,")
 
 
 # ------------------------------------------------------------------- other fields
@@ -668,11 +752,15 @@ def _clean_title(text: str) -> str:
 # Agency names that start a new item after ", "; anything else after a comma is
 # part of the current name ("Bộ Văn hóa, Thể thao và Du lịch", "Cục an ninh mạng
 # và phòng, chống tội phạm ...", "Thuế tỉnh, thành phố").
-_AGENCY_HEADS = frozenset(
-    "Ban Biên Bảo Bộ Các Chi Chủ Cơ Công Cảng Cục Giám Hải Hội Khu Kho Không Ngân Người"
-    " Phòng Quỹ Sở Thanh Thi Thuế Thủ Trung Tòa Toà Tổ Tổng UBND Uỷ Ủy Văn Vụ Đơn Viện"
-    " Trường Đài Hiệp Liên Học Bệnh Nhà Cổng Đại Kiểm Tập Chính Lực Quân Đội Đoàn Hạt".split()
-)
+# fmt: off
+_AGENCY_HEADS = frozenset({
+    "Ban", "Biên", "Bảo", "Bộ", "Các", "Chi", "Chủ", "Cơ", "Công", "Cảng", "Cục", "Giám", "Hải",
+    "Hội", "Khu", "Kho", "Không", "Ngân", "Người", "Phòng", "Quỹ", "Sở", "Thanh", "Thi", "Thuế",
+    "Thủ", "Trung", "Tòa", "Toà", "Tổ", "Tổng", "UBND", "Uỷ", "Ủy", "Văn", "Vụ", "Đơn", "Viện",
+    "Trường", "Đài", "Hiệp", "Liên", "Học", "Bệnh", "Nhà", "Cổng", "Đại", "Kiểm", "Tập", "Chính",
+    "Lực", "Quân", "Đội", "Đoàn", "Hạt",
+})
+# fmt: on
 
 
 def split_agencies(text: str) -> list[str]:
@@ -698,9 +786,7 @@ def split_agencies(text: str) -> list[str]:
     return [item.rstrip(" .") for item in items if item.rstrip(" .")]
 
 
-_RESULT_ITEM_RE = re.compile(
-    r"Mã:\s*(?P<code>(?:[A-Za-z0-9]+[.\-])*[A-Za-z]*\d+|[A-Za-z0-9.\-]+$)"
-)
+_RESULT_ITEM_RE = re.compile(r"Mã:\s*(?P<code>(?:[A-Za-z0-9]+[.\-])*[A-Za-z]*\d+|[A-Za-z0-9.\-]+$)")
 
 
 def _strip_page_chrome(text: str) -> str:
@@ -713,7 +799,7 @@ def _strip_page_chrome(text: str) -> str:
 
 
 def clean_result(text: str) -> str:
-    """"Giấy khai sinhMã: KQ.G15.000031Từ khóa…" -> "Giấy khai sinh (Mã: KQ.G15.000031)".
+    """ "Giấy khai sinhMã: KQ.G15.000031Từ khóa…" -> "Giấy khai sinh (Mã: KQ.G15.000031)".
 
     Several results give one line each.
     """

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -17,8 +18,8 @@ from catalog.model import (
     Document,
     Fee,
     LegalDocument,
-    ProcessingTime,
     Procedure,
+    ProcessingTime,
     SubmissionMethod,
 )
 from catalog.orm import (
@@ -90,58 +91,74 @@ def procedure_from_row(row: ProcedureRow) -> Procedure:
     )
 
 
-def fill_row(row: ProcedureRow, curated: CuratedProcedure, content_hash: str) -> None:
-    """Overwrite `row` (new or existing) with `curated`, children included."""
+def procedure_rows(curated: CuratedProcedure, content_hash: str) -> dict[str, list[dict[str, Any]]]:
+    """Table name → rows for one curated procedure, ready for executemany inserts
+    (the ORM's per-row inserts made a full import several times slower)."""
     p = curated.procedure
-    row.code = p.code
-    row.name = p.name
-    row.field = p.field
-    row.implementing_level = p.implementing_level
-    row.agencies = list(p.agencies)
-    row.competent_authority = p.competent_authority
-    row.url = p.url
-    row.decision = p.decision
-    row.procedure_type = p.procedure_type
-    row.subjects = p.subjects
-    row.steps = p.steps
-    row.requirements = p.requirements
-    row.result = p.result
-    row.source_agency = p.source_agency
-    row.online = p.online
-    row.popularity = curated.popularity
     correction = curated.fee_correction
-    row.fee_correction_amount_vnd = correction.amount_vnd if correction else None
-    row.fee_correction_text = correction.text if correction else None
-    row.fee_correction_source = correction.source if correction else None
-    row.content_hash = content_hash
-    row.methods = [
-        ProcedureMethodRow(
-            position=i,
-            channel=m.channel,
-            time_value=m.processing_time.value,
-            time_unit=m.processing_time.unit,
-            time_text=m.processing_time.text,
-            fee_amount_vnd=m.fee.amount_vnd,
-            fee_text=m.fee.text,
-            fee_note=m.fee.note,
-            description=m.description,
-        )
-        for i, m in enumerate(p.methods)
-    ]
-    row.documents = [
-        ProcedureDocumentRow(
-            position=i, name=d.name, originals=d.originals, copies=d.copies, form=d.form,
-            case=d.case,
-        )
-        for i, d in enumerate(p.documents)
-    ]
-    row.legal_bases = [
-        ProcedureLegalBasisRow(position=i, number=lb.number, title=lb.title)
-        for i, lb in enumerate(p.legal_basis)
-    ]
-    row.aliases = [
-        ProcedureAliasRow(position=i, alias=alias) for i, alias in enumerate(curated.aliases)
-    ]
+    code = p.code
+    return {
+        ProcedureRow.__tablename__: [
+            {
+                "code": code,
+                "name": p.name,
+                "field": p.field,
+                "implementing_level": p.implementing_level,
+                "agencies": list(p.agencies),
+                "competent_authority": p.competent_authority,
+                "url": p.url,
+                "decision": p.decision,
+                "procedure_type": p.procedure_type,
+                "subjects": p.subjects,
+                "steps": p.steps,
+                "requirements": p.requirements,
+                "result": p.result,
+                "source_agency": p.source_agency,
+                "online": p.online,
+                "popularity": curated.popularity,
+                "fee_correction_amount_vnd": correction.amount_vnd if correction else None,
+                "fee_correction_text": correction.text if correction else None,
+                "fee_correction_source": correction.source if correction else None,
+                "content_hash": content_hash,
+                "updated_at": datetime.utcnow(),
+            }
+        ],
+        ProcedureMethodRow.__tablename__: [
+            {
+                "procedure_code": code,
+                "position": i,
+                "channel": m.channel,
+                "time_value": m.processing_time.value,
+                "time_unit": m.processing_time.unit,
+                "time_text": m.processing_time.text,
+                "fee_amount_vnd": m.fee.amount_vnd,
+                "fee_text": m.fee.text,
+                "fee_note": m.fee.note,
+                "description": m.description,
+            }
+            for i, m in enumerate(p.methods)
+        ],
+        ProcedureDocumentRow.__tablename__: [
+            {
+                "procedure_code": code,
+                "position": i,
+                "name": d.name,
+                "originals": d.originals,
+                "copies": d.copies,
+                "form": d.form,
+                "case": d.case,
+            }
+            for i, d in enumerate(p.documents)
+        ],
+        ProcedureLegalBasisRow.__tablename__: [
+            {"procedure_code": code, "position": i, "number": lb.number, "title": lb.title}
+            for i, lb in enumerate(p.legal_basis)
+        ],
+        ProcedureAliasRow.__tablename__: [
+            {"procedure_code": code, "position": i, "alias": alias}
+            for i, alias in enumerate(curated.aliases)
+        ],
+    }
 
 
 class CatalogRepository:

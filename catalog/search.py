@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from catalog.text import fold, name_tokens, query_tokens
+from catalog.text import fold, folded_name_tokens, query_tokens
 
 __all__ = ["Candidate", "SearchEntry", "SearchIndex"]
 
@@ -77,6 +77,11 @@ _W_BIGRAM_COVERAGE = 0.15
 _W_NAME_COVERAGE = 0.35
 _W_TOKENS = 0.70
 _W_STRING = 0.30
+
+# Vietnamese is head-initial: the action and the head noun come first ("công
+# chứng bản sao CMND" is about certifying, not about the ID card), modifiers
+# and objects follow. Later tokens weigh up to this fraction less.
+_POSITION_DECAY = 0.25
 
 _Q_EXACT = 1.0
 _Q_PHONETIC = 0.85
@@ -156,14 +161,19 @@ _LEVEL_QUALIFIER = re.compile(
 def _split_name(name: str) -> tuple[list[str], list[str]]:
     """(core tokens, level-qualifier tokens) of an official name."""
     folded = fold(name)
-    qualifier = " ".join(m.group(0) for m in _LEVEL_QUALIFIER.finditer(folded))
-    core = _LEVEL_QUALIFIER.sub(" ", folded)
-    tokens = name_tokens(core)
+    qualifier = ""
+    if "cap " in folded and ("(" in folded or "tai cap" in folded):  # skip the regex mostly
+        qualifier = " ".join(m.group(0) for m in _LEVEL_QUALIFIER.finditer(folded))
+    core = _LEVEL_QUALIFIER.sub(" ", folded) if qualifier else folded
+    tokens = folded_name_tokens(core)
     # "Thủ tục ..." prefixes a third of the names inconsistently; it carries no
     # meaning for the citizen.
     if tokens[:2] == ["thu", "tuc"] and len(tokens) > 2:
         tokens = tokens[2:]
-    qual_tokens = name_tokens(qualifier.replace("tw", "trung uong"))
+    qual_tokens = folded_name_tokens(qualifier.replace("tw", "trung uong"))
+    if "trung" in qual_tokens or "bo" in qual_tokens:
+        # Central level is the ministry itself: citizens say "ở Bộ Công an".
+        qual_tokens += ["bo", "trung", "uong"]
     return tokens, qual_tokens
 
 
@@ -188,7 +198,7 @@ class SearchIndex:
         self._idf = np.zeros(0)
         self._postings: list[np.ndarray] = []
         self._by_key: dict[str, list[int]] = {}
-        self._bigrams: dict[tuple[str, str], tuple[np.ndarray, float]] = {}
+        self._bigrams: dict[tuple[str, str], tuple[list[int], float]] = {}
         self._doc_weight = np.zeros(0)
         self._doc_entry = np.zeros(0, dtype=np.int32)
         self._entry_prior = np.zeros(0)
@@ -206,8 +216,10 @@ class SearchIndex:
             index._code_to_entry[entry.code] = len(index._entries)
             index._entries.append(entry)
 
+        ages: list[tuple[int, int] | None] = []
         for e_idx, entry in enumerate(index._entries):
             name_toks, qualifier = _split_name(entry.name)
+            ages.append(_age_bounds(" ".join(name_toks)))
             index._add_doc(e_idx, name_toks, qualifier, is_alias=False)
             seen = {tuple(name_toks)}
             for alias in entry.aliases:
@@ -217,38 +229,45 @@ class SearchIndex:
                     index._add_doc(e_idx, toks, (), is_alias=True)
 
         n_docs = len(index._docs)
+        vocab = index._vocab
+        keys = [phonetic_key(term) for term in index._terms]  # once per term, not per use
         postings: list[list[int]] = [[] for _ in index._terms]
         bigram_docs: dict[tuple[str, str], list[int]] = {}
+        core_ids: list[list[int]] = []
         for d_idx, doc in enumerate(index._docs):
-            for term in set(doc.tokens) | set(doc.qualifier):
-                postings[index._vocab[term]].append(d_idx)
-            keys = [phonetic_key(t) for t in doc.tokens]
-            for pair in set(zip(keys, keys[1:])):
+            ids = [vocab[t] for t in doc.tokens]
+            unique = set(ids)
+            core_ids.append(list(unique))
+            for t_idx in unique.union(vocab[t] for t in doc.qualifier):
+                postings[t_idx].append(d_idx)
+            doc_keys = [keys[t] for t in ids]
+            for pair in set(zip(doc_keys, doc_keys[1:])):
                 bigram_docs.setdefault(pair, []).append(d_idx)
 
         index._postings = [np.asarray(p, dtype=np.int32) for p in postings]
         df = np.asarray([len(p) for p in postings], dtype=float)
         index._idf = np.log1p(n_docs / np.maximum(df, 1.0))
+        # Plain lists: numpy converts the few a query touches; converting all
+        # ~25k up front would cost a tenth of the build.
         index._bigrams = {
-            pair: (np.asarray(ids, dtype=np.int32), math.log1p(n_docs / len(ids)))
-            for pair, ids in bigram_docs.items()
+            pair: (ids, math.log1p(n_docs / len(ids))) for pair, ids in bigram_docs.items()
         }
-        for term, t_idx in index._vocab.items():
-            index._by_key.setdefault(phonetic_key(term), []).append(t_idx)
+        for t_idx, key in enumerate(keys):
+            index._by_key.setdefault(key, []).append(t_idx)
 
-        index._doc_weight = np.asarray(
-            [sum(index._idf[index._vocab[t]] for t in set(doc.tokens)) or 1.0 for doc in index._docs]
-        )
+        idf = index._idf
+        index._doc_weight = np.asarray([float(idf[ids].sum()) or 1.0 for ids in core_ids])
         index._doc_entry = np.asarray([doc.entry for doc in index._docs], dtype=np.int32)
         index._doc_texts = [doc.text for doc in index._docs]
+        level_prior = {level: _level_prior(level) for level in {e.implementing_level for e in index._entries}}
         index._entry_prior = np.asarray(
             [
                 _POPULARITY_POINTS * min(max(float(e.popularity or 0.0), 0.0), 1.0)
-                + _LEVEL_POINTS * _level_prior(e.implementing_level)
+                + _LEVEL_POINTS * level_prior[e.implementing_level]
                 for e in index._entries
             ]
         )
-        index._entry_age = [_age_bounds(" ".join(name_tokens(e.name))) for e in index._entries]
+        index._entry_age = ages
         return index
 
     def _add_doc(
@@ -401,14 +420,22 @@ class SearchIndex:
         q_weight = 0.0
         budget = [_MAX_OOV_LOOKUPS]
         seen: set[str] = set()
-        for token in tokens:
+        for position, token in enumerate(tokens):
             if token in seen:
                 continue
             seen.add(token)
             alts = self._alternatives(token, budget)
             if not alts:
                 continue  # unknown everywhere: cannot discriminate, ignore
-            weight = max(float(self._idf[t]) for t, _ in alts)
+            # A known syllable weighs what it weighs; its phonetic siblings may
+            # match (typos) but must not lend it their rarity ("chung" is
+            # common, its sibling "trung" is not).
+            exact = self._vocab.get(token)
+            if exact is not None:
+                weight = float(self._idf[exact])
+            else:
+                weight = max(float(self._idf[t]) for t, _ in alts)
+            weight *= 1.0 - _POSITION_DECAY * position / max(len(tokens) - 1, 1)
             q_weight += weight
             if len(alts) == 1:
                 t_idx, quality = alts[0]

@@ -66,9 +66,7 @@ class BackendError(RuntimeError):
 class BackendRejected(BackendError):
     """Permanent refusal (4xx other than 408/425/429): retrying will not help."""
 
-    message_vi = (
-        "Hệ thống tiếp nhận đã từ chối hồ sơ. Vui lòng liên hệ cán bộ để được hỗ trợ."
-    )
+    message_vi = "Hệ thống tiếp nhận đã từ chối hồ sơ. Vui lòng liên hệ cán bộ để được hỗ trợ."
 
     def __init__(self, status: int, body: str) -> None:
         super().__init__(f"submission backend rejected the dossier: HTTP {status}")
@@ -80,9 +78,7 @@ class BackendUnavailable(BackendError):
     """Still failing after all retries (5xx, timeouts, connection errors)."""
 
     def __init__(self, attempts: int, last_error: str) -> None:
-        super().__init__(
-            f"submission backend unavailable after {attempts} attempts: {last_error}"
-        )
+        super().__init__(f"submission backend unavailable after {attempts} attempts: {last_error}")
         self.attempts = attempts
         self.last_error = last_error
 

@@ -30,7 +30,9 @@ DOSSIER_CODE_REGEX = (
 )
 DOSSIER_CODE_PATTERN: re.Pattern[str] = re.compile(DOSSIER_CODE_REGEX)
 
-_CANONICAL_RE = re.compile(rf"^{CODE_PREFIX}-[{CROCKFORD_ALPHABET}]{{4}}-[{CROCKFORD_ALPHABET}]{{4}}$")
+_CANONICAL_RE = re.compile(
+    rf"^{CODE_PREFIX}-[{CROCKFORD_ALPHABET}]{{4}}-[{CROCKFORD_ALPHABET}]{{4}}$"
+)
 _TYPO_MAP = str.maketrans({"O": "0", "I": "1", "L": "1"})
 _SEPARATORS_RE = re.compile(r"[\s\-_.–—]+")
 

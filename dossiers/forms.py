@@ -286,7 +286,7 @@ def match_choice(spec: FieldSpec, text: object) -> str:
     answer = _tokens(cleaned)
     choice_tokens = [_tokens(choice) for choice in spec.choices]
     if answer:
-        exact = [c for c, toks in zip(spec.choices, choice_tokens) if toks == answer]
+        exact = [c for c, toks in zip(spec.choices, choice_tokens, strict=True) if toks == answer]
         if len(exact) == 1:
             return exact[0]
         numeric_choices = all(choice.isdigit() for choice in spec.choices)
@@ -296,11 +296,17 @@ def match_choice(spec: FieldSpec, text: object) -> str:
                 return spec.choices[index - 1]
         answer_set = set(answer)
         narrower = [
-            c for c, toks in zip(spec.choices, choice_tokens) if answer_set <= set(toks)
+            c
+            for c, toks in zip(spec.choices, choice_tokens, strict=True)
+            if answer_set <= set(toks)
         ]
         if len(narrower) == 1:
             return narrower[0]
-        wider = [c for c, toks in zip(spec.choices, choice_tokens) if set(toks) <= answer_set]
+        wider = [
+            c
+            for c, toks in zip(spec.choices, choice_tokens, strict=True)
+            if set(toks) <= answer_set
+        ]
         if len(wider) == 1:
             return wider[0]
     raise ValidationError(
@@ -331,9 +337,7 @@ def validate_field(
     """
     if is_skip_answer(text) or (isinstance(text, str) and not text.strip()):
         if spec.required:
-            raise ValidationError(
-                f"Thông tin “{spec.label}” là bắt buộc. {spec.prompt}"
-            )
+            raise ValidationError(f"Thông tin “{spec.label}” là bắt buộc. {spec.prompt}")
         return None
     if spec.type == "name":
         return v.validate_full_name(text)

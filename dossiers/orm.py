@@ -153,9 +153,7 @@ class Notification(Base):
 
     __tablename__ = "notifications"
     __table_args__ = (
-        CheckConstraint(
-            _in("status", NOTIFICATION_STATUSES), name="ck_notifications_status"
-        ),
+        CheckConstraint(_in("status", NOTIFICATION_STATUSES), name="ck_notifications_status"),
         Index("ix_notifications_due", "status", "next_attempt_at"),
     )
 

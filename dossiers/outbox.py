@@ -107,13 +107,17 @@ class OutboxDispatcher:
         claimed: list[ClaimedNotification] = []
         with session_scope(self._factory) as session:
             self._fail_exhausted(session, now)
-            candidates = session.execute(
-                select(Notification.id)
-                .where(self._claimable(now), Notification.attempts < self.max_attempts)
-                .order_by(Notification.next_attempt_at, Notification.id)
-                .limit(self.batch_size)
-                .with_for_update(skip_locked=True)
-            ).scalars().all()
+            candidates = (
+                session.execute(
+                    select(Notification.id)
+                    .where(self._claimable(now), Notification.attempts < self.max_attempts)
+                    .order_by(Notification.next_attempt_at, Notification.id)
+                    .limit(self.batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+                .scalars()
+                .all()
+            )
             for notification_id in candidates:
                 token = secrets.token_hex(16)
                 # Compare-and-set: the WHERE re-checks claimability, so a row
@@ -224,13 +228,17 @@ class OutboxDispatcher:
         for item in self.claim_due(fixed_now):
             sender = self._senders.get(item.channel)
             error: str | None = None
+            # Exception texts of chat APIs may quote the recipient: the log gets
+            # only the exception type, the row's last_error the full text.
+            log_reason = ""
             if sender is None:
-                error = f"no sender configured for channel {item.channel!r}"
+                error = log_reason = f"no sender configured for channel {item.channel!r}"
             else:
                 try:
                     sender.send(item.recipient, item.text)
                 except Exception as exc:  # any sender failure is retried later
                     error = f"{type(exc).__name__}: {exc}"[:500]
+                    log_reason = type(exc).__name__
             finished = fixed_now or utcnow()
             if not self._complete(item, finished, error):
                 log.warning("notification %d: claim lost before completion", item.id)
@@ -249,7 +257,7 @@ class OutboxDispatcher:
                     item.channel,
                     item.attempts,
                     self.max_attempts,
-                    error,
+                    log_reason,
                 )
         return delivered
 

@@ -99,9 +99,7 @@ class DossierNotFound(DossierError):
 
 
 class InvalidDossierCode(DossierError):
-    message_vi = (
-        "Mã hồ sơ chưa đúng định dạng. Mã hồ sơ có dạng HS-XXXX-XXXX, ví dụ HS-7K2M-Q9XD."
-    )
+    message_vi = "Mã hồ sơ chưa đúng định dạng. Mã hồ sơ có dạng HS-XXXX-XXXX, ví dụ HS-7K2M-Q9XD."
 
 
 class AccessDenied(DossierError):
@@ -502,9 +500,7 @@ class DossierView:
             status=dossier.status,
             status_label=status_label(dossier.status),
             applicant_name=mask_name(dossier.applicant_name) if masked else dossier.applicant_name,
-            applicant_dob=(
-                mask_date(dob) if masked else (f"{dob:%d/%m/%Y}" if dob else "")
-            ),
+            applicant_dob=(mask_date(dob) if masked else (f"{dob:%d/%m/%Y}" if dob else "")),
             applicant_citizen_id=_masked_or(dossier.applicant_citizen_id, mask_citizen_id, masked),
             applicant_phone=_masked_or(dossier.applicant_phone, mask_phone, masked),
             applicant_address=_masked_or(dossier.applicant_address, mask_address, masked),
@@ -603,9 +599,7 @@ def list_dossiers(
     if channel is not None:
         query = query.where(Dossier.channel == channel)
     query = query.order_by(Dossier.created_at.desc(), Dossier.id.desc()).limit(limit)
-    return [
-        DossierView.from_dossier(d, masked=masked) for d in session.execute(query).scalars()
-    ]
+    return [DossierView.from_dossier(d, masked=masked) for d in session.execute(query).scalars()]
 
 
 # ---------------------------------------------------------------------------
@@ -657,4 +651,3 @@ def record_handoff(
     session.flush()
     log.info("handoff requested: channel=%s sender=%s", channel, mask_identifier(sender_id))
     return request
-

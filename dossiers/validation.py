@@ -176,9 +176,7 @@ def _build_date(day: int, month: int, year: int) -> date:
     return date(year, month, day)
 
 
-def parse_date(
-    text: object, *, today: date | None = None, allow_future: bool = False
-) -> date:
+def parse_date(text: object, *, today: date | None = None, allow_future: bool = False) -> date:
     """Parse a Vietnamese-style date (day first) out of a chat message.
 
     Accepts "15/3/1990", "15-03-1990", "15.03.1990", "1990-03-15",
@@ -562,7 +560,7 @@ def _only_digits(value: object) -> str:
 
 
 def mask_citizen_id(value: object) -> str:
-    """"001090012345" -> "********2345". Short/garbage input reveals nothing."""
+    """ "001090012345" -> "********2345". Short/garbage input reveals nothing."""
     digits = _only_digits(value)
     if len(digits) < 8:
         return "*" * 8
@@ -570,7 +568,7 @@ def mask_citizen_id(value: object) -> str:
 
 
 def mask_phone(value: object) -> str:
-    """"0912345567" -> "*******567"."""
+    """ "0912345567" -> "*******567"."""
     digits = _only_digits(value)
     if len(digits) < 7:
         return "*" * 7
@@ -589,7 +587,7 @@ def mask_address(value: object) -> str:
 
 
 def mask_name(value: object) -> str:
-    """"Nguyễn Văn An" -> "N. V. A." (initials only)."""
+    """ "Nguyễn Văn An" -> "N. V. A." (initials only)."""
     if not isinstance(value, str) or not value.strip():
         return "***"
     return " ".join(f"{word[0]}." for word in value.split()[:MAX_NAME_WORDS])

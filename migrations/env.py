@@ -15,10 +15,20 @@ config = context.config
 target_metadata = Base.metadata
 
 
+def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+    """Render the project's TypeDecorators as their plain SQL types, so
+    migrations do not import application code that may change later."""
+    impl = getattr(obj, "impl", None)
+    if type_ == "type" and impl is not None and type(obj).__module__.startswith("dossiers"):
+        return f"sa.{type(impl).__name__}()"
+    return False
+
+
 def run_migrations_offline() -> None:
     context.configure(
         url=config.get_main_option("sqlalchemy.url") or database_url(),
         target_metadata=target_metadata,
+        render_item=render_item,
         literal_binds=True,
         render_as_batch=True,
     )
@@ -31,7 +41,10 @@ def run_migrations_online() -> None:
     with engine.connect() as connection:
         # Batch mode lets later migrations alter columns on SQLite too.
         context.configure(
-            connection=connection, target_metadata=target_metadata, render_as_batch=True
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=True,
+            render_item=render_item,
         )
         with context.begin_transaction():
             context.run_migrations()

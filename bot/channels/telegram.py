@@ -247,10 +247,14 @@ class TelegramBridge:
             return
         data = query.data or ""
         payload = None
-        if data.startswith(CALLBACK_PREFIX):
-            payload = await asyncio.to_thread(
-                self.store.resolve_payload, data[len(CALLBACK_PREFIX) :]
-            )
+        try:
+            if data.startswith(CALLBACK_PREFIX):
+                payload = await asyncio.to_thread(
+                    self.store.resolve_payload, data[len(CALLBACK_PREFIX) :]
+                )
+        except Exception:
+            # Still answer the query below: an unanswered one spins for the citizen.
+            logger.exception("telegram: could not resolve a button id")
         # Answer at once (Telegram shows a spinner until then), before Rasa.
         await query.answer(text=None if payload else EXPIRED_BUTTON_REPLY)
         chat = update.effective_chat
@@ -330,19 +334,29 @@ class TelegramBridge:
 
     @contextlib.asynccontextmanager
     async def _typing(self, bot: Any, chat_id: int) -> AsyncIterator[None]:
+        """Show "typing…" until the block ends. Stopped with an event rather
+        than by cancellation: a cancel landing inside PTB's HTTP call can be
+        turned into an ordinary network error and swallowed, and the loop would
+        then type forever."""
+        stop = asyncio.Event()
+
         async def keep_typing() -> None:
-            while True:
+            while not stop.is_set():
                 with contextlib.suppress(Exception):  # cosmetic: never fail the turn
                     await bot.send_chat_action(chat_id=chat_id, action=ChatAction.TYPING)
-                await asyncio.sleep(TYPING_INTERVAL)
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(stop.wait(), TYPING_INTERVAL)
 
         task = asyncio.create_task(keep_typing())
         try:
             yield
         finally:
+            stop.set()
+            # Let an in-flight chat action land before the reply: sent after
+            # it, it would show "typing…" for 5 s under the answer.
+            with contextlib.suppress(Exception, asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(task), 3)
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     async def keyboard(self, buttons: Sequence[Mapping[str, Any]]) -> InlineKeyboardMarkup | None:
         """Rasa buttons -> an inline keyboard whose callback data are short ids."""

@@ -166,9 +166,7 @@ class ZaloInput(InputChannel):
             if not await asyncio.to_thread(self.store.first_delivery, CHANNEL_NAME, event_id):
                 logger.info("zalo: dropped a re-delivered event")
                 return response.json({"status": "duplicate"})
-            task = asyncio.get_running_loop().create_task(
-                self._process(event, on_new_message)
-            )
+            task = asyncio.get_running_loop().create_task(self._process(event, on_new_message))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             return response.json({"status": "accepted"})

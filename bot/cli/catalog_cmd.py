@@ -141,7 +141,8 @@ def _search(args: argparse.Namespace) -> int:
         raise CommandError("--limit must be at least 1", status=2)
     _session_factory(args)  # fail with a clear message when the database is down
     try:
-        results = catalog.search(args.query, limit=args.limit, url=args.database_url or database_url())
+        url = args.database_url or database_url()
+        results = catalog.search(args.query, limit=args.limit, url=url)
     except catalog.CatalogEmpty as exc:
         raise CommandError(str(exc)) from exc
     if args.json:

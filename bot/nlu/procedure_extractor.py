@@ -88,14 +88,7 @@ ASPECT_PHRASES: tuple[str, ...] = (
 # Tokens that may stay in the reduced query but are too generic to count as
 # naming a procedure (a message of only these is not about one).
 GENERIC_TOKENS: frozenset[str] = frozenset(
-    """
-    ban toi minh em e anh chi ong ba be con vay v the sao roi rui nua them cai nay do kia ay
-    day xin chao cam on vang dung sai ok oke uh um da khong co hoi biet noi gi nhung cac
-    mot hai bot ai tra loi nguoi that can bo nhan vien ho tro giup trang web app
-    cap dang ky lam giay moi lai doi so cho huy thoi di nhe nha nhi ha hen a
-    neu khi luc gio bay ngay hom nam thang tuan xong xu ly giai quyet theo cu tren trong
-    o len xuong ra vao ve tu den tai boi vi de se sau truoc dau ma xem
-    """.split()
+    ["ban", "toi", "minh", "em", "e", "anh", "chi", "ong", "ba", "be", "con", "vay", "v", "the", "sao", "roi", "rui", "nua", "them", "cai", "nay", "do", "kia", "ay", "day", "xin", "chao", "cam", "on", "vang", "dung", "sai", "ok", "oke", "uh", "um", "da", "khong", "co", "hoi", "biet", "noi", "gi", "nhung", "cac", "mot", "hai", "bot", "ai", "tra", "loi", "nguoi", "that", "can", "bo", "nhan", "vien", "ho", "tro", "giup", "trang", "web", "app", "cap", "dang", "ky", "lam", "giay", "moi", "lai", "doi", "so", "cho", "huy", "thoi", "di", "nhe", "nha", "nhi", "ha", "hen", "a", "neu", "khi", "luc", "gio", "bay", "ngay", "hom", "nam", "thang", "tuan", "xong", "xu", "ly", "giai", "quyet", "theo", "cu", "tren", "trong", "o", "len", "xuong", "ra", "vao", "ve", "tu", "den", "tai", "boi", "vi", "de", "se", "sau", "truoc", "dau", "ma", "xem"]
 )
 
 _ASPECT_TABLE = sorted({tuple(p.split()) for p in ASPECT_PHRASES}, key=len, reverse=True)

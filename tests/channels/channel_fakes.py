@@ -5,6 +5,7 @@ a random port (no mocking of the HTTP clients under test)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import socket
@@ -133,9 +134,7 @@ class FakeTelegram(_Server):
             message["text"] = text
             if text.startswith("/"):
                 command = text.split()[0]
-                message["entities"] = [
-                    {"type": "bot_command", "offset": 0, "length": len(command)}
-                ]
+                message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
         return self.make_update(message=message)
 
     def callback(self, chat_id: int, data: str) -> dict[str, Any]:
@@ -200,10 +199,8 @@ class FakeTelegram(_Server):
             if pending or time.monotonic() >= deadline:
                 return self._ok(pending)
             self._new_update.clear()
-            try:
+            with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._new_update.wait(), deadline - time.monotonic())
-            except asyncio.TimeoutError:
-                pass
 
     async def _m_setWebhook(self, params: dict[str, Any]) -> web.Response:
         return self._ok(True)
@@ -291,7 +288,8 @@ class FakeRasa(_Server):
         if sender not in self.active_loops:
             return web.Response(status=404)
         name = self.active_loops[sender]
-        return web.json_response({"sender_id": sender, "active_loop": {"name": name} if name else {}})
+        loop = {"name": name} if name else {}
+        return web.json_response({"sender_id": sender, "active_loop": loop})
 
 
 class FakeZalo(_Server):

@@ -47,7 +47,8 @@ def test_mask_id_keeps_channel_and_tail_only() -> None:
     assert mask_id("12") == "***"
 
 
-def test_callback_ids_are_short_deterministic_and_shared(store: ChannelStore) -> None:
+def test_callback_ids_are_short_deterministic_and_shared(any_store: ChannelStore) -> None:
+    store = any_store
     payload = '/chon_thu_tuc{"procedure_code": "1.001234", "ten": "Đăng ký khai sinh"}'
     ident = store.save_payload(payload)
     assert len(("b:" + ident).encode()) <= 64
@@ -60,13 +61,17 @@ def test_callback_ids_are_short_deterministic_and_shared(store: ChannelStore) ->
     assert store.resolve_payload(ident) is None
 
 
-def test_first_delivery_is_recorded_once(store: ChannelStore) -> None:
+def test_first_delivery_is_recorded_once(any_store: ChannelStore) -> None:
+    store = any_store
     assert store.first_delivery("zalo", "msg-1") is True
     assert store.first_delivery("zalo", "msg-1") is False
     assert store.first_delivery("other", "msg-1") is True
 
 
-def test_rotate_token_skips_refresh_when_another_process_already_did(store: ChannelStore) -> None:
+def test_rotate_token_skips_refresh_when_another_process_already_did(
+    any_store: ChannelStore,
+) -> None:
+    store = any_store
     store.seed_token("zalo:1", "AT-1", "RT-1")
     store.seed_token("zalo:1", "AT-env", "RT-env")  # the database copy wins
     calls = []

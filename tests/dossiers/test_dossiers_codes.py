@@ -78,8 +78,20 @@ def test_normalize_typos() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    [None, "", "HS-", "HS-ABCD", "HS-ABCD-EFGU", "HS-ABCD-EFGHJ", "XX-ABCD-EFGH",
-     "HS-AB#D-EFGH", "x" * 10_000, 12345678, b"HS-ABCD-EFGH", "HS-ÀBCD-EFGH"],
+    [
+        None,
+        "",
+        "HS-",
+        "HS-ABCD",
+        "HS-ABCD-EFGU",
+        "HS-ABCD-EFGHJ",
+        "XX-ABCD-EFGH",
+        "HS-AB#D-EFGH",
+        "x" * 10_000,
+        12345678,
+        b"HS-ABCD-EFGH",
+        "HS-ÀBCD-EFGH",
+    ],
 )
 def test_normalize_rejects(text: object) -> None:
     assert normalize_code(text) is None

@@ -33,8 +33,9 @@ REQUIRED_CODES = [
     "3.000347",  # đổi GPLX
     "1.001612",  # hộ kinh doanh
 ]
-VIETNAMESE = re.compile(r"[ăâđêôơưáàảãạấầẩẫậắằẳẵặéèẻẽẹếềểễệíìỉĩịóòỏõọốồổỗộớờởỡợúùủũụứừửữựýỳỷỹỵ]",
-                        re.IGNORECASE)
+VIETNAMESE = re.compile(
+    r"[ăâđêôơưáàảãạấầẩẫậắằẳẵặéèẻẽẹếềểễệíìỉĩịóòỏõọốồổỗộớờởỡợúùủũụứừửữựýỳỷỹỵ]", re.IGNORECASE
+)
 
 
 def test_all_required_procedures_have_fields() -> None:
@@ -60,15 +61,24 @@ def test_field_specs_are_well_formed(code: str) -> None:
 
 def test_birth_registration_fields() -> None:
     names = [spec.name for spec in load_form_fields()["1.001193"]]
-    for expected in ("child_name", "child_date_of_birth", "child_place_of_birth",
-                     "father_name", "mother_name"):
+    for expected in (
+        "child_name",
+        "child_date_of_birth",
+        "child_place_of_birth",
+        "father_name",
+        "mother_name",
+    ):
         assert expected in names
 
 
 def test_fields_for_puts_common_fields_first() -> None:
     specs = fields_for("1.001193")
     assert [s.name for s in specs[:5]] == [
-        "full_name", "date_of_birth", "citizen_id", "phone", "address"
+        "full_name",
+        "date_of_birth",
+        "citizen_id",
+        "phone",
+        "address",
     ]
     assert specs[5:] == load_form_fields()["1.001193"]
     assert fields_for("9.999999") == list(COMMON_FIELDS)
@@ -106,8 +116,11 @@ def test_citizen_id_cross_checks_birth_date_from_context() -> None:
         validate_field(spec, "001091012345", {"date_of_birth": "1990-03-15"})
     spouse = _spec("spouse_citizen_id", "1.000894")
     with pytest.raises(ValidationError, match="5 và 6"):
-        validate_field(spouse, "001091012345", {"spouse_date_of_birth": "1990-01-01",
-                                                "date_of_birth": "1991-01-01"})
+        validate_field(
+            spouse,
+            "001091012345",
+            {"spouse_date_of_birth": "1990-01-01", "date_of_birth": "1991-01-01"},
+        )
 
 
 def test_not_before_field() -> None:

@@ -95,8 +95,14 @@ def test_status_change_produces_exactly_one_delivery(factory: sessionmaker) -> N
 
 def test_not_due_yet_is_not_sent(factory: sessionmaker) -> None:
     with session_scope(factory) as session:
-        session.add(Notification(channel="telegram", recipient="u", text="t",
-                                 next_attempt_at=T0 + timedelta(minutes=5)))
+        session.add(
+            Notification(
+                channel="telegram",
+                recipient="u",
+                text="t",
+                next_attempt_at=T0 + timedelta(minutes=5),
+            )
+        )
     sender = RecordingSender()
     outbox = dispatcher(factory, sender)
     assert outbox.dispatch_once(T0) == 0
@@ -140,8 +146,12 @@ def test_gives_up_after_max_attempts(factory: sessionmaker) -> None:
 
 
 def test_backoff_is_capped(factory: sessionmaker) -> None:
-    outbox = dispatcher(factory, RecordingSender(), base_backoff=timedelta(seconds=30),
-                        max_backoff=timedelta(minutes=10))
+    outbox = dispatcher(
+        factory,
+        RecordingSender(),
+        base_backoff=timedelta(seconds=30),
+        max_backoff=timedelta(minutes=10),
+    )
     assert outbox._backoff(1) == timedelta(seconds=30)
     assert outbox._backoff(20) == timedelta(minutes=10)
 
@@ -199,8 +209,7 @@ def test_two_dispatchers_deliver_each_message_once(db, factory: sessionmaker) ->
 
     def run() -> None:
         # Own engine and pool, as a separate process would have.
-        outbox = OutboxDispatcher(db.new_factory(), {"telegram": sender}, batch_size=5,
-                                  jitter=0.0)
+        outbox = OutboxDispatcher(db.new_factory(), {"telegram": sender}, batch_size=5, jitter=0.0)
         try:
             barrier.wait()
             mine = 0

@@ -243,7 +243,7 @@ def test_backend_failure_stores_nothing(factory: sessionmaker) -> None:
 
 def test_statuses_and_labels() -> None:
     assert set(service.STATUSES) == set(service.STATUS_LABELS) == set(service.TRANSITIONS)
-    assert service.TERMINAL_STATUSES == {"completed", "rejected", "cancelled"}
+    assert {"completed", "rejected", "cancelled"} == service.TERMINAL_STATUSES
     for label in service.STATUS_LABELS.values():
         assert label and label[0].isupper()
 
@@ -316,9 +316,9 @@ def test_change_status_errors(factory: sessionmaker) -> None:
 def test_change_status_accepts_sloppy_code(factory: sessionmaker) -> None:
     code = submit(factory)
     with session_scope(factory) as session:
-        assert change_status(session, code.lower().replace("-", ""), "received", actor="x").code == (
-            code
-        )
+        assert change_status(
+            session, code.lower().replace("-", ""), "received", actor="x"
+        ).code == (code)
 
 
 def test_status_change_and_notification_commit_together(factory: sessionmaker) -> None:
@@ -337,8 +337,13 @@ def test_notification_content(factory: sessionmaker) -> None:
     with session_scope(factory) as session:
         change_status(session, code, "received", actor="officer:1")
         change_status(session, code, "processing", actor="officer:1")
-        change_status(session, code, "need_supplement", actor="officer:1",
-                      note="Thiếu bản sao giấy chứng sinh\x00")
+        change_status(
+            session,
+            code,
+            "need_supplement",
+            actor="officer:1",
+            note="Thiếu bản sao giấy chứng sinh\x00",
+        )
     with session_scope(factory) as session:
         notes = session.execute(select(Notification).order_by(Notification.id)).scalars().all()
         assert len(notes) == 3
@@ -522,3 +527,29 @@ def test_attachment_linking(factory: sessionmaker) -> None:
             select(Dossier.id).where(Dossier.code == code)
         ).scalar_one()
         assert attachment.created_at.tzinfo == timezone.utc
+
+
+def test_logs_carry_no_personal_data(
+    factory: sessionmaker, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from dossiers.outbox import OutboxDispatcher
+
+    class Failing:
+        def send(self, recipient: str, text: str) -> None:
+            raise ConnectionError(f"chat {recipient} unreachable")
+
+    caplog.set_level(logging.DEBUG, logger="dossiers")
+    code = submit(factory)
+    submit(factory)  # deduplicated
+    with session_scope(factory) as session:
+        change_status(session, code, "received", actor="officer:1")
+        with pytest.raises(AccessDenied):
+            get_dossier(session, code, sender_id="tg-2002", phone_last4="1111")
+        record_handoff(session, "tg-1001", "telegram", "user_request", "số tôi 0912345678")
+    OutboxDispatcher(factory, {"telegram": Failing()}).dispatch_once()
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert code in logged  # the logs are useful...
+    for secret in ("001090012345", "0912345678", "tg-1001", "Nguyễn", "Tràng Tiền", "1111"):
+        assert secret not in logged  # ...but anonymous

@@ -134,8 +134,14 @@ DOB_1990 = date(1990, 3, 15)
 
 @pytest.mark.parametrize(
     "text",
-    ["001090012345", "001 090 012 345", "001.090.012.345", "001-090-012345",
-     "CCCD của tôi là 001090012345", "００１０９００１２３４５"],
+    [
+        "001090012345",
+        "001 090 012 345",
+        "001.090.012.345",
+        "001-090-012345",
+        "CCCD của tôi là 001090012345",
+        "００１０９００１２３４５",
+    ],
 )
 def test_citizen_id_accepts(text: str) -> None:
     assert v.validate_citizen_id(text, DOB_1990) == "001090012345"
@@ -162,10 +168,12 @@ def test_citizen_id_old_nine_digit_card() -> None:
 
 
 def test_citizen_id_unknown_province() -> None:
-    expect_error(v.validate_citizen_id, "099090012345", DOB_1990,
-                 contains="mã tỉnh 099 không tồn tại")
-    expect_error(v.validate_citizen_id, "003090012345", DOB_1990,
-                 contains="mã tỉnh 003 không tồn tại")
+    expect_error(
+        v.validate_citizen_id, "099090012345", DOB_1990, contains="mã tỉnh 099 không tồn tại"
+    )
+    expect_error(
+        v.validate_citizen_id, "003090012345", DOB_1990, contains="mã tỉnh 003 không tồn tại"
+    )
 
 
 def test_citizen_id_century_mismatch() -> None:
@@ -174,8 +182,12 @@ def test_citizen_id_century_mismatch() -> None:
 
 
 def test_citizen_id_year_mismatch() -> None:
-    expect_error(v.validate_citizen_id, "001091012345", DOB_1990,
-                 contains="chữ số thứ 5 và 6 của số căn cước (91)")
+    expect_error(
+        v.validate_citizen_id,
+        "001091012345",
+        DOB_1990,
+        contains="chữ số thứ 5 và 6 của số căn cước (91)",
+    )
 
 
 def test_citizen_id_each_failure_has_its_own_message() -> None:
@@ -196,8 +208,9 @@ def test_citizen_id_without_date_of_birth() -> None:
 
 def test_citizen_id_not_digits_or_ambiguous() -> None:
     expect_error(v.validate_citizen_id, "không nhớ", DOB_1990, contains="12 chữ số")
-    expect_error(v.validate_citizen_id, "001090012345 hoặc 001090012346", DOB_1990,
-                 contains="nhiều dãy số")
+    expect_error(
+        v.validate_citizen_id, "001090012345 hoặc 001090012346", DOB_1990, contains="nhiều dãy số"
+    )
 
 
 def test_province_table_is_complete() -> None:
@@ -246,10 +259,30 @@ def test_phone_accepts_and_normalises(text: str) -> None:
 
 @pytest.mark.parametrize(
     "number",
-    ["0321234567", "0391234567", "0521234567", "0551234567", "0561234567", "0581234567",
-     "0591234567", "0701234567", "0761234567", "0791234567", "0811234567", "0851234567",
-     "0861234567", "0871234567", "0881234567", "0891234567", "0901234567", "0931234567",
-     "0941234567", "0961234567", "0981234567", "0991234567"],
+    [
+        "0321234567",
+        "0391234567",
+        "0521234567",
+        "0551234567",
+        "0561234567",
+        "0581234567",
+        "0591234567",
+        "0701234567",
+        "0761234567",
+        "0791234567",
+        "0811234567",
+        "0851234567",
+        "0861234567",
+        "0871234567",
+        "0881234567",
+        "0891234567",
+        "0901234567",
+        "0931234567",
+        "0941234567",
+        "0961234567",
+        "0981234567",
+        "0991234567",
+    ],
 )
 def test_phone_real_prefixes(number: str) -> None:
     assert v.validate_phone(number) == number

@@ -1,0 +1,79 @@
+"""Helpers for the action tests: tracker construction and output access."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+
+def make_tracker(
+    text: str = "",
+    intent: str = "",
+    *,
+    entities: list[dict[str, Any]] | None = None,
+    slots: dict[str, Any] | None = None,
+    candidates: list[dict[str, Any]] | None = None,
+    sender_id: str = "citizen-1",
+    channel: str = "telegram",
+    active_loop: str | None = None,
+    events: list[dict[str, Any]] | None = None,
+) -> Tracker:
+    """A tracker whose latest message is `text` classified as `intent`."""
+    latest: dict[str, Any] = {
+        "text": text,
+        "intent": {"name": intent, "confidence": 0.99},
+        "entities": entities or [],
+    }
+    if candidates is not None:
+        latest["procedure_candidates"] = candidates
+    user_event = {
+        "event": "user",
+        "text": text,
+        "parse_data": latest,
+        "input_channel": channel,
+        "timestamp": 1.0,
+    }
+    all_events = [*(events or []), user_event]
+    slot_values = dict(slots or {})
+    # Slots set during this turn must appear as SlotSet events after the user
+    # message, which is how FormValidationAction finds what to validate.
+    return Tracker(
+        sender_id=sender_id,
+        slots=slot_values,
+        latest_message=latest,
+        events=all_events,
+        paused=False,
+        followup_action=None,
+        active_loop={"name": active_loop} if active_loop else {},
+        latest_action_name="action_listen",
+    )
+
+
+def run(action: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+    return asyncio.run(action.run(dispatcher, tracker, domain))
+
+
+def texts(dispatcher: CollectingDispatcher) -> str:
+    return "\n".join(m.get("text") or "" for m in dispatcher.messages)
+
+
+def payloads(dispatcher: CollectingDispatcher) -> list[str]:
+    return [b["payload"] for m in dispatcher.messages for b in (m.get("buttons") or [])]
+
+
+def slot_events(events: list[dict[str, Any]]) -> dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+def entity(name: str, value: str) -> dict[str, Any]:
+    return {"entity": name, "value": value}
+
+
+def search_candidates(text: str) -> list[dict[str, Any]]:
+    """What the NLU attaches as `procedure_candidates`."""
+    import catalog
+
+    return [{"code": c.code, "name": c.name, "score": c.score} for c in catalog.search(text)]
