@@ -65,9 +65,9 @@ NO_INFO = "Không có thông tin"
 
 
 # Private-use glyphs are Wingdings bullets pasted from Word (U+F0FC, U+F0D8 ...)
-# and become spaces; zero-width characters and soft hyphens are invisible noise
+# and become spaces; zero-width and direction marks and soft hyphens are noise
 # that breaks matching and are dropped; NBSP becomes a plain space.
-_ODD_CHARS_RE = re.compile("[\ue000-\uf8ff\u200b\u200c\u200d\u2060\ufeff\u00ad\u00a0\r]")
+_ODD_CHARS_RE = re.compile("[\ue000-\uf8ff\u200b-\u200f\u202a-\u202e\u2060\ufeff\u00ad\u00a0\r]")
 _ODD_CHAR_FIX = {"\u00a0": " ", "\r": "\n"}
 
 
@@ -232,8 +232,9 @@ _TIME_PHRASES = (
 )
 _TIME_PHRASE_ALT = "|".join(re.escape(p) for p in _TIME_PHRASES)
 _VND_CURRENCIES = ("Việt Nam Đồng", "VNĐ", "VND", "Đồng", "đồng")
-_CURRENCY_ALT = "|".join(
-    re.escape(c) for c in (*_VND_CURRENCIES, "USD", "EUR", "Euro", "JPY", "CNY", "GBP")
+_CURRENCY_ALT = (
+    "|".join(re.escape(c) for c in (*_VND_CURRENCIES, "USD", "EUR", "Euro", "JPY", "CNY", "GBP"))
+    + r"|đ(?!\w)"
 )
 # An amount: thousands grouped with one consistent separator ("2,000,000" or
 # "2.000.000"), or plain digits; never a leading zero, so that a bare-number time
@@ -254,7 +255,8 @@ _ROW_RE = re.compile(
     r")\s*"
     r"(?P<fee>Miễn phí|"
     + re.escape(NO_INFO)
-    + rf"|(?P<amount>{_AMOUNT})\s*(?P<cur>{_CURRENCY_ALT}))"
+    + r"|(?P<label>(?:Lệ phí|Phí)\s*:?\s*)?"
+    + rf"(?P<amount>{_AMOUNT})\s*(?P<cur>{_CURRENCY_ALT}))"
 )
 # "(1) Trường hợp ...", "(a) ...", "(ii) ..." right after the fee open the
 # description column, they are not a fee note (71 rows in the data).
@@ -351,9 +353,9 @@ def _method_from_row(row: _MethodRow) -> SubmissionMethod:
     elif fee_cell == NO_INFO:
         main, amount = "", None
     else:
-        main = f"{m.group('amount')} {m.group('cur')}"
+        main = f"{m.group('label') or ''}{m.group('amount')} {m.group('cur')}"
         amount = None
-        if m.group("cur") in _VND_CURRENCIES:
+        if m.group("cur") in _VND_CURRENCIES or m.group("cur") == "đ":
             value = _parse_amount(m.group("amount"))
             amount = value if value >= _MIN_PLAUSIBLE_VND or value == 0 else None
     fee_text = f"{main} ({note})".strip() if note else main
@@ -624,6 +626,11 @@ _DOC_TYPE_PREFIX_RE = re.compile(
     r"(?:Bộ luật|Luật|Luất|Pháp lệnh|Nghị định|Nghị quyết|Thông tư liên tịch|Thông tư"
     r"|Quyết định|Chỉ thị|Lệnh|Văn bản hợp nhất)\s+(?:số\s+)?$"
 )
+# A number right after "số" / a doc-type word, in any case ("NGHỊ ĐỊNH SỐ 46/2020/
+# NĐ-CP NGÀY ..." in an all-caps title), is cited by the title.
+_CITED_BEFORE_RE = re.compile(
+    r"(?:\bsố|nghị định|nghị quyết|luật|thông tư|quyết định|pháp lệnh)\s*$", re.IGNORECASE
+)
 _YEAR_GLUE_RE = re.compile(r"(?:19|20)\d\d(?=\d{1,4}(?:\.\d+)?/)")
 
 
@@ -685,7 +692,16 @@ def _is_number_column(body: str, token: _NumberToken, next_token: _NumberToken |
     title ("...Luật Hộ tịch123/2015/NĐ-CPNghị định ..."). A number directly
     followed by another one ("Luật 54/2014/QH1354/2014/QH13") is the title's.
     """
-    if next_token is not None and next_token.number_start == token.end:
+    if next_token is not None and (
+        next_token.number_start == token.end
+        or (
+            next_token.start == token.end
+            and body[next_token.number_start : next_token.end]
+            == body[token.number_start : token.end]
+        )
+    ):
+        # "Luật 54/2014/QH1354/2014/QH13", "Luật số 1/2020/QH14Luật số 1/2020/QH14":
+        # the title's own number, glued to the same number in the next cell.
         return False
     before = body[token.start - 1] if token.start > 0 else ""
     after = body[token.end :]
@@ -699,7 +715,7 @@ def _is_number_column(body: str, token: _NumberToken, next_token: _NumberToken |
     if after[0].isspace() and re.match(rf"\s+[{_VI_UPPER}]", after):
         # "...môi trường 146/2025/QH15 Quy định về ..." is a column; "Thông tư số
         # 42/2020/TT-BTC QUY ĐỊNH ..." (a doc-type word before it) is a title.
-        return not token.prefixed and not re.search(r"\bsố\s*$", body[: token.start])
+        return not token.prefixed and not _CITED_BEFORE_RE.search(body, 0, token.start)
     return False
 
 
@@ -727,10 +743,12 @@ def parse_legal_basis(text: str) -> list[LegalDocument]:
             continue
         start = token.start
         if token.prefixed and not _clean_title(body[pos:start]):
-            if _LOWER_NEXT_RE.match(" " + body[token.end :].lstrip()):
-                # "...16/2024/TT-BCAThông tư số 53/2025/TT-BCAngày 01/7/2025 ...":
-                # right after a number, a prefixed number followed by lowercase
-                # text is the start of the next title, not its number.
+            after = body[token.end :]
+            if after.strip() and (after[0].isspace() or after[0] in _VI_LOWER_CHARS):
+                # "...16/2024/TT-BCAThông tư số 53/2025/TT-BCAngày 01/7/2025 ...",
+                # "...53/2025/TT-BCAThông tư số 66/2023/TT-BCA Sửa đổi ...": right
+                # after a number, a prefixed number followed by more words is the
+                # start of the next title, not its number.
                 continue
             start = token.number_start  # "Thông tư 02/2026/..." is title + number
         title = _clean_title(body[pos:start])

@@ -30,6 +30,7 @@ rapidfuzz, built in well under a second for the whole catalog.
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -69,6 +70,7 @@ _MAX_QUERY_CHARS = 1000  # hostile input: a pasted 10,000-character message
 _MAX_FUZZY_CHARS = 120  # rapidfuzz cost grows with length; names start with what matters
 _TOKEN_CANDIDATES = 40  # re-ranked after token scoring
 _FUZZY_CANDIDATES = 12  # proposed by whole-string similarity
+_PREFIX_WIDTHS = (24, 40, 64, _MAX_FUZZY_CHARS)  # name prefixes compared with the query
 _MAX_OOV_LOOKUPS = 6  # edit-distance lookups per query
 _MIN_SCORE = 35.0  # below this a hit is noise: garbage queries return []
 
@@ -192,12 +194,13 @@ class SearchIndex:
     def __init__(self) -> None:  # use build()
         self._entries: list[SearchEntry] = []
         self._docs: list[_Doc] = []
-        self._doc_texts: list[str] = []
+        self._prefix_texts: dict[int, list[str]] = {}
         self._vocab: dict[str, int] = {}
         self._terms: list[str] = []
         self._idf = np.zeros(0)
         self._postings: list[np.ndarray] = []
         self._by_key: dict[str, list[int]] = {}
+        self._term_key: dict[str, str] = {}
         self._bigrams: dict[tuple[str, str], tuple[list[int], float]] = {}
         self._doc_weight = np.zeros(0)
         self._doc_entry = np.zeros(0, dtype=np.int32)
@@ -254,11 +257,12 @@ class SearchIndex:
         }
         for t_idx, key in enumerate(keys):
             index._by_key.setdefault(key, []).append(t_idx)
+        index._term_key = dict(zip(index._terms, keys))
 
         idf = index._idf
         index._doc_weight = np.asarray([float(idf[ids].sum()) or 1.0 for ids in core_ids])
         index._doc_entry = np.asarray([doc.entry for doc in index._docs], dtype=np.int32)
-        index._doc_texts = [doc.text for doc in index._docs]
+        index._prefix_texts = {w: [doc.text[:w] for doc in index._docs] for w in _PREFIX_WIDTHS}
         level_prior = {level: _level_prior(level) for level in {e.implementing_level for e in index._entries}}
         index._entry_prior = np.asarray(
             [
@@ -312,7 +316,7 @@ class SearchIndex:
             return []
         query = query[:_MAX_QUERY_CHARS]
 
-        scores = self._score(query)
+        scores = self._score(query, limit)
         if not scores:
             return []
         ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
@@ -324,7 +328,7 @@ class SearchIndex:
             out.append(Candidate(entry.code, entry.name, round(min(score, 100.0), 1)))
         return out
 
-    def _score(self, query: str) -> dict[int, float]:
+    def _score(self, query: str, limit: int) -> dict[int, float]:
         """Raw (uncapped) scores per entry index for the candidates worth ranking."""
         results: dict[int, float] = {}
         # A procedure code typed or pasted by the citizen is an exact answer.
@@ -345,13 +349,19 @@ class SearchIndex:
             top = min(_TOKEN_CANDIDATES, len(token_score))
             best = np.argpartition(-token_score, top - 1)[:top]
             candidates.update(int(d) for d in best if token_score[d] > 0)
+        # Whole-string typo candidates. Token-based scorers (WRatio,
+        # token_set_ratio) cost 20-60 ms over the whole catalog, plain
+        # Levenshtein ratio ~1 ms; comparing against name *prefixes* of about
+        # the query's length approximates a partial match, because a
+        # procedure name starts with what it is.
+        width = next((w for w in _PREFIX_WIDTHS if w >= len(q_fuzzy) + 8), _PREFIX_WIDTHS[-1])
         for _, _, d_idx in process.extract(
             q_fuzzy,
-            self._doc_texts,
-            scorer=fuzz.WRatio,
+            self._prefix_texts[width],
+            scorer=fuzz.ratio,
             processor=None,
             limit=_FUZZY_CANDIDATES,
-            score_cutoff=60,
+            score_cutoff=55,
         ):
             candidates.add(int(d_idx))
         if not candidates:
@@ -359,33 +369,59 @@ class SearchIndex:
 
         q_age = _QUERY_AGE.search(q_text)
         age = int(q_age.group(1)) if q_age else None
+        q_tuple = tuple(tokens)
+
+        # Best possible final score per candidate (string similarity = 1):
+        # candidates are scored in that order and the loop stops once no
+        # remaining one can enter the top `limit`. This skips most of the
+        # (comparatively slow) rapidfuzz scoring.
+        bounded: list[tuple[float, int, float, float]] = []
         for d_idx in candidates:
-            doc = self._docs[d_idx]
+            e_idx = self._docs[d_idx].entry
             tok = float(token_score[d_idx]) if token_score is not None else 0.0
-            string = _string_similarity(q_fuzzy, doc.text)
-            base = 100.0 * (_W_TOKENS * tok + _W_STRING * string)
-            if doc.tokens == tuple(tokens):
-                base = max(base, 100.0)  # the query *is* this name or alias
-            e_idx = doc.entry
-            score = base + float(self._entry_prior[e_idx])
+            extra = float(self._entry_prior[e_idx])
             bounds = self._entry_age[e_idx]
             if age is not None and bounds is not None:
                 low, high = bounds
-                score += _AGE_MATCH_POINTS if low <= age <= high else _AGE_MISMATCH_POINTS
+                extra += _AGE_MATCH_POINTS if low <= age <= high else _AGE_MISMATCH_POINTS
+            upper = 100.0 * (_W_TOKENS * tok + _W_STRING)
+            if self._docs[d_idx].tokens == q_tuple:
+                upper = max(upper, 100.0)
+            upper += extra
+            bounded.append((upper, d_idx, tok, extra))
+        bounded.sort(reverse=True)
+
+        kth = -math.inf
+        for upper, d_idx, tok, extra in bounded:
+            if upper <= kth:
+                break
+            doc = self._docs[d_idx]
+            base = 100.0 * (_W_TOKENS * tok + _W_STRING * _string_similarity(q_fuzzy, doc.text))
+            if doc.tokens == q_tuple:
+                base = max(base, 100.0)  # the query *is* this name or alias
+            score = base + extra
             # Without any token evidence a string-only match is weak (typo'd
             # garbage resembles *something* in 2,600 names).
             if q_cov is not None and q_cov[d_idx] <= 0:
                 score *= 0.6
-            if score > results.get(e_idx, -1.0):
+            e_idx = doc.entry
+            if score > results.get(e_idx, -math.inf):
                 results[e_idx] = score
+                if len(results) >= limit:
+                    kth = heapq.nlargest(limit, results.values())[-1]
         return results
+
+    def _key(self, token: str) -> str:
+        """`phonetic_key`, precomputed for catalog syllables."""
+        key = self._term_key.get(token)
+        return key if key is not None else phonetic_key(token)
 
     def _split_glued(self, tokens: list[str]) -> list[str]:
         """Split syllables typed without spaces ("dangky", "khaisinh") when both
         halves are catalog syllables."""
         out: list[str] = []
         for tok in tokens:
-            if tok in self._vocab or len(tok) < 5 or phonetic_key(tok) in self._by_key:
+            if tok in self._vocab or len(tok) < 5 or self._key(tok) in self._by_key:
                 out.append(tok)
                 continue
             for cut in range(2, len(tok) - 1):
@@ -403,7 +439,7 @@ class SearchIndex:
         exact = self._vocab.get(token)
         if exact is not None:
             alts[exact] = _Q_EXACT
-        for t_idx in self._by_key.get(phonetic_key(token), ()):
+        for t_idx in self._by_key.get(self._key(token), ()):
             alts.setdefault(t_idx, _Q_PHONETIC)
         if not alts and len(token) >= 4 and not token.isdigit() and budget[0] > 0:
             budget[0] -= 1
@@ -452,7 +488,7 @@ class SearchIndex:
         q_cov = np.minimum(acc / q_weight, 1.0)
         d_cov = np.minimum(acc / self._doc_weight, 1.0)
 
-        keys = [phonetic_key(t) for t in tokens]
+        keys = [self._key(t) for t in tokens]
         b_acc = np.zeros(n_docs)
         b_weight = 0.0
         for pair in dict.fromkeys(zip(keys, keys[1:])):

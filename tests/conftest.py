@@ -59,7 +59,9 @@ class TestDatabase:
 
 
 @contextmanager
-def isolated_database(kind: str, directory: Path, *, migrate: bool = True) -> Iterator[TestDatabase]:
+def isolated_database(
+    kind: str, directory: Path, *, migrate: bool = True
+) -> Iterator[TestDatabase]:
     """A fresh database of `kind`, migrated to the newest schema unless told not."""
     schema = None
     admin = None

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 # Modules under bot.cli that expose `register(subparsers)`.
-COMMAND_MODULES = ("db_cmd", "catalog_cmd", "nlu_cmd", "dossier_cmd", "run_cmd")
+COMMAND_MODULES = ("db_cmd", "catalog_cmd", "nlu_cmd", "dossier_cmd", "channels_cmd", "run_cmd")
 
 
 class CommandError(Exception):

@@ -7,17 +7,21 @@ imports the module, which registers each class with the default recipe.
   original (possibly NFD) text, accent-folded lemmas;
 - `VietnameseRegexEntityExtractor`: dossier_code, citizen_id, phone, date;
 - `ProcedureEntityExtractor`: the `procedure` entity and
-  `procedure_candidates` from the catalog search.
+  `procedure_candidates` from the catalog search;
+- `RetrievalIntentResponseSelector`: Rasa's ResponseSelector, run only for
+  messages whose intent is the retrieval intent (`faq`).
 """
 
 from __future__ import annotations
 
 from bot.nlu.entities import VietnameseRegexEntityExtractor
 from bot.nlu.procedure_extractor import ProcedureEntityExtractor
+from bot.nlu.selectors import RetrievalIntentResponseSelector
 from bot.nlu.tokenizer import VietnameseTokenizer
 
 __all__ = [
     "ProcedureEntityExtractor",
+    "RetrievalIntentResponseSelector",
     "VietnameseRegexEntityExtractor",
     "VietnameseTokenizer",
 ]

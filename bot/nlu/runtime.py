@@ -44,8 +44,17 @@ def quiet_environment() -> None:
     os.environ.setdefault("LOG_LEVEL_LIBRARIES", "ERROR")
     for name in ("tensorflow", "absl", "rasa", "matplotlib", "h5py", "urllib3"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
     import warnings
 
+    try:  # Rasa logs every parse through structlog at debug level by default
+        import structlog
+
+        structlog.configure(
+            wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING)
+        )
+    except ImportError:  # pragma: no cover - structlog ships with Rasa
+        pass
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", category=UserWarning)
     warnings.filterwarnings("ignore", category=FutureWarning)

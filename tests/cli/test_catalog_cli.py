@@ -1,0 +1,98 @@
+"""`tthc catalog ...` contracts: JSON shapes other parts rely on, exit statuses."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import catalog
+from bot.cli import main
+from catalog.database import PROJECT_ROOT
+from tests.conftest import TestDatabase
+
+
+@pytest.fixture
+def cli_db(catalog_db: TestDatabase, monkeypatch: pytest.MonkeyPatch) -> TestDatabase:
+    monkeypatch.setenv("TTHC_DATABASE_URL", catalog_db.url)
+    catalog.reset_caches()
+    yield catalog_db
+    catalog.reset_caches()
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_search_json_contract(cli_db: TestDatabase, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run_cli(
+        capsys, "catalog", "search", "lam ho chieu o dau", "--json", "--limit", "3"
+    )
+    assert status == 0
+    rows = json.loads(out)
+    assert 1 <= len(rows) <= 3
+    assert all(set(row) == {"code", "name", "score"} for row in rows)
+    assert [r["score"] for r in rows] == sorted((r["score"] for r in rows), reverse=True)
+    assert rows[0]["code"] == "1.001456"
+
+
+def test_show_json_contract(cli_db: TestDatabase, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run_cli(capsys, "catalog", "show", "1.001193", "--json")
+    assert status == 0
+    data = json.loads(out)
+    for key in ("code", "name", "field", "implementing_level", "agencies", "url", "steps",
+                "result", "methods", "documents", "legal_basis"):
+        assert key in data, key
+    assert isinstance(data["agencies"], list)
+    method = data["methods"][0]
+    assert set(method["processing_time"]) >= {"value", "unit", "text"}
+    assert set(method["fee"]) >= {"amount_vnd", "text"}
+    # Civil-status times are bare numbers: the unit stays empty, never invented.
+    assert method["processing_time"]["value"] == 1
+    assert method["processing_time"]["unit"] is None
+    assert set(data["documents"][0]) >= {"name", "originals", "copies", "form", "case"}
+    assert any(lb["number"] == "123/2015/NĐ-CP" for lb in data["legal_basis"])
+
+
+def test_show_unknown_code_exits_2(
+    cli_db: TestDatabase, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = run_cli(capsys, "catalog", "show", "9.999999")
+    assert status == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert "9.999999" in err
+
+
+def test_human_show_lint_stats(cli_db: TestDatabase, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run_cli(capsys, "catalog", "show", "3.000347")
+    assert status == 0
+    assert "Đổi giấy phép lái xe" in out and "135.000" in out
+    status, out, err = run_cli(capsys, "catalog", "lint", "--kind", "fee_contradicts_note")
+    assert status == 0
+    assert "fee_contradicts_note" in out and "findings" in err
+    status, out, _ = run_cli(capsys, "catalog", "stats", "--json")
+    assert json.loads(out)["procedures"] == 2642
+
+
+def test_bad_limit_and_unreachable_database(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A closed port: the command must fail at once with a clear message.
+    monkeypatch.setenv("TTHC_DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:1/none")
+    status, _, err = run_cli(capsys, "catalog", "stats")
+    assert status == 1
+    assert "Cannot reach the database" in err
+
+
+def test_console_script_is_installed() -> None:
+    """`tthc` exists in the venv and prints its help."""
+    script = PROJECT_ROOT / ".venv" / "bin" / "tthc"
+    argv = [str(script)] if script.exists() else [sys.executable, "-m", "bot.cli"]
+    result = subprocess.run([*argv, "--help"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0
+    assert "catalog" in result.stdout
