@@ -163,8 +163,9 @@ def _raw_sections(raw_text: str) -> dict[str, str] | None:
     heading; the first "Thành phần hồ sơ" after the methods table (the heading
     words also occur inside steps and document rows, never inside a methods
     table); the legal heading followed by its table header or "Không có thông
-    tin" (exactly one per page); then the last agency/requirements/result
-    headings. Returns None when an anchor is missing so callers keep the fields.
+    tin" (exactly one per page); then the first agency and requirements
+    headings after it and the last result heading (absent on 14 pages).
+    Returns None when an anchor is missing so callers keep the fields.
     """
     methods = raw_text.find(_METHODS_HEAD + _METHODS_TABLE)
     if methods < 0:
@@ -792,12 +793,13 @@ def split_agencies(text: str) -> list[str]:
         return []
     items: list[str] = []
     for chunk in re.split(r"[;\n]+", text):
+        chunk_start = len(items)
         for piece in re.split(r",\s*", chunk):
             piece = _inline(piece)
             if not piece:
                 continue
             first_word = piece.split(" ", 1)[0].rstrip(",.")
-            if items and first_word not in _AGENCY_HEADS and not items[-1].endswith(";"):
+            if len(items) > chunk_start and first_word not in _AGENCY_HEADS:
                 items[-1] = f"{items[-1]}, {piece}"
             else:
                 items.append(piece)
@@ -817,9 +819,9 @@ def _strip_page_chrome(text: str) -> str:
 
 
 def clean_result(text: str) -> str:
-    """ "Giấy khai sinhMã: KQ.G15.000031Từ khóa…" -> "Giấy khai sinh (Mã: KQ.G15.000031)".
+    """Clean "Kết quả xử lý": page chrome dropped, one line per result with its code.
 
-    Several results give one line each.
+    "Giấy khai sinhMã: KQ.G15.000031Từ khóa…" -> "Giấy khai sinh (Mã: KQ.G15.000031)".
     """
     text = _no_info_to_empty(_strip_page_chrome(_nfc(text))).strip()
     if not text:

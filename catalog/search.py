@@ -201,6 +201,8 @@ class SearchIndex:
         self._postings: list[np.ndarray] = []
         self._by_key: dict[str, list[int]] = {}
         self._term_key: dict[str, str] = {}
+        self._oov_weight = 1.0
+        self._unknown_bigram_weight = 1.0
         self._bigrams: dict[tuple[str, str], tuple[list[int], float]] = {}
         self._doc_weight = np.zeros(0)
         self._doc_entry = np.zeros(0, dtype=np.int32)
@@ -260,6 +262,9 @@ class SearchIndex:
         index._term_key = dict(zip(index._terms, keys))
 
         idf = index._idf
+        index._oov_weight = 0.5 * float(np.median(idf)) if len(idf) else 1.0
+        bigram_idf = [w for _, w in index._bigrams.values()]
+        index._unknown_bigram_weight = 0.5 * float(np.median(bigram_idf)) if bigram_idf else 1.0
         index._doc_weight = np.asarray([float(idf[ids].sum()) or 1.0 for ids in core_ids])
         index._doc_entry = np.asarray([doc.entry for doc in index._docs], dtype=np.int32)
         index._prefix_texts = {w: [doc.text[:w] for doc in index._docs] for w in _PREFIX_WIDTHS}
@@ -334,8 +339,10 @@ class SearchIndex:
         # A procedure code typed or pasted by the citizen is an exact answer.
         for code in _CODE_PATTERN.findall(query):
             e_idx = self._code_to_entry.get(code)
-            if e_idx is not None:
+            if e_idx is not None and e_idx not in results:
                 results[e_idx] = 200.0 - len(results)
+        if results:  # the rest of "mã 1.001193 là gì" is not a name to match
+            query = _CODE_PATTERN.sub(" ", query)
 
         tokens = self._split_glued(query_tokens(query))
         if not tokens:
@@ -456,13 +463,21 @@ class SearchIndex:
         q_weight = 0.0
         budget = [_MAX_OOV_LOOKUPS]
         seen: set[str] = set()
+        matched = False
         for position, token in enumerate(tokens):
             if token in seen:
                 continue
             seen.add(token)
+            decay = 1.0 - _POSITION_DECAY * position / max(len(tokens) - 1, 1)
             alts = self._alternatives(token, budget)
             if not alts:
-                continue  # unknown everywhere: cannot discriminate, ignore
+                # Unknown everywhere: it cannot pick a document, but it is
+                # content the answer does not explain ("ăn cơm" must not look
+                # like a full match of "án"). Half weight: stray chat words
+                # the filler list missed should not sink real queries.
+                q_weight += self._oov_weight * decay
+                continue
+            matched = True
             # A known syllable weighs what it weighs; its phonetic siblings may
             # match (typos) but must not lend it their rarity ("chung" is
             # common, its sibling "trung" is not).
@@ -471,7 +486,7 @@ class SearchIndex:
                 weight = float(self._idf[exact])
             else:
                 weight = max(float(self._idf[t]) for t, _ in alts)
-            weight *= 1.0 - _POSITION_DECAY * position / max(len(tokens) - 1, 1)
+            weight *= decay
             q_weight += weight
             if len(alts) == 1:
                 t_idx, quality = alts[0]
@@ -482,7 +497,7 @@ class SearchIndex:
                 ids = self._postings[t_idx]
                 best[ids] = np.maximum(best[ids], quality)
             acc += weight * best
-        if q_weight <= 0:
+        if not matched or q_weight <= 0:
             return None, None
 
         q_cov = np.minimum(acc / q_weight, 1.0)
@@ -497,6 +512,8 @@ class SearchIndex:
                 ids, idf = hit
                 b_acc[ids] += idf
                 b_weight += idf
+            else:  # a word pair no name contains: evidence against every name
+                b_weight += self._unknown_bigram_weight
         b_cov = np.minimum(b_acc / b_weight, 1.0) if b_weight > 0 else q_cov
 
         score = _W_QUERY_COVERAGE * q_cov + _W_BIGRAM_COVERAGE * b_cov + _W_NAME_COVERAGE * d_cov

@@ -254,12 +254,13 @@ FILLER_PHRASES: tuple[str, ...] = (
     "chuan bi gi", "can nhung giay to nao", "giay to nao", "ho so gom nhung gi",
     "ho so gom gi", "ho so gi", "ho so can", "can gi", "gom nhung gi", "nhung gi", "gi",
     "mat bao lau", "trong bao lau", "bao lau", "mat may ngay", "bao nhieu ngay", "may ngay",
-    "khi nao", "luc nao",
+    "khi nao", "luc nao", "la gi", "la sao", "nghia la gi",
     "o dau", "lam o dau", "nop o dau", "tai dau", "cho nao",
     "bao nhieu tien", "het bao nhieu", "ton bao nhieu", "mat bao nhieu", "bao nhieu",
     "le phi bao nhieu", "phi bao nhieu",
     "co duoc khong", "duoc khong", "co phai", "co can", "phai lam gi", "phai lam sao",
     "co the", "cac buoc", "thu tuc", "tthc", "online",
+    "thi can", "thi phai", "thi sao", "thi lam sao", "thi lam the nao",
     # Particles that only occur at the tail of a chat message are handled by
     # `_TRAILING_PARTICLES`.
 )

@@ -18,6 +18,10 @@ stalls past its lease) between a successful send and recording it. Keep the
 lease well above the senders' own timeouts. `attempts` is counted at claim
 time, so a message that crashes its dispatcher every time still ends up
 "failed" after `max_attempts` instead of looping forever.
+
+Channels that cannot push (the web chat, REST clients) are served by pull:
+`collect_for_recipient` hands a recipient its pending notifications and
+marks them delivered in the same transaction, so each is shown once.
 """
 
 from __future__ import annotations
@@ -92,9 +96,14 @@ class OutboxDispatcher:
     # -- claiming ---------------------------------------------------------
 
     def _claimable(self, now: datetime):  # type: ignore[no-untyped-def]
-        return or_(
-            and_(Notification.status == "pending", Notification.next_attempt_at <= now),
-            and_(Notification.status == "sending", Notification.claimed_until < now),
+        # Only channels this dispatcher can push to: notifications for pull
+        # channels (web chat, REST clients) wait for `collect_for_recipient`.
+        return and_(
+            Notification.channel.in_(sorted(self._senders)),
+            or_(
+                and_(Notification.status == "pending", Notification.next_attempt_at <= now),
+                and_(Notification.status == "sending", Notification.claimed_until < now),
+            ),
         )
 
     def claim_due(self, now: datetime | None = None) -> list[ClaimedNotification]:
@@ -273,3 +282,36 @@ class OutboxDispatcher:
             # A productive tick may have left more due rows: go again at once.
             if not busy:
                 stop_event.wait(interval)
+
+
+def collect_for_recipient(
+    session_factory: sessionmaker, channel: str, recipient: str, *, limit: int = 20
+) -> list[str]:
+    """Pull delivery: the pending notification texts of one recipient on a
+    channel without push, oldest first, marked delivered as they are handed out.
+
+    The compare-and-set UPDATE makes two concurrent polls hand each row out once.
+    """
+    now = _aware(None)
+    texts: list[str] = []
+    with session_scope(session_factory) as session:
+        rows = session.execute(
+            select(Notification.id, Notification.text)
+            .where(
+                Notification.channel == channel,
+                Notification.recipient == recipient,
+                Notification.status == "pending",
+            )
+            .order_by(Notification.created_at, Notification.id)
+            .limit(limit)
+        ).all()
+        for notification_id, text in rows:
+            result = session.execute(
+                update(Notification)
+                .where(Notification.id == notification_id, Notification.status == "pending")
+                .values(status="delivered", delivered_at=now, attempts=Notification.attempts + 1)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount == 1:
+                texts.append(text)
+    return texts

@@ -5,11 +5,15 @@
 bodies with a clear 400 instead of a 500, and caps message size, so bad input
 never reaches the dialogue. `WebChatChannel` is the same endpoint under
 `/webhooks/webchat/` plus the chat page itself, served from the package (no
-CDN, works offline, same origin so no CORS set-up is needed).
+CDN, works offline, same origin so no CORS set-up is needed). Both also serve
+`GET .../notifications?sender=`, the pull side of the notification outbox for
+clients without push.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -21,6 +25,10 @@ from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+from sqlalchemy.orm import sessionmaker
+
+from catalog.database import make_engine, make_session_factory
+from dossiers.outbox import collect_for_recipient
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +36,12 @@ SERVICE_ERROR_VI = "Xin lỗi, hệ thống đang gặp sự cố. Bạn vui lò
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 MAX_MESSAGE_CHARS = 4_000
 MAX_SENDER_CHARS = 128
+
+
+@functools.lru_cache(maxsize=1)
+def _session_factory() -> sessionmaker:
+    """One engine per Rasa process for the tthc database (read on first poll)."""
+    return make_session_factory(make_engine())
 
 
 class BadRequest(ValueError):
@@ -93,6 +107,18 @@ class RestChannel(RestInput):
                 logger.exception("message handling failed (sender %s)", sender[:16])
                 return response.json({"error": SERVICE_ERROR_VI}, status=503)
             return response.json(collector.messages)
+
+        @webhook.route("/notifications", methods=["GET"])
+        async def notifications(request: Request) -> HTTPResponse:
+            """Dossier status notifications for a sender of this channel, each
+            handed out once (the web chat polls; there is no push here)."""
+            sender = (request.args.get("sender") or "").strip()
+            if not sender or len(sender) > MAX_SENDER_CHARS:
+                return response.json({"error": '"sender" query parameter required'}, status=400)
+            texts = await asyncio.get_running_loop().run_in_executor(
+                None, collect_for_recipient, _session_factory(), self.name(), sender
+            )
+            return response.json({"messages": texts})
 
         self.add_routes(webhook)
         return webhook

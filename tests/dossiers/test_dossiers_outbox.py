@@ -13,7 +13,7 @@ from sqlalchemy.orm import sessionmaker
 
 from catalog.database import session_scope
 from dossiers.orm import Notification
-from dossiers.outbox import OutboxDispatcher
+from dossiers.outbox import OutboxDispatcher, collect_for_recipient
 from dossiers.service import SubmissionRequest, change_status, submit_dossier
 
 T0 = datetime(2030, 1, 1, 8, 0, tzinfo=timezone.utc)  # after any row's created_at
@@ -156,12 +156,21 @@ def test_backoff_is_capped(factory: sessionmaker) -> None:
     assert outbox._backoff(20) == timedelta(minutes=10)
 
 
-def test_channel_without_sender_is_retried_not_lost(factory: sessionmaker) -> None:
-    add_notifications(factory, 1, channel="zalo")
+def test_channel_without_sender_waits_for_pull_delivery(factory: sessionmaker) -> None:
+    """A web-chat notification is not the push dispatcher's: it stays pending,
+    untouched, until the citizen's page collects it, exactly once."""
+    add_notifications(factory, 2, channel="webchat")
     outbox = dispatcher(factory, RecordingSender())
     assert outbox.dispatch_once(T0) == 0
-    [row] = rows(factory)
-    assert row.status == "pending" and "no sender" in row.last_error
+    assert [(r.status, r.attempts, r.last_error) for r in rows(factory)] == [
+        ("pending", 0, None),
+        ("pending", 0, None),
+    ]
+    assert collect_for_recipient(factory, "webchat", "user-0") == ["tin nhắn 0"]
+    assert collect_for_recipient(factory, "webchat", "user-0") == []
+    assert collect_for_recipient(factory, "telegram", "user-1") == []  # another channel
+    assert collect_for_recipient(factory, "webchat", "user-1") == ["tin nhắn 1"]
+    assert {r.status for r in rows(factory)} == {"delivered"}
 
 
 def test_killed_dispatcher_is_recovered_after_lease(factory: sessionmaker) -> None:
