@@ -106,3 +106,14 @@ def upgrade_database(url: str | None = None) -> None:
     url = url or database_url()
     check_reachable(make_engine(url))
     command.upgrade(alembic_config(url), "head")
+
+
+def open_database(url: str | None = None, *, migrate: bool = True) -> sessionmaker:
+    """A session factory for a reachable database at the newest schema: what
+    every command and server process starts with. Raises DatabaseUnavailable."""
+    url = url or database_url()
+    engine = make_engine(url)
+    check_reachable(engine)
+    if migrate:
+        upgrade_database(url)
+    return make_session_factory(engine)

@@ -602,6 +602,31 @@ def list_dossiers(
     return [DossierView.from_dossier(d, masked=masked) for d in session.execute(query).scalars()]
 
 
+def officer_view(session: Session, code: str, *, masked: bool = True) -> DossierView:
+    """A dossier for one-stop-shop staff (no owner check: the caller is an
+    officer). Masked unless the officer's task needs the personal data."""
+    normalized = normalize_code(code)
+    if normalized is None:
+        raise InvalidDossierCode()
+    dossier = session.execute(
+        select(Dossier).where(Dossier.code == normalized)
+    ).scalar_one_or_none()
+    if dossier is None:
+        raise DossierNotFound(detail=f"no dossier {normalized}")
+    return DossierView.from_dossier(dossier, masked=masked)
+
+
+def officer_queue(
+    session: Session, *, status: str | None = None, limit: int = 50
+) -> list[DossierView]:
+    """Dossiers for staff, oldest first (the order they should be handled in)."""
+    query = select(Dossier)
+    if status is not None:
+        query = query.where(Dossier.status == status)
+    query = query.order_by(Dossier.created_at, Dossier.id).limit(limit)
+    return [DossierView.from_dossier(d) for d in session.execute(query).scalars()]
+
+
 # ---------------------------------------------------------------------------
 # Hand-off to a human
 # ---------------------------------------------------------------------------

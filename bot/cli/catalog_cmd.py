@@ -13,22 +13,12 @@ from bot.cli import CommandError
 
 
 def _session_factory(args: argparse.Namespace) -> Any:
-    from catalog.database import (
-        DatabaseUnavailable,
-        check_reachable,
-        make_engine,
-        make_session_factory,
-        upgrade_database,
-    )
+    from catalog.database import DatabaseUnavailable, open_database
 
-    url = getattr(args, "database_url", None)
-    engine = make_engine(url)
     try:
-        check_reachable(engine)
-        upgrade_database(str(engine.url.render_as_string(hide_password=False)))
+        return open_database(getattr(args, "database_url", None))
     except DatabaseUnavailable as exc:
         raise CommandError(str(exc)) from exc
-    return make_session_factory(engine)
 
 
 class _Progress:

@@ -8,11 +8,10 @@ from bot.cli import CommandError
 
 
 def _upgrade(args: argparse.Namespace) -> int:
-    from catalog.database import DatabaseUnavailable, database_url, upgrade_database
+    from catalog.database import DatabaseUnavailable, open_database
 
-    url = args.database_url or database_url()
     try:
-        upgrade_database(url)
+        open_database(args.database_url)
     except DatabaseUnavailable as exc:
         raise CommandError(str(exc)) from exc
     print("database schema is up to date")
