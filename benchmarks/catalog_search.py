@@ -95,7 +95,9 @@ def percentile(sorted_values: list[float], q: float) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="runs of every query (default 5)")
-    parser.add_argument("--generated", type=int, default=300, help="generated queries (default 300)")
+    parser.add_argument(
+        "--generated", type=int, default=300, help="generated queries (default 300)"
+    )
     parser.add_argument("--seed", type=int, default=20260701)
     args = parser.parse_args(argv)
 
@@ -157,10 +159,16 @@ def main(argv: list[str] | None = None) -> int:
         ("latency per query p95", f"{p95:.2f} ms", ""),
         ("latency per query p99", f"{p99:.2f} ms", f"≤ {P99_TARGET_MS:.0f} ms"),
         ("latency per query max", f"{per_query_ms[-1]:.2f} ms", ""),
-        ("all runs p50/p95/p99", "/".join(f"{percentile(raw_ms, q):.1f}" for q in (50, 95, 99))
-         + " ms", "(info)"),
-        ("CPU time p50/p95/p99", "/".join(f"{percentile(cpu_ms, q):.1f}" for q in (50, 95, 99))
-         + " ms", "(info)"),
+        (
+            "all runs p50/p95/p99",
+            "/".join(f"{percentile(raw_ms, q):.1f}" for q in (50, 95, 99)) + " ms",
+            "(info)",
+        ),
+        (
+            "CPU time p50/p95/p99",
+            "/".join(f"{percentile(cpu_ms, q):.1f}" for q in (50, 95, 99)) + " ms",
+            "(info)",
+        ),
         ("labelled top-1", f"{top1}/{len(labelled)} = {top1 / len(labelled):.1%}", "≥ 95 %"),
         ("labelled top-3", f"{top3}/{len(labelled)} = {top3 / len(labelled):.1%}", "≥ 99 %"),
     ]

@@ -104,16 +104,12 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=deep)
         if key in mapping:
-            raise OverridesError(
-                f"duplicate key {key!r} (line {key_node.start_mark.line + 1})"
-            )
+            raise OverridesError(f"duplicate key {key!r} (line {key_node.start_mark.line + 1})")
         mapping[key] = loader.construct_object(value_node, deep=deep)
     return mapping
 
 
-_StrictLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
-)
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 def _fail(where: str, message: str) -> OverridesError:
@@ -127,7 +123,9 @@ def _check_keys(value: Any, allowed: frozenset[str], where: str) -> dict[str, An
         raise _fail(where, f"expected a mapping, got {type(value).__name__}")
     unknown = sorted(str(k) for k in value if k not in allowed)
     if unknown:
-        raise _fail(where, f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+        raise _fail(
+            where, f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
+        )
     return value
 
 
@@ -140,7 +138,8 @@ def _non_empty_str(value: Any, where: str) -> str:
 def _parse_fee(value: Any, where: str) -> FeeCorrectionOverride:
     data = _check_keys(value, _FEE_KEYS, where)
     amount = data.get("amount_vnd")
-    if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int) or amount < 0):
+    bad_type = isinstance(amount, bool) or not isinstance(amount, int)
+    if amount is not None and (bad_type or amount < 0):
         raise _fail(f"{where}.amount_vnd", "expected a non-negative integer (VND) or null")
     return FeeCorrectionOverride(
         amount_vnd=amount,
@@ -151,11 +150,11 @@ def _parse_fee(value: Any, where: str) -> FeeCorrectionOverride:
 
 def _parse_procedure(code: Any, value: Any, where: str) -> tuple[str, ProcedureOverride]:
     if not isinstance(code, str):
-        raise _fail(where, f"procedure code {code!r} must be a quoted string, e.g. \"1.014061\"")
+        raise _fail(where, f'procedure code {code!r} must be a quoted string, e.g. "1.014061"')
     code = code.strip()
     where = f"{where}[{code!r}]"
     if not _CODE.match(code):
-        raise _fail(where, "procedure code must look like \"1.014061\"")
+        raise _fail(where, 'procedure code must look like "1.014061"')
     data = _check_keys(value, _PROCEDURE_KEYS, where)
 
     raw_aliases = data.get("aliases") or []
@@ -238,7 +237,7 @@ def load_overrides(path: Path | None = None) -> Overrides:
             raise OverridesError(f"{path}: file not found")
         return Overrides(path=None)
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)
     except OverridesError as exc:
         raise OverridesError(f"{path}: {exc}") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
@@ -257,7 +256,7 @@ def _record_fields(record: Any) -> tuple[str, str, str, str]:
             str(record.get("linh_vuc") or record.get("field") or ""),
         )
     if isinstance(record, tuple):
-        padded = (tuple(record) + ("", "", "", ""))[:4]
+        padded = (*record, "", "", "", "")[:4]
         return tuple("" if v is None else str(v) for v in padded)  # type: ignore[return-value]
     return (
         str(getattr(record, "code", "") or ""),
