@@ -116,8 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     assert index is not None
     build_s = min(build_times)
 
-    labelled = yaml.safe_load(LABELLED.read_text(encoding="utf-8"))["queries"]
-    queries = [q["query"] for q in labelled]
+    query_sets = yaml.safe_load(LABELLED.read_text(encoding="utf-8"))
+    labelled = query_sets["queries"]
+    holdout = query_sets.get("holdout") or []
+    queries = [q["query"] for q in labelled + holdout]
     queries += generated_queries([e.name for e in entries], args.generated, args.seed)
 
     for query in queries[:20]:  # warm-up: first calls pay for lazy imports and caches
@@ -141,11 +143,14 @@ def main(argv: list[str] | None = None) -> int:
     raw_ms = sorted(v for runs in samples.values() for v in runs)
     cpu_ms.sort()
 
-    top1 = top3 = 0
-    for item in labelled:
-        codes = [c.code for c in index.search(item["query"], limit=3)]
-        top1 += bool(codes) and codes[0] in item["acceptable"]
-        top3 += any(code in item["acceptable"] for code in codes)
+    def accuracy(items: list[dict]) -> str:
+        top1 = top3 = 0
+        for item in items:
+            codes = [c.code for c in index.search(item["query"], limit=3)]
+            top1 += bool(codes) and codes[0] in item["acceptable"]
+            top3 += any(code in item["acceptable"] for code in codes)
+        n = max(1, len(items))
+        return f"{top1 / n:.1%} / {top3 / n:.1%} of {len(items)}"
 
     p50 = statistics.median(per_query_ms)
     p95 = percentile(per_query_ms, 95)
@@ -169,8 +174,8 @@ def main(argv: list[str] | None = None) -> int:
             "/".join(f"{percentile(cpu_ms, q):.1f}" for q in (50, 95, 99)) + " ms",
             "(info)",
         ),
-        ("labelled top-1", f"{top1}/{len(labelled)} = {top1 / len(labelled):.1%}", "≥ 95 %"),
-        ("labelled top-3", f"{top3}/{len(labelled)} = {top3 / len(labelled):.1%}", "≥ 99 %"),
+        ("labelled top-1 / top-3", accuracy(labelled), "≥ 95 % / ≥ 99 % (pytest)"),
+        ("holdout top-1 / top-3", accuracy(holdout), "(info: not tuned on)"),
     ]
     width = max(len(r[0]) for r in rows)
     print(f"{'metric':<{width}}  {'value':>22}  target")

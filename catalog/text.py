@@ -36,6 +36,7 @@ __all__ = [
     "ACRONYMS",
     "COLLOQUIAL",
     "FILLER_PHRASES",
+    "expand_tokens",
     "fold",
     "folded_name_tokens",
     "name_tokens",
@@ -101,6 +102,8 @@ def fold(text: str) -> str:
     """
     if not text:
         return ""
+    if text.isascii() and text.isprintable():  # common case (typed without diacritics)
+        return " ".join(text.lower().split())
     text = unicodedata.normalize("NFC", text).lower().translate(_FOLD_TABLE)
     return " ".join(text.split())
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -182,24 +183,32 @@ def best_span(
 ) -> tuple[int, int]:
     """Offsets of the part of `text` that names the procedure.
 
-    The span runs from the first to the last message token that contributes to
-    the match: one of its syllables (or their expansion, so "ks" counts for
-    "khai sinh") is in the reduced query and in the candidate's name or is
-    the reduced query itself. Falls back to the whole text.
+    A token *matches* when one of its folded syllables (or their expansion,
+    so "ks" counts for "khai sinh") is both in the reduced query and in the
+    candidate's name (or the query is an alias, then in the query). The span
+    starts from the matching tokens that carry content and grows over
+    adjacent matching tokens ("đăng ký" before "khai sinh"). Falls back to the
+    whole (stripped) text when no token matches.
     """
     query_set = set(query.split())
-    name_set = set(name_tokens(candidate_name)) | query_set
-    useful = query_set & name_set
-    hits = [
-        t
-        for t in tokens
-        if any(k in useful and k not in GENERIC_TOKENS for k in _token_keys(t.lemma))
+    useful = query_set & (set(name_tokens(candidate_name)) | query_set)
+    keys = [_token_keys(t.lemma) for t in tokens]
+    matching = [any(k in useful for k in ks) for ks in keys]
+    core = [
+        i
+        for i, ks in enumerate(keys)
+        if any(k in useful and k not in GENERIC_TOKENS for k in ks)
     ]
-    if not hits:
+    if not core:
         stripped = text.strip()
         start = text.find(stripped) if stripped else 0
         return start, start + len(stripped)
-    return hits[0].start, hits[-1].end
+    first, last = core[0], core[-1]
+    while first > 0 and matching[first - 1]:
+        first -= 1
+    while last + 1 < len(tokens) and matching[last + 1]:
+        last += 1
+    return tokens[first].start, tokens[last].end
 
 
 # --------------------------------------------------------------------------- component
@@ -227,6 +236,8 @@ class ProcedureEntityExtractor(GraphComponent, EntityExtractorMixin):
                 "bot_challenge", "human_handoff", "help", "out_of_scope", "faq",
             ],
             "skip_intent_confidence": 0.8,
+            # Reduced queries whose candidates are kept (LRU); 0 disables.
+            "cache_size": 4096,
         }
 
     def __init__(self, config: dict[str, Any], index: Any = None) -> None:
@@ -237,6 +248,11 @@ class ProcedureEntityExtractor(GraphComponent, EntityExtractorMixin):
         self._skip_intents = frozenset(self._config["skip_intents"] or ())
         self._skip_confidence = float(self._config["skip_intent_confidence"])
         self._index = index if index is not None else load_search_index()
+        # Reduced query -> candidates. Citizens ask about the same few dozen
+        # procedures over and over; a hit saves the ~20-30 ms catalog search.
+        self._cache: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+        self._cache_size = int(self._config["cache_size"])
+        self._cache_lock = threading.Lock()
 
     @classmethod
     def create(
@@ -263,12 +279,23 @@ class ProcedureEntityExtractor(GraphComponent, EntityExtractorMixin):
         query, content = procedure_query(text)
         if content < self._min_content or not query:
             return [], query
+        with self._cache_lock:
+            cached = self._cache.get(query)
+            if cached is not None:
+                self._cache.move_to_end(query)
+                return [dict(c) for c in cached], query
         try:
             hits = self._index.search(query, limit=self._limit)
         except Exception:  # search must never take the NLU down
             logger.exception("procedure search failed for %r", text[:200])
             return [], query
-        return [{"code": c.code, "name": c.name, "score": float(c.score)} for c in hits], query
+        candidates = [{"code": c.code, "name": c.name, "score": float(c.score)} for c in hits]
+        if self._cache_size > 0:
+            with self._cache_lock:
+                self._cache[query] = candidates
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        return [dict(c) for c in candidates], query
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:

@@ -90,7 +90,7 @@ def test_aspect_words_are_removed_before_search() -> None:
     ]
     query, content = procedure_query("Tôi muốn nộp hồ sơ khai tử cho bố")
     assert "nop" not in query.split() and "khai" in query.split()
-    assert content >= 2
+    assert content >= 1
     assert procedure_query("còn lệ phí thì sao?")[1] == 0
 
 
