@@ -1,0 +1,209 @@
+"""End to end: the real action server and Rasa server on loopback ports, the
+trained model from models/, a fresh SQLite database with the full catalog.
+
+A citizen asks about birth registration over the REST channel, files a
+dossier through the form (with an invalid value on the way), gets a dossier
+code, checks its status; a stranger cannot see it; an officer changes the
+status and the citizen's notification is collected exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import socket
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from bot.runtime import (
+    Settings,
+    Supervisor,
+    action_server_argv,
+    child_env,
+    latest_model,
+    rasa_argv,
+    wait_for_port,
+    write_rasa_files,
+)
+from catalog.database import session_scope
+from catalog.importer import import_catalog
+from dossiers.codes import DOSSIER_CODE_PATTERN
+from dossiers.orm import Dossier
+from dossiers.service import change_status
+from tests.conftest import TestDatabase, isolated_database
+
+# Answers for every slot the birth-registration form may ask, as a citizen types them.
+ANSWERS = {
+    "full_name": "Nguyễn Thị Lan",
+    "date_of_birth": "15/3/1990",
+    "citizen_id": "001190012345",
+    "phone": "0912345678",
+    "address": "Số 12 ngõ 34 phố Huế, phường Hai Bà Trưng, Hà Nội",
+    "child_name": "Trần Minh An",
+    "child_date_of_birth": "05/01/2025",
+    "child_sex": "Nam",
+    "child_place_of_birth": "Bệnh viện Phụ sản Hà Nội",
+    "father_name": "Trần Văn Bình",
+    "mother_name": "Nguyễn Thị Lan",
+    "relationship_to_child": "Mẹ",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Servers:
+    base: str
+    token: str
+    database: TestDatabase
+
+    def post(self, path: str, body: Any, timeout: float = 60) -> Any:
+        request = urllib.request.Request(
+            self.base + path,
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return json.loads(response.read())
+
+    def get(self, path: str) -> Any:
+        with urllib.request.urlopen(self.base + path, timeout=30) as response:
+            return json.loads(response.read())
+
+    def say(self, sender: str, message: str) -> list[dict[str, Any]]:
+        return self.post("/webhooks/rest/webhook", {"sender": sender, "message": message})
+
+    def requested_slot(self, sender: str) -> str | None:
+        tracker = self.get(f"/conversations/{sender}/tracker?token={self.token}")
+        return tracker["slots"].get("requested_slot")
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    model = latest_model()
+    if model is None:
+        pytest.fail("no trained model in models/: `make test` trains one first", pytrace=False)
+    directory = tmp_path_factory.mktemp("e2e")
+    with isolated_database("sqlite", directory) as database:
+        assert not import_catalog(database.new_factory()).failures
+        settings = Settings(
+            rasa_port=free_port(),
+            action_port=free_port(),
+            host="127.0.0.1",
+            tracker_store_url=f"sqlite:///{directory / 'tracker.db'}",
+            lock_store_url=None,
+            telegram_token=None,
+            zalo_configured=False,
+        )
+        endpoints, credentials = write_rasa_files(settings, directory)
+        env = child_env()
+        env["TTHC_DATABASE_URL"] = database.url
+        token = secrets.token_hex(8)
+        supervisor = Supervisor()
+        try:
+            actions = supervisor.start("actions", action_server_argv(settings), env)
+            assert wait_for_port("127.0.0.1", settings.action_port, 120, actions)
+            rasa = supervisor.start(
+                "rasa",
+                rasa_argv(
+                    "run", "--model", str(model), "--endpoints", str(endpoints),
+                    "--credentials", str(credentials), "--port", str(settings.rasa_port),
+                    "--interface", "127.0.0.1", "--enable-api", "--auth-token", token,
+                ),
+                env,
+            )
+            assert wait_for_port("127.0.0.1", settings.rasa_port, 300, rasa), "rasa did not start"
+            yield Servers(f"http://127.0.0.1:{settings.rasa_port}", token, database)
+        finally:
+            supervisor.stop()
+
+
+def texts(messages: list[dict[str, Any]]) -> str:
+    return "\n".join(m.get("text", "") for m in messages)
+
+
+def test_question_form_dossier_status_notification(servers: Servers) -> None:
+    citizen = f"e2e-{secrets.token_hex(4)}"
+    answer = servers.say(citizen, "đăng ký khai sinh cần giấy tờ gì vậy ad")
+    assert "Giấy chứng sinh" in texts(answer)
+    assert "dichvucong.gov.vn" in texts(answer)
+    # A follow-up without the procedure uses the one in context.
+    assert "phí" in texts(servers.say(citizen, "còn lệ phí thì sao")).lower()
+
+    servers.say(citizen, "tôi muốn nộp hồ sơ đăng ký khai sinh")
+    # An invalid citizen ID first: a specific re-ask, the form goes on.
+    asked: list[str] = []
+    tried_bad_id = False
+    for _ in range(40):
+        slot = servers.requested_slot(citizen)
+        if slot is None or slot == "dossier_confirmed":
+            break
+        asked.append(slot)
+        if slot == "citizen_id" and not tried_bad_id:
+            tried_bad_id = True
+            reply = texts(servers.say(citizen, "12345"))
+            assert "12" in reply  # explains that an ID has 12 digits
+            assert servers.requested_slot(citizen) == "citizen_id"
+            continue
+        assert slot in ANSWERS, f"unexpected slot {slot}"
+        servers.say(citizen, ANSWERS[slot])
+    assert tried_bad_id
+    assert {"full_name", "citizen_id", "child_name", "mother_name"} <= set(asked)
+
+    assert servers.requested_slot(citizen) == "dossier_confirmed"
+    confirmation = texts(servers.say(citizen, "Xác nhận"))
+    match = DOSSIER_CODE_PATTERN.search(confirmation)
+    assert match, confirmation
+    code = match.group(0).upper()
+    assert "001190012345" not in confirmation  # the ID is never echoed in full
+    # A repeated confirmation files nothing new.
+    servers.say(citizen, "Xác nhận")
+
+    with session_scope(servers.database.new_factory()) as session:
+        stored = session.query(Dossier).filter_by(sender_id=citizen).all()
+        assert [d.code for d in stored] == [code]
+        assert stored[0].procedure_code == "1.001193"
+        assert stored[0].extra["child_name"] == "Trần Minh An"
+
+    status = texts(servers.say(citizen, f"hồ sơ {code} tới đâu rồi"))
+    assert code in status
+    stranger = texts(servers.say(f"stranger-{secrets.token_hex(4)}", f"tra cứu hồ sơ {code}"))
+    assert "Trần Minh An" not in stranger and "Nguyễn Thị Lan" not in stranger
+
+    with session_scope(servers.database.new_factory()) as session:
+        change_status(session, code, "received", actor="officer:e2e", note="Đã nhận hồ sơ giấy.")
+    notes = servers.get(f"/webhooks/rest/notifications?sender={citizen}")["messages"]
+    assert len(notes) == 1 and code in notes[0] and "Đã nhận hồ sơ giấy." in notes[0]
+    assert servers.get(f"/webhooks/rest/notifications?sender={citizen}")["messages"] == []
+
+
+def test_bad_requests_get_clear_errors(servers: Servers) -> None:
+    request = urllib.request.Request(
+        servers.base + "/webhooks/rest/webhook",
+        data=b"{not json",
+        headers={"Content-Type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(request, timeout=30)
+    assert error.value.code == 400
+    # A huge message is answered, not crashed on.
+    assert isinstance(servers.say("e2e-huge", "khai sinh " * 5000), list)
+    assert isinstance(servers.say("e2e-emoji", "🙂🙂🙂"), list)
+
+
+def test_web_chat_page_is_served_offline(servers: Servers) -> None:
+    with urllib.request.urlopen(servers.base + "/webhooks/webchat/chat", timeout=30) as response:
+        page = response.read().decode()
+    assert "<title>Trợ lý thủ tục hành chính</title>" in page
+    assert not re.search(r"""(src|href)=["']https?://""", page)  # no CDN
+
+
