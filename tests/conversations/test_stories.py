@@ -1,11 +1,10 @@
 """Rasa story evaluation of the dialogue (policies only: intents and entities
 come from the test stories, actions are predicted, not executed — the actions
-themselves are tested in tests/actions).
+themselves are tested in tests/actions and end to end in tests/e2e).
 
-A core model is trained from config.yml + bot/domain + nlu_data into
-var/conversation-tests/ when none is newer than those inputs
-(`TTHC_CONVERSATION_MODEL` points at an existing model instead). Training
-takes a few minutes on 2 cores, so the test is marked slow.
+Runs on the project's model in models/, which `make test` trains (or reuses
+when nothing changed) before pytest; `TTHC_CONVERSATION_MODEL` points at
+another model.
 """
 
 from __future__ import annotations
@@ -18,42 +17,32 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.runtime import latest_model
+
 ROOT = Path(__file__).resolve().parents[2]
 STORIES = Path(__file__).with_name("test_stories.yml")
-MODEL_DIR = ROOT / "var" / "conversation-tests"
-MODEL = MODEL_DIR / "core.tar.gz"
-INPUTS = [ROOT / "config.yml", ROOT / "bot" / "domain", ROOT / "nlu_data"]
 
 pytestmark = pytest.mark.slow
 
 
-def _newest_input() -> float:
-    stamps = []
-    for path in INPUTS:
-        files = [path] if path.is_file() else [p for p in path.rglob("*.yml")]
-        stamps += [p.stat().st_mtime for p in files]
-    return max(stamps)
-
-
 def _rasa(*args: str) -> subprocess.CompletedProcess[str]:
-    rasa = Path(sys.executable).with_name("rasa")
     return subprocess.run(
-        [str(rasa), *args], cwd=ROOT, capture_output=True, text=True, timeout=3600, check=False
+        [sys.executable, "-m", "rasa", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        check=False,
     )
 
 
 @pytest.fixture(scope="module")
 def core_model() -> Path:
     override = os.environ.get("TTHC_CONVERSATION_MODEL")
-    if override:
-        return Path(override)
-    if not MODEL.exists() or MODEL.stat().st_mtime < _newest_input():
-        result = _rasa(
-            "train", "core", "-c", "config.yml", "-d", "bot/domain", "-s", "nlu_data",
-            "--out", str(MODEL_DIR), "--fixed-model-name", "core",
-        )
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return MODEL
+    model = Path(override) if override else latest_model()
+    if model is None:
+        pytest.fail("no trained model in models/: `make test` trains one first", pytrace=False)
+    return model
 
 
 def test_there_are_enough_stories() -> None:

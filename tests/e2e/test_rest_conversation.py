@@ -37,6 +37,8 @@ from dossiers.orm import Dossier
 from dossiers.service import change_status
 from tests.conftest import TestDatabase, isolated_database
 
+pytestmark = pytest.mark.slow
+
 # Answers for every slot the birth-registration form may ask, as a citizen types them.
 ANSWERS = {
     "full_name": "Nguyễn Thị Lan",
