@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -19,17 +18,10 @@ from typing import Any
 from rasa_sdk import Tracker
 from sqlalchemy.orm import Session
 
+from catalog.answers import QUESTION_INTENTS  # noqa: F401  (re-exported for the actions)
+
 log = logging.getLogger(__name__)
 
-QUESTION_INTENTS: tuple[str, ...] = (
-    "ask_procedure",
-    "ask_documents",
-    "ask_fee",
-    "ask_processing_time",
-    "ask_agency",
-    "ask_online",
-    "ask_legal_basis",
-)
 
 # Slots (names shared with bot/domain/*.yml).
 SLOT_PROCEDURE = "procedure"
@@ -55,20 +47,11 @@ MIN_SCORE = 45.0
 # Database
 # ---------------------------------------------------------------------------
 
-_lock = threading.Lock()
-_factories: dict[str, Any] = {}
-
-
 def session_factory() -> Any:
-    """One session factory per database URL (tests switch URLs via env)."""
-    from catalog.database import database_url, make_engine, make_session_factory
+    """The process-wide session factory of the configured database."""
+    from catalog.database import shared_session_factory
 
-    url = database_url()
-    with _lock:
-        factory = _factories.get(url)
-        if factory is None:
-            factory = _factories[url] = make_session_factory(make_engine(url))
-        return factory
+    return shared_session_factory()
 
 
 @contextmanager
@@ -83,12 +66,8 @@ def db_session() -> Iterator[Session]:
 def reset_caches() -> None:
     """Forget engines and catalog caches (tests point TTHC_DATABASE_URL elsewhere)."""
     import catalog
-    from catalog import answers
 
-    with _lock:
-        _factories.clear()
     catalog.reset_caches()
-    answers.reset_engines()
 
 
 # ---------------------------------------------------------------------------

@@ -137,7 +137,7 @@ def utter_which_procedure(dispatcher: CollectingDispatcher) -> None:
 
 def _popular() -> list[tuple[str, str]]:
     try:
-        return answers.popular_procedures(limit=5)
+        return catalog.popular_procedures(limit=5)
     except Exception:  # the menu must not fail because the catalog is unreachable
         log.exception("could not read popular procedures")
         return []

@@ -18,7 +18,7 @@ the package object; import the module's names with
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 # Imported eagerly so that the `search` function below, not the submodule, is
 # what `catalog.search` names.
@@ -33,6 +33,7 @@ __all__ = [
     "SearchIndex",
     "get_curated_procedure",
     "get_search_index",
+    "popular_procedures",
     "reset_caches",
     "search",
 ]
@@ -44,18 +45,6 @@ class CatalogEmpty(RuntimeError):
 
 _lock = threading.Lock()
 _indexes: dict[str, SearchIndex] = {}
-_factories: dict[str, Any] = {}
-
-
-def _session_factory(url: str) -> Any:
-    from catalog.database import check_reachable, make_engine, make_session_factory
-
-    factory = _factories.get(url)
-    if factory is None:
-        engine = make_engine(url)
-        check_reachable(engine)
-        factory = _factories[url] = make_session_factory(engine)
-    return factory
 
 
 def get_search_index(url: str | None = None) -> SearchIndex:
@@ -65,14 +54,14 @@ def get_search_index(url: str | None = None) -> SearchIndex:
     per-process copy is safe with several workers); `reset_caches()` after a
     re-import in the same process.
     """
-    from catalog.database import database_url
+    from catalog.database import database_url, shared_session_factory
     from catalog.repository import CatalogRepository
 
     url = url or database_url()
     with _lock:
         index = _indexes.get(url)
         if index is None:
-            with _session_factory(url)() as session:
+            with shared_session_factory(url)() as session:
                 entries = CatalogRepository(session).search_entries()
             if not entries:
                 raise CatalogEmpty(
@@ -89,14 +78,29 @@ def search(query: str, limit: int = 5, url: str | None = None) -> list[Candidate
 
 def get_curated_procedure(code: str, url: str | None = None) -> CuratedProcedure | None:
     """A procedure with its overlay (fee correction, aliases), or None."""
-    from catalog.database import database_url
+    from catalog.database import shared_session_factory
     from catalog.repository import CatalogRepository
 
-    with _session_factory(url or database_url())() as session:
+    with shared_session_factory(url)() as session:
         return CatalogRepository(session).get_curated(code)
 
 
+def popular_procedures(limit: int = 5, url: str | None = None) -> list[tuple[str, str]]:
+    """(code, name) of the most asked procedures, for the greeting menu. Read
+    from the database each call (one indexed query) so a re-import shows up
+    without a restart."""
+    from catalog.database import shared_session_factory
+    from catalog.repository import CatalogRepository
+
+    with shared_session_factory(url)() as session:
+        return CatalogRepository(session).popular(limit)
+
+
 def reset_caches() -> None:
+    """Forget search indexes and database engines (after a re-import, or when
+    tests point `TTHC_DATABASE_URL` elsewhere)."""
+    from catalog.database import dispose_shared
+
     with _lock:
         _indexes.clear()
-        _factories.clear()
+    dispose_shared()

@@ -9,6 +9,7 @@ status change and its notification commit in one transaction. SQLite under
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -117,3 +118,28 @@ def open_database(url: str | None = None, *, migrate: bool = True) -> sessionmak
     if migrate:
         upgrade_database(url)
     return make_session_factory(engine)
+
+
+_shared_lock = threading.Lock()
+_shared_factories: dict[str, sessionmaker] = {}
+
+
+def shared_session_factory(url: str | None = None) -> sessionmaker:
+    """The process-wide session factory for `url` (default: the configured
+    database). An engine is a connection pool: one per process and URL."""
+    url = url or database_url()
+    with _shared_lock:
+        factory = _shared_factories.get(url)
+        if factory is None:
+            engine = make_engine(url)
+            check_reachable(engine)
+            factory = _shared_factories[url] = make_session_factory(engine)
+        return factory
+
+
+def dispose_shared() -> None:
+    """Close the shared engines (tests switch databases; forked workers)."""
+    with _shared_lock:
+        for factory in _shared_factories.values():
+            factory.kw["bind"].dispose()
+        _shared_factories.clear()

@@ -23,6 +23,15 @@ _MONEY = re.compile(
 _FREE = re.compile(r"miễn phí|không thu|miễn lệ phí", re.IGNORECASE)
 
 
+# "123/2015/NĐ-CP" inside "Nghị định số 123/2015/NĐ-CP" or "Luật số 27/2023/QH15".
+_DOCUMENT_NUMBER = re.compile(r"\d[\w.]*(?:/[\w.\-]+)+")
+
+
+def bare_numbers(number_cell: str) -> list[str]:
+    """The document numbers written in a legal-basis number cell."""
+    return _DOCUMENT_NUMBER.findall(number_cell)
+
+
 @dataclass(frozen=True)
 class Finding:
     code: str
@@ -44,7 +53,9 @@ def lint_procedure(curated: CuratedProcedure, statuses: dict[str, LegalStatus]) 
     p = curated.procedure
     findings: list[Finding] = []
     for legal in p.legal_basis:
-        status = statuses.get(legal.number or "")
+        status = next(
+            (statuses[n] for n in bare_numbers(legal.number or "") if n in statuses), None
+        )
         if status and status.status in STALE_STATUSES:
             replacement = f", thay bằng {status.superseded_by}" if status.superseded_by else ""
             findings.append(
@@ -55,13 +66,13 @@ def lint_procedure(curated: CuratedProcedure, statuses: dict[str, LegalStatus]) 
                 )
             )
     fee_rows = [m for m in p.methods if m.fee.text.strip()]
-    if not p.methods or not fee_rows:
-        if curated.fee_correction is None:
-            findings.append(Finding(p.code, "missing_fee", "không có thông tin phí, lệ phí"))
+    if not fee_rows and curated.fee_correction is None:
+        findings.append(Finding(p.code, "missing_fee", "không có thông tin phí, lệ phí"))
     if not p.methods or not any(m.processing_time.text.strip() for m in p.methods):
         findings.append(Finding(p.code, "missing_time", "không có thời hạn giải quyết"))
     for method in fee_rows:
-        main_text = method.fee.text.replace(method.fee.note, "") if method.fee.note else method.fee.text
+        note = method.fee.note
+        main_text = method.fee.text.replace(note, "") if note else method.fee.text
         if _FREE.search(main_text) and money_in(method.fee.note):
             if curated.fee_correction is not None:
                 break  # a maintainer already decided what the fee is

@@ -226,6 +226,16 @@ class CatalogRepository:
             for code, name, popularity, level, field in rows
         ]
 
+    def popular(self, limit: int = 5) -> list[tuple[str, str]]:
+        """(code, name) of the procedures with the highest curated popularity."""
+        rows = self.session.execute(
+            select(ProcedureRow.code, ProcedureRow.name)
+            .where(ProcedureRow.popularity > 0)
+            .order_by(ProcedureRow.popularity.desc(), ProcedureRow.code)
+            .limit(limit)
+        ).all()
+        return [(code, name) for code, name in rows]
+
     def legal_statuses(self) -> dict[str, LegalStatus]:
         return {
             r.number: LegalStatus(r.number, r.status, r.superseded_by, r.source)

@@ -352,17 +352,26 @@ def notification_text(dossier: Dossier, note: str = "") -> str:
     return "\n".join(lines)
 
 
-def _lock_dossier(session: Session, code: str) -> Dossier:
+def _find_dossier(session: Session, code: str, *, for_update: bool = False) -> Dossier | None:
+    """The dossier with `code` (any accepted spelling), or None.
+
+    Raises `InvalidDossierCode` for text that is not a dossier code at all.
+    """
     normalized = normalize_code(code)
     if normalized is None:
         raise InvalidDossierCode()
-    # FOR UPDATE (no SKIP LOCKED): concurrent changes to one dossier must wait
-    # and then see the new status, not both pass the transition check.
-    dossier = session.execute(
-        select(Dossier).where(Dossier.code == normalized).with_for_update()
-    ).scalar_one_or_none()
+    query = select(Dossier).where(Dossier.code == normalized)
+    if for_update:
+        # FOR UPDATE (no SKIP LOCKED): concurrent changes to one dossier must
+        # wait and then see the new status, not both pass the transition check.
+        query = query.with_for_update()
+    return session.execute(query).scalar_one_or_none()
+
+
+def _lock_dossier(session: Session, code: str) -> Dossier:
+    dossier = _find_dossier(session, code, for_update=True)
     if dossier is None:
-        raise DossierNotFound(detail=f"no dossier {normalized}")
+        raise DossierNotFound(detail=f"no dossier {normalize_code(code)}")
     return dossier
 
 
@@ -429,16 +438,11 @@ def cancel_dossier(
 ) -> Dossier:
     """Citizen-initiated cancellation: only the submitter may cancel, and only
     while the transition table allows it (submitted/received)."""
-    normalized = normalize_code(code)
-    if normalized is None:
-        raise InvalidDossierCode()
-    dossier = session.execute(
-        select(Dossier).where(Dossier.code == normalized)
-    ).scalar_one_or_none()
+    dossier = _find_dossier(session, code)
     if dossier is None or not _is_owner(dossier, sender_id, channel):
         raise AccessDenied()
     return change_status(
-        session, normalized, "cancelled", actor="citizen", note=reason or "Người nộp hủy hồ sơ."
+        session, dossier.code, "cancelled", actor="citizen", note=reason or "Người nộp hủy hồ sơ."
     )
 
 
@@ -570,16 +574,13 @@ def get_dossier(
     digits of the phone number in the dossier. Otherwise `AccessDenied`,
     whether or not the code exists.
     """
-    normalized = normalize_code(code)
-    if normalized is None:
-        raise InvalidDossierCode()
-    dossier = session.execute(
-        select(Dossier).where(Dossier.code == normalized)
-    ).scalar_one_or_none()
+    dossier = _find_dossier(session, code)
     owner = dossier is not None and _is_owner(dossier, sender_id, channel)
     if not owner and not _phone_matches(dossier, phone_last4):
         log.info(
-            "dossier look-up denied: code=%s sender=%s", normalized, mask_identifier(sender_id)
+            "dossier look-up denied: code=%s sender=%s",
+            normalize_code(code),
+            mask_identifier(sender_id),
         )
         raise AccessDenied()
     assert dossier is not None
@@ -605,14 +606,9 @@ def list_dossiers(
 def officer_view(session: Session, code: str, *, masked: bool = True) -> DossierView:
     """A dossier for one-stop-shop staff (no owner check: the caller is an
     officer). Masked unless the officer's task needs the personal data."""
-    normalized = normalize_code(code)
-    if normalized is None:
-        raise InvalidDossierCode()
-    dossier = session.execute(
-        select(Dossier).where(Dossier.code == normalized)
-    ).scalar_one_or_none()
+    dossier = _find_dossier(session, code)
     if dossier is None:
-        raise DossierNotFound(detail=f"no dossier {normalized}")
+        raise DossierNotFound(detail=f"no dossier {normalize_code(code)}")
     return DossierView.from_dossier(dossier, masked=masked)
 
 

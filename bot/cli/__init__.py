@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 # Modules under bot.cli that expose `register(subparsers)`.
 COMMAND_MODULES = ("db_cmd", "catalog_cmd", "nlu_cmd", "dossier_cmd", "channels_cmd", "run_cmd")
@@ -22,6 +23,34 @@ class CommandError(Exception):
     def __init__(self, message: str, status: int = 1) -> None:
         super().__init__(message)
         self.status = status
+
+
+def command_group(
+    subparsers: argparse._SubParsersAction, name: str, help_text: str
+) -> Callable[..., argparse.ArgumentParser]:
+    """A `tthc NAME ...` group; returns `add(name, help, handler)` that adds a
+    subcommand taking `--database-url`, the option every database command has."""
+    group = subparsers.add_parser(name, help=help_text)
+    sub = group.add_subparsers(dest=f"{name}_command", metavar="COMMAND")
+    sub.required = True
+
+    def add(command: str, command_help: str, handler: Callable[[argparse.Namespace], int]):
+        parser = sub.add_parser(command, help=command_help)
+        parser.add_argument("--database-url", help="default: TTHC_DATABASE_URL or var/tthc.db")
+        parser.set_defaults(handler=handler)
+        return parser
+
+    return add
+
+
+def open_database_or_exit(args: argparse.Namespace) -> Any:
+    """The session factory for `--database-url` (migrated), or a one-line error."""
+    from catalog.database import DatabaseUnavailable, open_database
+
+    try:
+        return open_database(getattr(args, "database_url", None))
+    except DatabaseUnavailable as exc:
+        raise CommandError(str(exc)) from exc
 
 
 def build_parser() -> argparse.ArgumentParser:

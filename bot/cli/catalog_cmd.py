@@ -9,16 +9,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bot.cli import CommandError
-
-
-def _session_factory(args: argparse.Namespace) -> Any:
-    from catalog.database import DatabaseUnavailable, open_database
-
-    try:
-        return open_database(getattr(args, "database_url", None))
-    except DatabaseUnavailable as exc:
-        raise CommandError(str(exc)) from exc
+from bot.cli import CommandError, command_group, open_database_or_exit
 
 
 class _Progress:
@@ -44,7 +35,7 @@ def _import(args: argparse.Namespace) -> int:
     from catalog.importer import import_catalog
     from catalog.overrides import OverridesError
 
-    factory = _session_factory(args)
+    factory = open_database_or_exit(args)
     source = Path(args.source) if args.source else None
     if source is not None and not source.exists():
         raise CommandError(f"no such source: {source}")
@@ -109,7 +100,7 @@ def _show(args: argparse.Namespace) -> int:
     from catalog.database import session_scope
     from catalog.repository import CatalogRepository
 
-    with session_scope(_session_factory(args)) as session:
+    with session_scope(open_database_or_exit(args)) as session:
         curated = CatalogRepository(session).get_curated(args.code)
     if curated is None:
         raise CommandError(f"unknown procedure code: {args.code}", status=2)
@@ -129,7 +120,7 @@ def _search(args: argparse.Namespace) -> int:
 
     if args.limit < 1:
         raise CommandError("--limit must be at least 1", status=2)
-    _session_factory(args)  # fail with a clear message when the database is down
+    open_database_or_exit(args)  # fail with a clear message when the database is down
     try:
         url = args.database_url or database_url()
         results = catalog.search(args.query, limit=args.limit, url=url)
@@ -151,7 +142,7 @@ def _lint(args: argparse.Namespace) -> int:
     from catalog.lint import lint_catalog
     from catalog.repository import CatalogRepository
 
-    with session_scope(_session_factory(args)) as session:
+    with session_scope(open_database_or_exit(args)) as session:
         findings = lint_catalog(CatalogRepository(session))
     if args.kind:
         findings = [f for f in findings if f.kind in args.kind]
@@ -170,7 +161,7 @@ def _stats(args: argparse.Namespace) -> int:
     from catalog.database import session_scope
     from catalog.repository import CatalogRepository
 
-    with session_scope(_session_factory(args)) as session:
+    with session_scope(open_database_or_exit(args)) as session:
         stats = CatalogRepository(session).stats()
     if args.json:
         print(json.dumps(stats, ensure_ascii=False, indent=2))
@@ -186,15 +177,7 @@ def _stats(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    catalog_parser = subparsers.add_parser("catalog", help="the procedure catalog")
-    sub = catalog_parser.add_subparsers(dest="catalog_command", metavar="COMMAND")
-    sub.required = True
-
-    def add(name: str, help_text: str, handler: Any) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text)
-        p.add_argument("--database-url", help="default: TTHC_DATABASE_URL or var/tthc.db")
-        p.set_defaults(handler=handler)
-        return p
+    add = command_group(subparsers, "catalog", "the procedure catalog")
 
     p = add("import", "import the portal records and the curation overlay", _import)
     p.add_argument("--source", help="a .tar.gz of raw records or a directory (default: bundled)")

@@ -8,7 +8,7 @@ import logging
 import signal
 import threading
 
-from bot.cli import CommandError
+from bot.cli import CommandError, open_database_or_exit
 
 
 def _configure_logging(verbose: bool) -> None:
@@ -33,24 +33,14 @@ def _telegram(args: argparse.Namespace) -> int:
 
 def _notify(args: argparse.Namespace) -> int:
     from bot.channels.senders import senders_from_env
-    from catalog.database import (
-        DatabaseUnavailable,
-        check_reachable,
-        make_engine,
-        make_session_factory,
-    )
     from dossiers.outbox import OutboxDispatcher
 
     _configure_logging(args.verbose)
-    engine = make_engine(args.database_url)
-    try:
-        check_reachable(engine)
-    except DatabaseUnavailable as exc:
-        raise CommandError(str(exc)) from exc
+    factory = open_database_or_exit(args)
     senders = senders_from_env()
     if not senders:
         raise CommandError("no channel configured: set TELEGRAM_BOT_TOKEN and/or ZALO_*")
-    dispatcher = OutboxDispatcher(make_session_factory(engine), senders)  # type: ignore[arg-type]
+    dispatcher = OutboxDispatcher(factory, senders)  # type: ignore[arg-type]
     if args.once:
         delivered = dispatcher.dispatch_once()
         print(f"delivered {delivered} notification(s)")

@@ -10,16 +10,7 @@ import argparse
 import json
 from typing import Any
 
-from bot.cli import CommandError
-
-
-def _factory(args: argparse.Namespace) -> Any:
-    from catalog.database import DatabaseUnavailable, open_database
-
-    try:
-        return open_database(args.database_url)
-    except DatabaseUnavailable as exc:
-        raise CommandError(str(exc)) from exc
+from bot.cli import CommandError, command_group, open_database_or_exit
 
 
 def _view_dict(view: Any) -> dict[str, Any]:
@@ -69,7 +60,7 @@ def _set_status(args: argparse.Namespace) -> int:
     from dossiers.service import DossierError, change_status, status_label
 
     try:
-        with session_scope(_factory(args)) as session:
+        with session_scope(open_database_or_exit(args)) as session:
             dossier = change_status(
                 session, args.code, args.status, actor=args.actor, note=args.note or ""
             )
@@ -85,7 +76,7 @@ def _show(args: argparse.Namespace) -> int:
     from dossiers.service import DossierError, officer_view
 
     try:
-        with session_scope(_factory(args)) as session:
+        with session_scope(open_database_or_exit(args)) as session:
             view = officer_view(session, args.code, masked=not args.unmask)
     except DossierError as exc:
         raise _dossier_error(exc) from exc
@@ -100,7 +91,7 @@ def _list(args: argparse.Namespace) -> int:
     from catalog.database import session_scope
     from dossiers.service import officer_queue
 
-    with session_scope(_factory(args)) as session:
+    with session_scope(open_database_or_exit(args)) as session:
         views = officer_queue(session, status=args.status, limit=args.limit)
     if args.json:
         print(json.dumps([_view_dict(v) for v in views], ensure_ascii=False, indent=2))
@@ -115,15 +106,7 @@ def _list(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     from dossiers.service import STATUSES
 
-    parser = subparsers.add_parser("dossier", help="dossiers (officers)")
-    sub = parser.add_subparsers(dest="dossier_command", metavar="COMMAND")
-    sub.required = True
-
-    def add(name: str, help_text: str, handler: Any) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text)
-        p.add_argument("--database-url", help="default: TTHC_DATABASE_URL or var/tthc.db")
-        p.set_defaults(handler=handler)
-        return p
+    add = command_group(subparsers, "dossier", "dossiers (officers)")
 
     p = add("set-status", "change a dossier's status and notify the citizen", _set_status)
     p.add_argument("code")

@@ -96,7 +96,9 @@ def _format_human(result: dict[str, Any]) -> str:
     if procedure:
         lines.append(f"procedure: {procedure['code']} {procedure['name']} ({procedure['score']})")
     for candidate in result["procedure_candidates"]:
-        lines.append(f"  candidate: {candidate['code']} {candidate['score']:5.1f} {candidate['name']}")
+        lines.append(
+            f"  candidate: {candidate['code']} {candidate['score']:5.1f} {candidate['name']}"
+        )
     return "\n".join(lines)
 
 

@@ -79,7 +79,11 @@ def _run(args: argparse.Namespace) -> int:
         if settings.telegram_token:
             supervisor.start("telegram", [sys.executable, "-m", "bot.cli", "telegram"], child_env())
             channels.append("Telegram")
-        supervisor.start("notifications", [sys.executable, "-m", "bot.cli", "notify"], child_env())
+        if settings.telegram_token or settings.zalo_configured:
+            # Push channels get their status notifications from the outbox
+            # dispatcher; web chat and REST clients pull theirs.
+            notify = [sys.executable, "-m", "bot.cli", "notify"]
+            supervisor.start("notifications", notify, child_env())
         base = f"http://{settings.host}:{settings.rasa_port}"
         print()
         print(f"tthc-bot is running (model {model.name}); channels: {', '.join(channels)}")

@@ -92,7 +92,7 @@ def base_intent(name: str | None) -> str:
 
 
 def accuracy(gold: Sequence[str], predicted: Sequence[str]) -> float:
-    return sum(g == p for g, p in zip(gold, predicted)) / len(gold) if gold else 0.0
+    return sum(g == p for g, p in zip(gold, predicted, strict=True)) / len(gold) if gold else 0.0
 
 
 def macro_f1(gold: Sequence[str], predicted: Sequence[str]) -> float:
@@ -103,9 +103,9 @@ def macro_f1(gold: Sequence[str], predicted: Sequence[str]) -> float:
         return 0.0
     scores = []
     for label in labels:
-        tp = sum(1 for g, p in zip(gold, predicted) if g == label and p == label)
-        fp = sum(1 for g, p in zip(gold, predicted) if g != label and p == label)
-        fn = sum(1 for g, p in zip(gold, predicted) if g == label and p != label)
+        tp = sum(1 for g, p in zip(gold, predicted, strict=True) if g == label and p == label)
+        fp = sum(1 for g, p in zip(gold, predicted, strict=True) if g != label and p == label)
+        fn = sum(1 for g, p in zip(gold, predicted, strict=True) if g == label and p != label)
         precision = tp / (tp + fp) if tp + fp else 0.0
         recall = tp / (tp + fn) if tp + fn else 0.0
         scores.append(2 * precision * recall / (precision + recall) if precision + recall else 0.0)
@@ -140,8 +140,8 @@ def intent_metrics(examples: Sequence[Example], predicted: Sequence[str]) -> dic
 def procedure_metrics(
     examples: Sequence[Example], parses: Sequence[dict[str, Any]]
 ) -> dict[str, Any]:
-    pos = [(e, r) for e, r in zip(examples, parses) if e.procedures]
-    neg = [(e, r) for e, r in zip(examples, parses) if not e.procedures]
+    pos = [(e, r) for e, r in zip(examples, parses, strict=True) if e.procedures]
+    neg = [(e, r) for e, r in zip(examples, parses, strict=True) if not e.procedures]
 
     def codes(parse: dict[str, Any]) -> list[str]:
         return [c["code"] for c in parse.get("procedure_candidates") or []]
@@ -191,7 +191,11 @@ def check_targets(summary: dict[str, Any]) -> list[str]:
     need("intent accuracy", ours["intent"]["accuracy"], TARGETS["intent_accuracy"])
     none_style = ours["intent"]["by_style"].get("none")
     if none_style:
-        need("intent accuracy (style none)", none_style["accuracy"], TARGETS["intent_accuracy_none"])
+        need(
+            "intent accuracy (style none)",
+            none_style["accuracy"],
+            TARGETS["intent_accuracy_none"],
+        )
     need("procedure top-1", ours["procedure"]["top1"], TARGETS["procedure_top1"])
     need("procedure top-3", ours["procedure"]["top3"], TARGETS["procedure_top3"])
     ratio = summary.get("error_ratio_vs_baseline")
@@ -285,7 +289,7 @@ def error_records(
     model_name: str, examples: Sequence[Example], parses: Sequence[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     records: list[dict[str, Any]] = []
-    for example, parse in zip(examples, parses):
+    for example, parse in zip(examples, parses, strict=True):
         predicted = base_intent((parse.get("intent") or {}).get("name"))
         base = {
             "model": model_name,
@@ -295,12 +299,13 @@ def error_records(
         }
         if predicted != example.intent:
             ranking = parse.get("intent_ranking") or []
+            confidence = float((parse.get("intent") or {}).get("confidence") or 0)
             records.append(
                 {
                     **base,
                     "kind": "intent",
                     "predicted": predicted,
-                    "confidence": round(float((parse.get("intent") or {}).get("confidence") or 0), 4),
+                    "confidence": round(confidence, 4),
                     "ranking": [
                         {"name": r["name"], "confidence": round(float(r["confidence"]), 4)}
                         for r in ranking[:3]
@@ -345,12 +350,12 @@ def plot_confusion(
     gold_labels = sorted({e.intent for e in examples})
     models = list(parses_by_model)
     fig, axes = plt.subplots(1, len(models), figsize=(9 * len(models), 8.5), squeeze=False)
-    for ax, model in zip(axes[0], models):
+    for ax, model in zip(axes[0], models, strict=True):
         predicted = _predicted_intents(parses_by_model[model])
         extra = sorted(set(predicted) - set(gold_labels))
         columns = gold_labels + extra
         matrix = np.zeros((len(gold_labels), len(columns)), dtype=int)
-        for example, pred in zip(examples, predicted):
+        for example, pred in zip(examples, predicted, strict=True):
             matrix[gold_labels.index(example.intent), columns.index(pred)] += 1
         ax.imshow(matrix, cmap="Blues")
         ax.set_xticks(range(len(columns)), columns, rotation=90, fontsize=7)
@@ -388,7 +393,10 @@ def render_markdown(summary: dict[str, Any]) -> str:
     def row(label: str, o: dict[str, Any], b: dict[str, Any] | None) -> str:
         b_acc = f"{b['accuracy']:.3f}" if b else "-"
         b_f1 = f"{b['macro_f1']:.3f}" if b else "-"
-        return f"| {label} | {o['n']} | {o['accuracy']:.3f} | {o['macro_f1']:.3f} | {b_acc} | {b_f1} |"
+        return (
+            f"| {label} | {o['n']} | {o['accuracy']:.3f} | {o['macro_f1']:.3f} "
+            f"| {b_acc} | {b_f1} |"
+        )
 
     lines.append(row("overall", ours["intent"], base["intent"] if base else None))
     for style, stats in ours["intent"]["by_style"].items():
@@ -404,7 +412,8 @@ def render_markdown(summary: dict[str, Any]) -> str:
         "",
         "| metric | value |",
         "|---|---|",
-        f"| top-1 (first candidate acceptable, n={proc['n_with_procedure']}) | {proc['top1']:.3f} |",
+        f"| top-1 (first candidate acceptable, n={proc['n_with_procedure']}) "
+        f"| {proc['top1']:.3f} |",
         f"| top-3 | {proc['top3']:.3f} |",
         f"| entity accuracy (emitted `procedure` acceptable) | {proc['entity_accuracy']:.3f} |",
         f"| entity precision (emitted and acceptable / emitted) | {proc['entity_precision']:.3f} |",

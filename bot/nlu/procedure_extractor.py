@@ -80,6 +80,8 @@ ASPECT_PHRASES: tuple[str, ...] = (
     # submitting / status
     "nop ho so", "nop hs", "nop", "tinh trang", "trang thai", "kiem tra", "tra cuu",
     "xong chua", "den dau", "duyet chua",
+    # contact details typed next to the question ("sđt 09...")
+    "so dien thoai", "dien thoai", "email",
     # how / chat words that catalog.text keeps (it only strips them in phrases)
     "thu tuc", "huong dan", "cach lam", "cac buoc", "trinh tu", "quy trinh",
     "lam", "muon", "phai", "giup", "voi", "luon", "thi", "la", "va", "hay",
@@ -89,7 +91,18 @@ ASPECT_PHRASES: tuple[str, ...] = (
 # Tokens that may stay in the reduced query but are too generic to count as
 # naming a procedure (a message of only these is not about one).
 GENERIC_TOKENS: frozenset[str] = frozenset(
-    ["ban", "toi", "minh", "em", "e", "anh", "chi", "ong", "ba", "be", "con", "vay", "v", "the", "sao", "roi", "rui", "nua", "them", "cai", "nay", "do", "kia", "ay", "day", "xin", "chao", "cam", "on", "vang", "dung", "sai", "ok", "oke", "uh", "um", "da", "khong", "co", "hoi", "biet", "noi", "gi", "nhung", "cac", "mot", "hai", "bot", "ai", "tra", "loi", "nguoi", "that", "can", "bo", "nhan", "vien", "ho", "tro", "giup", "trang", "web", "app", "cap", "dang", "ky", "lam", "giay", "moi", "lai", "doi", "so", "cho", "huy", "thoi", "di", "nhe", "nha", "nhi", "ha", "hen", "a", "neu", "khi", "luc", "gio", "bay", "ngay", "hom", "nam", "thang", "tuan", "xong", "xu", "ly", "giai", "quyet", "theo", "cu", "tren", "trong", "o", "len", "xuong", "ra", "vao", "ve", "tu", "den", "tai", "boi", "vi", "de", "se", "sau", "truoc", "dau", "ma", "xem"]
+    [
+        "ban", "toi", "minh", "em", "e", "anh", "chi", "ong", "ba", "be", "con", "vay", "v",
+        "the", "sao", "roi", "rui", "nua", "them", "cai", "nay", "do", "kia", "ay", "day", "xin",
+        "chao", "cam", "on", "vang", "dung", "sai", "ok", "oke", "uh", "um", "da", "khong", "co",
+        "hoi", "biet", "noi", "gi", "nhung", "cac", "mot", "hai", "bot", "ai", "tra", "loi",
+        "nguoi", "that", "can", "bo", "nhan", "vien", "ho", "tro", "giup", "trang", "web", "app",
+        "cap", "dang", "ky", "lam", "giay", "moi", "lai", "doi", "so", "cho", "huy", "thoi", "di",
+        "nhe", "nha", "nhi", "ha", "hen", "a", "neu", "khi", "luc", "gio", "bay", "ngay", "hom",
+        "nam", "thang", "tuan", "xong", "xu", "ly", "giai", "quyet", "theo", "cu", "tren",
+        "trong", "o", "len", "xuong", "ra", "vao", "ve", "tu", "den", "tai", "boi", "vi", "de",
+        "se", "sau", "truoc", "dau", "ma", "xem",
+    ]
 )
 
 _ASPECT_TABLE = sorted({tuple(p.split()) for p in ASPECT_PHRASES}, key=len, reverse=True)
@@ -112,9 +125,16 @@ def strip_aspects(tokens: Sequence[str]) -> list[str]:
     return out
 
 
+def _is_identifier(token: str) -> bool:
+    """Phone/ID numbers and dossier codes: long digit runs or letter+digit mixes.
+    Short numbers stay ("dưới 14 tuổi", "phiếu số 2" matter to the search)."""
+    digits = sum(ch.isdigit() for ch in token)
+    return digits >= 5 or (0 < digits < len(token))
+
+
 def procedure_query(text: str) -> tuple[str, int]:
     """(reduced query, number of content tokens) for `text`."""
-    tokens = strip_aspects(query_tokens(text))
+    tokens = [t for t in strip_aspects(query_tokens(text)) if not _is_identifier(t)]
     # Tokens with digits are numbers, ages, dossier/ID codes: never a name on their own.
     content = sum(
         1 for t in tokens if t not in GENERIC_TOKENS and not any(ch.isdigit() for ch in t)
@@ -191,13 +211,15 @@ def best_span(
     whole (stripped) text when no token matches.
     """
     query_set = set(query.split())
-    useful = query_set & (set(name_tokens(candidate_name)) | query_set)
+    # Words both asked for and in the official name; when the match came from
+    # an alias (no shared words, e.g. "sổ đỏ"), every query word counts.
+    useful = (query_set & set(name_tokens(candidate_name))) or query_set
     keys = [_token_keys(t.lemma) for t in tokens]
     matching = [any(k in useful for k in ks) for ks in keys]
     core = [
         i
         for i, ks in enumerate(keys)
-        if any(k in useful and k not in GENERIC_TOKENS for k in ks)
+        if any(k in useful and k not in GENERIC_TOKENS and not _is_identifier(k) for k in ks)
     ]
     if not core:
         stripped = text.strip()

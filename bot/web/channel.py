@@ -13,7 +13,6 @@ clients without push.
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -25,9 +24,8 @@ from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from sqlalchemy.orm import sessionmaker
 
-from catalog.database import make_engine, make_session_factory
+from catalog.database import shared_session_factory
 from dossiers.outbox import collect_for_recipient
 
 logger = logging.getLogger(__name__)
@@ -36,12 +34,6 @@ SERVICE_ERROR_VI = "Xin lỗi, hệ thống đang gặp sự cố. Bạn vui lò
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 MAX_MESSAGE_CHARS = 4_000
 MAX_SENDER_CHARS = 128
-
-
-@functools.lru_cache(maxsize=1)
-def _session_factory() -> sessionmaker:
-    """One engine per Rasa process for the tthc database (read on first poll)."""
-    return make_session_factory(make_engine())
 
 
 class BadRequest(ValueError):
@@ -116,7 +108,7 @@ class RestChannel(RestInput):
             if not sender or len(sender) > MAX_SENDER_CHARS:
                 return response.json({"error": '"sender" query parameter required'}, status=400)
             texts = await asyncio.get_running_loop().run_in_executor(
-                None, collect_for_recipient, _session_factory(), self.name(), sender
+                None, collect_for_recipient, shared_session_factory(), self.name(), sender
             )
             return response.json({"messages": texts})
 

@@ -11,7 +11,9 @@ import yaml
 from bot.nlu import evaluation as ev
 
 
-def _ex(text: str, intent: str, procedures: tuple[str, ...] = (), style: str = "none") -> ev.Example:
+def _ex(
+    text: str, intent: str, procedures: tuple[str, ...] = (), style: str = "none"
+) -> ev.Example:
     return ev.Example(text, intent, procedures, style)
 
 

@@ -13,7 +13,9 @@ import pytest
 
 from bot.cli import nlu_cmd
 
-CONTRACT_KEYS = {"text", "intent", "intent_ranking", "entities", "procedure", "procedure_candidates"}
+CONTRACT_KEYS = {
+    "text", "intent", "intent_ranking", "entities", "procedure", "procedure_candidates",
+}
 
 HOSTILE = [
     "",

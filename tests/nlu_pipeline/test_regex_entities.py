@@ -109,7 +109,9 @@ def test_date_in_nfd_text_maps_offsets_back() -> None:
 
 def test_several_entities_in_order() -> None:
     text = "HS-7K2M-Q9XD, sđt 0912345678, sinh 01/01/2000, cccd 001090012345"
-    assert [m.entity for m in find_entities(text)] == ["dossier_code", "phone", "date", "citizen_id"]
+    assert [m.entity for m in find_entities(text)] == [
+        "dossier_code", "phone", "date", "citizen_id",
+    ]
 
 
 def test_regex_features_file_is_up_to_date() -> None:

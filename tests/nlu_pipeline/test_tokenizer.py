@@ -96,7 +96,10 @@ def test_codes_and_numbers_stay_single_tokens() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "   ", "\u200b\u200b", "😀😀😀", "...???!!!", "Привет 你好 đăng ký", "a\u0301\u0301\u0301"],
+    [
+        "", "   ", "\u200b\u200b", "😀😀😀", "...???!!!", "Привет 你好 đăng ký",
+        "a\u0301\u0301\u0301",
+    ],
 )
 def test_hostile_input_does_not_crash(text: str) -> None:
     tokens = tokenize_text(text)
