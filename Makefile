@@ -50,19 +50,29 @@ format: $(STAMP)
 migrate: $(STAMP)
 	$(TTHC) db upgrade
 
-catalog: migrate
+# Import (idempotent: skipped when neither the data nor the overlay changed).
+catalog: $(STAMP)
 	$(TTHC) catalog import --if-changed
 
+# Train (skipped when a model from identical inputs is already in models/).
 train: catalog
 	$(TTHC) train --if-stale
 
+# Held-out NLU evaluation against a baseline; exits non-zero below target.
 evaluate: catalog
 	$(TTHC) evaluate
 
+# Everything CI checks: lint, catalog, model, all pytest suites (catalog and
+# dossiers on SQLite and PostgreSQL, actions, channels, conversation stories,
+# end-to-end over real servers), then the NLU evaluation with its targets.
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(TTHC) catalog import --if-changed --quiet
+	$(TTHC) train --if-stale
 	$(PY) -m pytest -q
+	$(TTHC) evaluate
 
+# The quick loop while editing: no model, no servers.
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"
 

@@ -235,3 +235,41 @@ def child_env() -> dict[str, str]:
     env.setdefault("SQLALCHEMY_WARN_20", "0")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
     return env
+
+
+def start_servers(
+    supervisor: Supervisor,
+    settings: Settings,
+    model: Path,
+    endpoints: Path,
+    credentials: Path,
+    env: Mapping[str, str],
+    *,
+    api_token: str | None = None,
+) -> None:
+    """Start the action server, then the Rasa server, and wait until both
+    listen. `api_token` enables Rasa's HTTP API (tests read trackers with it).
+    Raises ConfigurationError when either does not come up."""
+    actions = supervisor.start("action server", action_server_argv(settings), env)
+    if not wait_for_port("127.0.0.1", settings.action_port, 120, actions):
+        raise ConfigurationError(f"the action server did not start on port {settings.action_port}")
+    argv = rasa_argv(
+        "run",
+        "--model", str(model),
+        "--endpoints", str(endpoints),
+        "--credentials", str(credentials),
+        "--port", str(settings.rasa_port),
+        "--interface", settings.host,
+    )
+    if api_token:
+        argv += ["--enable-api", "--auth-token", api_token]
+    rasa = supervisor.start("rasa server", argv, env)
+    if not wait_for_port(settings.host, settings.rasa_port, 300, rasa):
+        raise ConfigurationError(f"the Rasa server did not start on port {settings.rasa_port}")
+
+
+def free_port() -> int:
+    """A TCP port free on the loopback interface right now (tests, benchmarks)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -35,17 +35,8 @@ def _prepare() -> tuple:  # type: ignore[type-arg]
     return settings, model, endpoints, credentials
 
 
-def _start_action_server(supervisor, settings) -> None:  # type: ignore[no-untyped-def]
-    from bot.runtime import action_server_argv, child_env, wait_for_port
-
-    process = supervisor.start("action server", action_server_argv(settings), child_env())
-    if not wait_for_port("127.0.0.1", settings.action_port, 120, process):
-        supervisor.stop()
-        raise CommandError(f"the action server did not start on port {settings.action_port}")
-
-
 def _run(args: argparse.Namespace) -> int:
-    from bot.runtime import Supervisor, child_env, rasa_argv, wait_for_port
+    from bot.runtime import ConfigurationError, Supervisor, child_env, start_servers
 
     settings, model, endpoints, credentials = _prepare()
     supervisor = Supervisor()
@@ -58,21 +49,10 @@ def _run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
-        _start_action_server(supervisor, settings)
-        rasa = supervisor.start(
-            "rasa server",
-            rasa_argv(
-                "run",
-                "--model", str(model),
-                "--endpoints", str(endpoints),
-                "--credentials", str(credentials),
-                "--port", str(settings.rasa_port),
-                "--interface", settings.host,
-            ),
-            child_env(),
-        )
-        if not wait_for_port(settings.host, settings.rasa_port, 300, rasa):
-            raise CommandError(f"the Rasa server did not start on port {settings.rasa_port}")
+        try:
+            start_servers(supervisor, settings, model, endpoints, credentials, child_env())
+        except ConfigurationError as exc:
+            raise CommandError(str(exc)) from exc
         channels = ["REST", "web chat", "socket.io"]
         if settings.zalo_configured:
             channels.append("Zalo")
@@ -108,12 +88,20 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _shell(args: argparse.Namespace) -> int:
-    from bot.runtime import Supervisor, child_env, rasa_argv
+    from bot.runtime import (
+        Supervisor,
+        action_server_argv,
+        child_env,
+        rasa_argv,
+        wait_for_port,
+    )
 
     settings, model, endpoints, _ = _prepare()
     supervisor = Supervisor()
     try:
-        _start_action_server(supervisor, settings)
+        actions = supervisor.start("action server", action_server_argv(settings), child_env())
+        if not wait_for_port("127.0.0.1", settings.action_port, 120, actions):
+            raise CommandError(f"the action server did not start on port {settings.action_port}")
         shell = subprocess.run(
             rasa_argv("shell", "--model", str(model), "--endpoints", str(endpoints)),
             env=child_env(),

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import socket
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,11 +22,10 @@ import pytest
 from bot.runtime import (
     Settings,
     Supervisor,
-    action_server_argv,
     child_env,
+    free_port,
     latest_model,
-    rasa_argv,
-    wait_for_port,
+    start_servers,
     write_rasa_files,
 )
 from catalog.database import session_scope
@@ -54,12 +52,6 @@ ANSWERS = {
     "mother_name": "Nguyễn Thị Lan",
     "relationship_to_child": "Mẹ",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -112,18 +104,9 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
         token = secrets.token_hex(8)
         supervisor = Supervisor()
         try:
-            actions = supervisor.start("actions", action_server_argv(settings), env)
-            assert wait_for_port("127.0.0.1", settings.action_port, 120, actions)
-            rasa = supervisor.start(
-                "rasa",
-                rasa_argv(
-                    "run", "--model", str(model), "--endpoints", str(endpoints),
-                    "--credentials", str(credentials), "--port", str(settings.rasa_port),
-                    "--interface", "127.0.0.1", "--enable-api", "--auth-token", token,
-                ),
-                env,
+            start_servers(
+                supervisor, settings, model, endpoints, credentials, env, api_token=token
             )
-            assert wait_for_port("127.0.0.1", settings.rasa_port, 300, rasa), "rasa did not start"
             yield Servers(f"http://127.0.0.1:{settings.rasa_port}", token, database)
         finally:
             supervisor.stop()

@@ -1,0 +1,189 @@
+"""Concurrent citizens over HTTP: round-trip latency, throughput, correctness.
+
+Starts the real action server and Rasa server (the newest model in models/)
+on loopback ports with a fresh SQLite database holding the full catalog, then
+runs N simulated citizens at once. Each one asks about a procedure, asks a
+follow-up, files a temporary-residence dossier through the form and checks
+its status. Reports median and p95 round trip per message, messages per
+second, errors, and whether every confirmed dossier was stored exactly once.
+
+    .venv/bin/python benchmarks/conversation_load.py [--citizens 10] [--rounds 1]
+
+Targets (issue 4), with 10 citizens: median ≤ 100 ms, p95 ≤ 250 ms, zero
+errors, every dossier stored once. Exit status 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.runtime import (  # noqa: E402
+    Settings,
+    Supervisor,
+    child_env,
+    free_port,
+    latest_model,
+    start_servers,
+    write_rasa_files,
+)
+from catalog.database import open_database, session_scope  # noqa: E402
+from catalog.importer import import_catalog  # noqa: E402
+from dossiers.codes import DOSSIER_CODE_PATTERN  # noqa: E402
+from dossiers.orm import Dossier  # noqa: E402
+
+ANSWERS = {
+    "full_name": "Lê Văn Hùng",
+    "date_of_birth": "2/9/1985",
+    "citizen_id": "079085012345",
+    "phone": "0987654321",
+    "address": "12 Nguyễn Huệ, phường Sài Gòn, TP Hồ Chí Minh",
+    "temporary_address": "45 Lý Thường Kiệt, phường Cửa Nam, Hà Nội",
+    "stay_duration": "12 tháng",
+    "stay_reason": "Làm việc",
+    "landlord_name": "Phạm Thị Mai",
+}
+
+
+class Client:
+    def __init__(self, base: str, token: str) -> None:
+        self.base = base
+        self.token = token
+        self.latencies: list[float] = []
+        self.errors: list[str] = []
+        self.lock = threading.Lock()
+
+    def say(self, sender: str, message: str) -> list[dict[str, Any]]:
+        request = urllib.request.Request(
+            f"{self.base}/webhooks/rest/webhook",
+            data=json.dumps({"sender": sender, "message": message}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        started = time.perf_counter()
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                body = json.loads(response.read())
+        except Exception as exc:  # every failure counts as an error
+            with self.lock:
+                self.errors.append(f"{sender}: {exc}")
+            return []
+        with self.lock:
+            self.latencies.append(time.perf_counter() - started)
+        return body
+
+    def requested_slot(self, sender: str) -> str | None:
+        url = f"{self.base}/conversations/{sender}/tracker?token={self.token}"
+        with urllib.request.urlopen(url, timeout=60) as response:
+            return json.loads(response.read())["slots"].get("requested_slot")
+
+
+def citizen(client: Client, sender: str, codes: dict[str, str]) -> None:
+    client.say(sender, "xin chào")
+    client.say(sender, "đăng ký tạm trú cần giấy tờ gì")
+    client.say(sender, "mất mấy ngày vậy")
+    client.say(sender, "tôi muốn nộp hồ sơ đăng ký tạm trú")
+    for _ in range(30):
+        slot = client.requested_slot(sender)
+        if slot is None or slot == "dossier_confirmed":
+            break
+        client.say(sender, ANSWERS.get(slot, "Không có"))
+    reply = " ".join(m.get("text", "") for m in client.say(sender, "Xác nhận"))
+    match = DOSSIER_CODE_PATTERN.search(reply)
+    if match is None:
+        with client.lock:
+            client.errors.append(f"{sender}: no dossier code in confirmation")
+        return
+    codes[sender] = match.group(0).upper()
+    client.say(sender, "Xác nhận")  # a double tap must not file twice
+    client.say(sender, f"hồ sơ {codes[sender]} tới đâu rồi")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--citizens", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=1, help="conversations per citizen")
+    args = parser.parse_args()
+
+    model = latest_model()
+    if model is None:
+        print("no model in models/: run `make train` first", file=sys.stderr)
+        return 2
+    workdir = Path(tempfile.mkdtemp(prefix="tthc-load-"))
+    url = f"sqlite:///{workdir / 'tthc.db'}"
+    factory = open_database(url)
+    import_catalog(factory)
+    settings = Settings(
+        rasa_port=free_port(),
+        action_port=free_port(),
+        host="127.0.0.1",
+        tracker_store_url=f"sqlite:///{workdir / 'tracker.db'}",
+        lock_store_url=None,
+        telegram_token=None,
+        zalo_configured=False,
+    )
+    endpoints, credentials = write_rasa_files(settings, workdir)
+    env = child_env()
+    env["TTHC_DATABASE_URL"] = url
+    token = secrets.token_hex(8)
+    supervisor = Supervisor()
+    try:
+        start_servers(supervisor, settings, model, endpoints, credentials, env, api_token=token)
+        client = Client(f"http://127.0.0.1:{settings.rasa_port}", token)
+        client.say("warm-up", "xin chào")  # first message loads lazy parts
+        client.latencies.clear()
+        codes: dict[str, str] = {}
+        started = time.perf_counter()
+        for round_index in range(args.rounds):
+            threads = [
+                threading.Thread(
+                    target=citizen, args=(client, f"load-{round_index}-{i}", codes)
+                )
+                for i in range(args.citizens)
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        elapsed = time.perf_counter() - started
+    finally:
+        supervisor.stop()
+
+    with session_scope(factory) as session:
+        stored = session.query(Dossier.sender_id, Dossier.code).all()
+    per_sender: dict[str, list[str]] = {}
+    for sender, code in stored:
+        per_sender.setdefault(sender, []).append(code)
+    expected = args.citizens * args.rounds
+    exactly_once = len(codes) == expected and all(
+        per_sender.get(sender) == [code] for sender, code in codes.items()
+    )
+    lat = sorted(client.latencies)
+    median = statistics.median(lat) * 1000 if lat else float("nan")
+    p95 = lat[int(0.95 * (len(lat) - 1))] * 1000 if lat else float("nan")
+    print(f"citizens: {args.citizens} concurrent x {args.rounds} round(s), model {model.name}")
+    print(f"messages: {len(lat)} in {elapsed:.1f} s = {len(lat) / elapsed:.1f} msg/s")
+    print(f"round trip per message: median {median:.0f} ms, p95 {p95:.0f} ms")
+    print(f"errors: {len(client.errors)}")
+    for error in client.errors[:5]:
+        print(f"  {error}")
+    print(f"dossiers confirmed: {len(codes)}/{expected}; stored exactly once: {exactly_once}")
+    ok = median <= 100 and p95 <= 250 and not client.errors and exactly_once
+    print("targets (median ≤ 100 ms, p95 ≤ 250 ms, 0 errors, exactly once):",
+          "met" if ok else "MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
