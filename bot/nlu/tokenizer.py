@@ -32,7 +32,7 @@ from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.nlu.normalize import NormalizedText, for_segmenter, normalize_with_offsets
-from catalog.text import fold
+from catalog.text import expand_tokens, fold
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_SEGMENT_CHAR_LIMIT = 1000
 
 _WORD_CHAR = re.compile(r"\w", re.UNICODE)
+_ASCII_WORD = re.compile(r"[a-z0-9]+")
 _NON_SPACE_RUN = re.compile(r"\S+")
 
 
@@ -101,8 +102,27 @@ def _has_word_char(text: str) -> bool:
     return bool(_WORD_CHAR.search(text))
 
 
+def syllable_lemma(syllable: str, expand: bool = True) -> str:
+    """Folded form of one syllable; with `expand`, a one-syllable abbreviation
+    or teencode word is replaced by what it stands for ("đk" → "dang ky",
+    "ko" → "khong", "cccd" → "can cuoc cong dan") using catalog.text's shared
+    table, so "đk ks" and "đăng ký khai sinh" give the same word features.
+
+    Only one-syllable keys apply: multi-word entries ("bằng lái") would fire
+    when underthesea groups the syllables into one token but not when it
+    leaves them apart (typical without diacritics), making features depend on
+    segmentation.
+    """
+    folded = fold(syllable)
+    if expand and _ASCII_WORD.fullmatch(folded):
+        return " ".join(expand_tokens([folded]))
+    return folded
+
+
 def tokenize_text(
-    original: str, segment_char_limit: int = DEFAULT_SEGMENT_CHAR_LIMIT
+    original: str,
+    segment_char_limit: int = DEFAULT_SEGMENT_CHAR_LIMIT,
+    expand_abbreviations: bool = True,
 ) -> list[Token]:
     """Tokens of `original` with offsets into `original` and folded lemmas.
 
@@ -133,20 +153,26 @@ def tokenize_text(
     )
 
     tokens = [
-        _make_token(normalized, start, end, syllables)
+        _make_token(normalized, start, end, syllables, expand_abbreviations)
         for start, end, syllables in spans
         if _has_word_char(text[start:end])
     ]
     if not tokens:
         stripped_start = len(text) - len(text.lstrip())
         stripped_end = len(text.rstrip())
-        tokens = [_make_token(normalized, stripped_start, stripped_end, text.split())]
+        tokens = [
+            _make_token(
+                normalized, stripped_start, stripped_end, text.split(), expand_abbreviations
+            )
+        ]
     return tokens
 
 
-def _make_token(normalized: NormalizedText, start: int, end: int, syllables: list[str]) -> Token:
+def _make_token(
+    normalized: NormalizedText, start: int, end: int, syllables: list[str], expand: bool
+) -> Token:
     orig_start, orig_end = normalized.span(start, end)
-    lemma = " ".join(fold(syllable) for syllable in syllables).strip()
+    lemma = " ".join(syllable_lemma(syllable, expand) for syllable in syllables).strip()
     return Token(
         normalized.original[orig_start:orig_end],
         orig_start,
@@ -172,6 +198,8 @@ class VietnameseTokenizer(Tokenizer):
             # Characters of (normalised) text given to underthesea; the rest is
             # whitespace-split.
             "segment_char_limit": DEFAULT_SEGMENT_CHAR_LIMIT,
+            # Lemma of one-syllable abbreviations/teencode = their expansion.
+            "expand_abbreviations": True,
         }
 
     @staticmethod
@@ -181,6 +209,7 @@ class VietnameseTokenizer(Tokenizer):
     def __init__(self, config: dict[str, Any]) -> None:
         super().__init__({**self.get_default_config(), **config})
         self._segment_char_limit = int(self._config["segment_char_limit"])
+        self._expand = bool(self._config["expand_abbreviations"])
 
     @classmethod
     def create(
@@ -197,5 +226,5 @@ class VietnameseTokenizer(Tokenizer):
         text = message.get(attribute)
         if not isinstance(text, str):
             return []
-        tokens = tokenize_text(text, self._segment_char_limit)
+        tokens = tokenize_text(text, self._segment_char_limit, self._expand)
         return self._apply_token_pattern(tokens)

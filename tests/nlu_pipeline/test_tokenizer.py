@@ -136,4 +136,21 @@ def test_component_sets_tokens_on_messages() -> None:
     message = Message(data={TEXT: "làm cccd ở đâu"})
     tokenizer.process([message])
     tokens = message.get(TOKENS_NAMES[TEXT])
-    assert [t.lemma for t in tokens] == ["lam", "cccd", "o", "dau"]
+    assert [t.text for t in tokens] == ["làm", "cccd", "ở", "đâu"]
+    assert [t.lemma for t in tokens] == ["lam", "can cuoc cong dan", "o", "dau"]
+
+
+def test_abbreviations_expand_in_lemmas() -> None:
+    tokens = tokenize_text("đk ks cho bé cần j")
+    assert [t.text for t in tokens] == ["đk", "ks", "cho", "bé", "cần", "j"]
+    assert " ".join(t.lemma for t in tokens) == "dang ky khai sinh cho be can gi"
+    assert [t.lemma for t in tokenize_text("đk ks", expand_abbreviations=False)] == ["dk", "ks"]
+
+
+def test_expansion_off_in_component_config() -> None:
+    tokenizer = VietnameseTokenizer(
+        {**VietnameseTokenizer.get_default_config(), "expand_abbreviations": False}
+    )
+    message = Message(data={TEXT: "làm cccd"})
+    tokenizer.process([message])
+    assert [t.lemma for t in message.get(TOKENS_NAMES[TEXT])] == ["lam", "cccd"]
