@@ -4,6 +4,7 @@ outside Rasa (the Telegram bot) so they scale independently of it."""
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 from urllib.parse import quote
 
@@ -55,8 +56,14 @@ class RasaRestClient:
             body["input_channel"] = self.input_channel
         if metadata:
             body["metadata"] = metadata
+        headers = {}
+        secret = os.environ.get("TTHC_FORWARDER_SECRET", "")
+        if secret:  # lets Rasa trust our `input_channel` (bot/web/channel.py)
+            headers["X-TTHC-Forwarder-Secret"] = secret
         try:
-            response = await self._http.post(f"{self.base_url}/webhooks/rest/webhook", json=body)
+            response = await self._http.post(
+                f"{self.base_url}/webhooks/rest/webhook", json=body, headers=headers
+            )
             response.raise_for_status()
             data = response.json()
         except (httpx.HTTPError, ValueError) as exc:

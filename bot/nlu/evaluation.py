@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -249,7 +249,10 @@ def train_or_reuse(
     """
     import time
 
-    fingerprint = runtime.input_fingerprint([config, *training_paths], extra=name)
+    # The baseline uses none of our components: our code changes do not touch it.
+    fingerprint = runtime.input_fingerprint(
+        [config, *training_paths], extra=name, include_code=(name != "baseline")
+    )
     if not retrain:
         model = runtime.fresh_model(models_dir, name, fingerprint)
         if model is not None:
@@ -477,8 +480,12 @@ def summarize(
         name: model_summary(examples, parses, with_procedures=(name == "ours"))
         for name, parses in parses_by_model.items()
     }
+    try:
+        shown = str(Path(test_set).resolve().relative_to(runtime.PROJECT_ROOT))
+    except ValueError:
+        shown = str(test_set)
     summary: dict[str, Any] = {
-        "test_set": str(test_set),
+        "test_set": shown,
         "n_examples": len(examples),
         "styles": dict(Counter(e.style for e in examples)),
         "targets": TARGETS,
@@ -547,11 +554,3 @@ def evaluate(
     }
     write_reports(summary, examples, parses_by_model, report_dir)
     return EvaluationResult(summary, report_dir, summary["missed_targets"])
-
-
-def group_errors(records: Sequence[dict[str, Any]]) -> dict[str, int]:
-    """Count of error records per (model, kind) — used by the CLI summary line."""
-    counts: dict[str, int] = defaultdict(int)
-    for record in records:
-        counts[f"{record['model']}:{record['kind']}"] += 1
-    return dict(counts)

@@ -27,6 +27,10 @@ GENERATED_NLU = PROJECT_ROOT / "var" / "nlu" / "generated.yml"
 CORE_DATA_CANDIDATES = (PROJECT_ROOT / "bot" / "data", PROJECT_ROOT / "data")
 
 PROCEDURE_ENTITY = "procedure"
+# Modules whose code is part of a trained model's behaviour (graph components).
+COMPONENT_MODULES = (
+    "components", "tokenizer", "normalize", "entities", "procedure_extractor", "selectors",
+)
 FINGERPRINT_FILE = ".tthc-fingerprints.json"
 
 logger = logging.getLogger(__name__)
@@ -93,11 +97,15 @@ def _files_under(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
-def input_fingerprint(paths: Iterable[Path], extra: str = "") -> str:
-    """Content hash of every file under `paths` (plus the NLU code itself, whose
-    changes also invalidate a model), used by `--if-stale` and evaluation reuse."""
+def input_fingerprint(paths: Iterable[Path], extra: str = "", include_code: bool = True) -> str:
+    """Content hash of every file under `paths` (plus, with `include_code`, the
+    NLU code itself, whose changes also invalidate a model that uses our
+    components), used by `--if-stale` and evaluation reuse."""
     digest = hashlib.sha256(extra.encode())
-    code = sorted((PROJECT_ROOT / "bot" / "nlu").glob("*.py"))
+    code = [PROJECT_ROOT / "bot" / "nlu" / f"{name}.py" for name in COMPONENT_MODULES]
+    # Lemmas come from catalog.text's folding and abbreviation tables.
+    code.append(PROJECT_ROOT / "catalog" / "text.py")
+    code = [path for path in code if path.exists()] if include_code else []
     for file in [*_files_under(paths), *code]:
         try:
             rel = file.resolve().relative_to(PROJECT_ROOT)

@@ -13,8 +13,10 @@ clients without push.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,30 @@ MAX_SENDER_CHARS = 128
 
 class BadRequest(ValueError):
     """The request body is not a usable chat message."""
+
+
+# Channels whose own process forwards messages through the REST channel (the
+# Telegram bot). Their name is recorded as the conversation's input channel, so
+# dossiers are notified there.
+FORWARDED_CHANNELS = frozenset({"telegram"})
+FORWARDER_SECRET_ENV = "TTHC_FORWARDER_SECRET"
+FORWARDER_SECRET_HEADER = "X-TTHC-Forwarder-Secret"
+
+
+def forwarded_channel(body_channel: Any, secret_header: str | None) -> str | None:
+    """The channel a trusted forwarder speaks for, or None.
+
+    A REST client could otherwise claim to be "telegram" and have a dossier's
+    notifications sent to someone's Telegram chat. When `TTHC_FORWARDER_SECRET`
+    is set the forwarder must present it; unset (the embedded single-machine
+    default, REST bound to localhost) the claim is accepted.
+    """
+    if not isinstance(body_channel, str) or body_channel not in FORWARDED_CHANNELS:
+        return None
+    expected = os.environ.get(FORWARDER_SECRET_ENV, "")
+    if expected and not hmac.compare_digest(expected.encode(), (secret_header or "").encode()):
+        return None
+    return body_channel
 
 
 def parse_body(raw: bytes) -> tuple[str, str, dict[str, Any] | None]:
@@ -88,12 +114,19 @@ class RestChannel(RestInput):
                 sender, text, metadata = parse_body(request.body or b"")
             except BadRequest as exc:
                 return response.json({"error": str(exc)}, status=400)
+            channel = self.name()
+            if isinstance(request.json, dict):
+                channel = (
+                    forwarded_channel(
+                        request.json.get("input_channel"),
+                        request.headers.get(FORWARDER_SECRET_HEADER),
+                    )
+                    or channel
+                )
             collector = CollectingOutputChannel()
             try:
                 await on_new_message(
-                    UserMessage(
-                        text, collector, sender, input_channel=self.name(), metadata=metadata
-                    )
+                    UserMessage(text, collector, sender, input_channel=channel, metadata=metadata)
                 )
             except Exception:  # never log the text: it may hold personal data
                 logger.exception("message handling failed (sender %s)", sender[:16])

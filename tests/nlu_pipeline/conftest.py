@@ -22,7 +22,7 @@ from bot.nlu import runtime
 runtime.quiet_environment()
 
 TEST_MODEL_DIR = runtime.PROJECT_ROOT / "var" / "nlu" / "test-model"
-SMALL_EPOCHS = {"DIETClassifier": 12, "RetrievalIntentResponseSelector": 4, "ResponseSelector": 4}
+SMALL_EPOCHS = {"DIETClassifier": 8, "RetrievalIntentResponseSelector": 3, "ResponseSelector": 3}
 
 
 @pytest.fixture(scope="session")

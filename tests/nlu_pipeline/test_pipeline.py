@@ -13,6 +13,9 @@ import pytest
 
 from bot.cli import nlu_cmd
 
+# Trains (or reuses) the small model of conftest.py: minutes on a fresh clone.
+pytestmark = pytest.mark.slow
+
 CONTRACT_KEYS = {
     "text", "intent", "intent_ranking", "entities", "procedure", "procedure_candidates",
 }

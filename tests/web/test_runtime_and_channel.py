@@ -122,3 +122,16 @@ def test_good_body_and_huge_message() -> None:
     assert (sender, message, metadata) == ("u1", "xin chào", {"a": 1})
     _, cut, _ = parse_body(json.dumps({"sender": "u", "message": "a" * 100_000}).encode())
     assert len(cut) == MAX_MESSAGE_CHARS
+
+
+def test_only_trusted_forwarders_name_their_channel(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.web.channel import forwarded_channel
+
+    monkeypatch.delenv("TTHC_FORWARDER_SECRET", raising=False)
+    assert forwarded_channel("telegram", None) == "telegram"  # embedded default
+    assert forwarded_channel("zalo", None) is None  # not a forwarded channel
+    assert forwarded_channel(["telegram"], None) is None
+    monkeypatch.setenv("TTHC_FORWARDER_SECRET", "s3cret")
+    assert forwarded_channel("telegram", None) is None
+    assert forwarded_channel("telegram", "wrong") is None
+    assert forwarded_channel("telegram", "s3cret") == "telegram"
