@@ -51,21 +51,24 @@ ANSWERS = {
     "phone": "0987654321",
     "address": "12 Nguyễn Huệ, phường Sài Gòn, TP Hồ Chí Minh",
     "temporary_address": "45 Lý Thường Kiệt, phường Cửa Nam, Hà Nội",
-    "stay_duration": "12 tháng",
-    "stay_reason": "Làm việc",
+    "stay_duration": "Từ 6 đến 12 tháng",
+    "stay_reason": "Lao động/làm việc",
     "landlord_name": "Phạm Thị Mai",
 }
 
 
 class Client:
-    def __init__(self, base: str, token: str) -> None:
+    def __init__(self, base: str, token: str, think: float = 0.0) -> None:
         self.base = base
         self.token = token
+        self.think = think  # seconds a person takes to read and type, between messages
         self.latencies: list[float] = []
         self.errors: list[str] = []
         self.lock = threading.Lock()
 
     def say(self, sender: str, message: str) -> list[dict[str, Any]]:
+        if self.think:
+            time.sleep(self.think)
         request = urllib.request.Request(
             f"{self.base}/webhooks/rest/webhook",
             data=json.dumps({"sender": sender, "message": message}).encode(),
@@ -114,6 +117,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--citizens", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=1, help="conversations per citizen")
+    parser.add_argument(
+        "--think", type=float, default=0.0, help="seconds each citizen waits before a message"
+    )
     args = parser.parse_args()
 
     model = latest_model()
@@ -140,7 +146,7 @@ def main() -> int:
     supervisor = Supervisor()
     try:
         start_servers(supervisor, settings, model, endpoints, credentials, env, api_token=token)
-        client = Client(f"http://127.0.0.1:{settings.rasa_port}", token)
+        client = Client(f"http://127.0.0.1:{settings.rasa_port}", token, args.think)
         client.say("warm-up", "xin chào")  # first message loads lazy parts
         client.latencies.clear()
         codes: dict[str, str] = {}
@@ -172,7 +178,10 @@ def main() -> int:
     lat = sorted(client.latencies)
     median = statistics.median(lat) * 1000 if lat else float("nan")
     p95 = lat[int(0.95 * (len(lat) - 1))] * 1000 if lat else float("nan")
-    print(f"citizens: {args.citizens} concurrent x {args.rounds} round(s), model {model.name}")
+    print(
+        f"citizens: {args.citizens} concurrent x {args.rounds} round(s), "
+        f"think time {args.think:g} s, model {model.name}"
+    )
     print(f"messages: {len(lat)} in {elapsed:.1f} s = {len(lat) / elapsed:.1f} msg/s")
     print(f"round trip per message: median {median:.0f} ms, p95 {p95:.0f} ms")
     print(f"errors: {len(client.errors)}")

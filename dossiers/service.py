@@ -37,6 +37,7 @@ from dossiers import forms
 from dossiers.codes import new_code, normalize_code
 from dossiers.orm import (
     DOSSIER_STATUSES,
+    Attachment,
     Dossier,
     DossierEvent,
     HandoffRequest,
@@ -320,6 +321,14 @@ def submit_dossier(
                 raise  # some other constraint: a bug, not a race
             code = new_code()  # 40-bit collision: astronomically rare, just draw again
             continue
+        # Files the citizen sent during the form (Telegram photos/PDFs wait with
+        # no dossier) belong to this dossier: linked in the same transaction.
+        session.execute(
+            update(Attachment)
+            .where(Attachment.sender_id == dossier.sender_id, Attachment.dossier_id.is_(None))
+            .values(dossier_id=dossier.id)
+            .execution_options(synchronize_session=False)
+        )
         log.info(
             "dossier %s submitted: procedure=%s channel=%s sender=%s",
             dossier.code,

@@ -553,3 +553,29 @@ def test_logs_carry_no_personal_data(
     assert code in logged  # the logs are useful...
     for secret in ("001090012345", "0912345678", "tg-1001", "Nguyễn", "Tràng Tiền", "1111"):
         assert secret not in logged  # ...but anonymous
+
+
+def test_pending_attachments_are_linked_on_submission(factory: sessionmaker) -> None:
+    """Files sent during the form wait with no dossier; submitting links the
+    sender's pending files, and only theirs."""
+    from dossiers.orm import Attachment
+
+    def attachment(sender: str) -> Attachment:
+        return Attachment(
+            sender_id=sender,
+            file_name="giay-chung-sinh.pdf",
+            content_type="application/pdf",
+            size_bytes=1234,
+            sha256="0" * 64,
+            storage_path="/tmp/x.pdf",
+        )
+
+    with session_scope(factory) as session:
+        session.add_all([attachment("tg-1001"), attachment("tg-1001"), attachment("tg-9999")])
+    with session_scope(factory) as session:
+        dossier_id = submit_dossier(session, make_request()).id
+    with session_scope(factory) as session:
+        linked = {a.sender_id: a.dossier_id for a in session.query(Attachment)}
+        rows = session.query(Attachment).order_by(Attachment.id).all()
+        assert [a.dossier_id for a in rows] == [dossier_id, dossier_id, None]
+        assert linked["tg-9999"] is None
