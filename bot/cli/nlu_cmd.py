@@ -156,7 +156,17 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from exc
     evaluation.print_table(result.summary)
     print(f"reports written to {result.report_dir}")
-    return 0 if result.ok else 1
+    blocking = list(result.summary["missed_targets"])
+    ratio = result.summary.get("error_ratio_vs_baseline")
+    if args.allow_error_ratio is not None and ratio is not None and ratio <= args.allow_error_ratio:
+        # The report still says MISSED; only the exit status tolerates it.
+        blocking = [m for m in blocking if not m.startswith("error rate ratio")]
+        if len(blocking) < len(result.summary["missed_targets"]):
+            print(
+                f"tolerated: error rate ratio {ratio:.3f} <= --allow-error-ratio "
+                f"{args.allow_error_ratio} (target {evaluation.TARGETS['error_ratio_vs_baseline']})"
+            )
+    return 0 if not blocking else 1
 
 
 # --------------------------------------------------------------------------- registration
@@ -194,6 +204,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--config", default=str(rt.DEFAULT_CONFIG))
     p.add_argument("--retrain", action="store_true", help="retrain even if inputs are unchanged")
     p.add_argument("--no-baseline", action="store_true", help="skip the baseline model")
+    p.add_argument(
+        "--allow-error-ratio",
+        type=float,
+        help="exit 0 when the baseline ratio is missed but at most this (a regression guard "
+        "while the target is not reached); every other target still fails the run",
+    )
     p.set_defaults(handler=_evaluate)
 
 
