@@ -85,8 +85,11 @@ run: train
 shell: train
 	$(TTHC) shell
 
-bench: catalog
+# Speed and memory benchmarks (results go in docs/benchmarks.md by hand).
+bench: train
 	$(PY) benchmarks/catalog_search.py
+	$(PY) benchmarks/nlu_parse.py latency
+	$(PY) benchmarks/conversation_load.py --citizens 10
 
 lock: $(STAMP)
 	$(PY) -m pip freeze --exclude-editable | sed '/^tthc-bot/d' > requirements.lock.new
