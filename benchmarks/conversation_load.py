@@ -30,15 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.runtime import (  # noqa: E402
-    Settings,
-    Supervisor,
-    child_env,
-    free_port,
-    latest_model,
-    start_servers,
-    write_rasa_files,
-)
+from bot.runtime import latest_model, loopback_stack  # noqa: E402
 from catalog.database import open_database, session_scope  # noqa: E402
 from catalog.importer import import_catalog  # noqa: E402
 from dossiers.codes import DOSSIER_CODE_PATTERN  # noqa: E402
@@ -130,23 +122,9 @@ def main() -> int:
     url = f"sqlite:///{workdir / 'tthc.db'}"
     factory = open_database(url)
     import_catalog(factory)
-    settings = Settings(
-        rasa_port=free_port(),
-        action_port=free_port(),
-        host="127.0.0.1",
-        tracker_store_url=f"sqlite:///{workdir / 'tracker.db'}",
-        lock_store_url=None,
-        telegram_token=None,
-        zalo_configured=False,
-    )
-    endpoints, credentials = write_rasa_files(settings, workdir)
-    env = child_env()
-    env["TTHC_DATABASE_URL"] = url
     token = secrets.token_hex(8)
-    supervisor = Supervisor()
-    try:
-        start_servers(supervisor, settings, model, endpoints, credentials, env, api_token=token)
-        client = Client(f"http://127.0.0.1:{settings.rasa_port}", token, args.think)
+    with loopback_stack(workdir, url, model, api_token=token) as base:
+        client = Client(base, token, args.think)
         client.say("warm-up", "xin chào")  # first message loads lazy parts
         client.latencies.clear()
         codes: dict[str, str] = {}
@@ -163,8 +141,6 @@ def main() -> int:
             for thread in threads:
                 thread.join()
         elapsed = time.perf_counter() - started
-    finally:
-        supervisor.stop()
 
     with session_scope(factory) as session:
         stored = session.query(Dossier.sender_id, Dossier.code).all()

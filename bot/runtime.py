@@ -21,7 +21,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -273,3 +273,33 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def loopback_stack(
+    workdir: Path, database_url: str, model: Path, *, api_token: str | None = None
+) -> Iterator[str]:
+    """The action server and Rasa server on free loopback ports, over the tthc
+    database at `database_url`, conversations in a SQLite tracker store under
+    `workdir`; yields Rasa's base URL and stops both on exit. For end-to-end
+    tests and benchmarks, which must not touch the `make run` ports or data."""
+    settings = Settings(
+        rasa_port=free_port(),
+        action_port=free_port(),
+        host="127.0.0.1",
+        tracker_store_url=f"sqlite:///{workdir / 'tracker.db'}",
+        lock_store_url=None,
+        telegram_token=None,
+        zalo_configured=False,
+    )
+    endpoints, credentials = write_rasa_files(settings, workdir)
+    env = child_env()
+    env["TTHC_DATABASE_URL"] = database_url
+    supervisor = Supervisor()
+    try:
+        start_servers(
+            supervisor, settings, model, endpoints, credentials, env, api_token=api_token
+        )
+        yield f"http://127.0.0.1:{settings.rasa_port}"
+    finally:
+        supervisor.stop()

@@ -12,6 +12,7 @@ from rasa.shared.nlu.training_data.loading import load_data
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu import training_data as td
+from catalog.answers import QUESTION_INTENTS
 
 ROOT = Path(__file__).resolve().parents[1]
 NLU_DATA = ROOT / "nlu_data"
@@ -20,15 +21,7 @@ FAQ = NLU_DATA / "faq.yml"
 RASA_FILES = [*HAND_WRITTEN, FAQ]
 TEMPLATES = NLU_DATA / "templates.yml"
 
-ASK_INTENTS = [
-    "ask_procedure",
-    "ask_documents",
-    "ask_fee",
-    "ask_processing_time",
-    "ask_agency",
-    "ask_online",
-    "ask_legal_basis",
-]
+ASK_INTENTS = list(QUESTION_INTENTS)
 CORE_INTENTS = [
     *ASK_INTENTS,
     "submit_dossier",

@@ -13,15 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.runtime import (
-    Settings,
-    Supervisor,
-    child_env,
-    free_port,
-    latest_model,
-    start_servers,
-    write_rasa_files,
-)
+from bot.runtime import latest_model, loopback_stack
 from catalog.importer import import_catalog
 from tests.conftest import TestDatabase, isolated_database
 
@@ -61,24 +53,6 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     directory = tmp_path_factory.mktemp("e2e")
     with isolated_database("sqlite", directory) as database:
         assert not import_catalog(database.new_factory()).failures
-        settings = Settings(
-            rasa_port=free_port(),
-            action_port=free_port(),
-            host="127.0.0.1",
-            tracker_store_url=f"sqlite:///{directory / 'tracker.db'}",
-            lock_store_url=None,
-            telegram_token=None,
-            zalo_configured=False,
-        )
-        endpoints, credentials = write_rasa_files(settings, directory)
-        env = child_env()
-        env["TTHC_DATABASE_URL"] = database.url
         token = secrets.token_hex(8)
-        supervisor = Supervisor()
-        try:
-            start_servers(
-                supervisor, settings, model, endpoints, credentials, env, api_token=token
-            )
-            yield Servers(f"http://127.0.0.1:{settings.rasa_port}", token, database)
-        finally:
-            supervisor.stop()
+        with loopback_stack(directory, database.url, model, api_token=token) as base:
+            yield Servers(base, token, database)
