@@ -160,6 +160,10 @@ def write_rasa_files(settings: Settings, directory: Path = VAR_DIR) -> tuple[Pat
 
 
 def latest_model(models_dir: Path = MODELS_DIR) -> Path | None:
+    """The newest model archive in `models_dir` (or `models_dir` itself when it
+    is a model file); None when there is none."""
+    if models_dir.is_file():
+        return models_dir
     models = sorted(models_dir.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
     return models[-1] if models else None
 

@@ -206,11 +206,14 @@ def train_full_model(
 
 
 def latest_model(models_dir: Path = DEFAULT_MODELS) -> Path:
-    """Newest model archive in `models_dir` (or `models_dir` itself if a file)."""
-    quiet_environment()
-    from rasa.model import get_local_model
+    """Newest model archive in `models_dir` (or `models_dir` itself if a file);
+    FileNotFoundError when there is none."""
+    from bot.runtime import latest_model as newest
 
-    return Path(get_local_model(str(models_dir)))
+    model = newest(models_dir)
+    if model is None:
+        raise FileNotFoundError(f"no model in {models_dir}: run `tthc train`")
+    return model
 
 
 def _float(value: Any) -> float:
