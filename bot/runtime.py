@@ -224,7 +224,8 @@ class Supervisor:
 
 
 def rasa_argv(*args: str) -> list[str]:
-    return [sys.executable, "-m", "rasa", *args]
+    """Rasa's command line, started through bot.rasa_server (our per-message fixes)."""
+    return [sys.executable, "-m", "bot.rasa_server", *args]
 
 
 def action_server_argv(settings: Settings) -> list[str]:

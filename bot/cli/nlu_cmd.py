@@ -144,6 +144,13 @@ def _evaluate(args: argparse.Namespace) -> int:
     test_set = Path(args.test_set)
     if not test_set.exists():
         raise CommandError(f"held-out set not found: {test_set}")
+    model = None
+    if args.model:
+        from bot.runtime import latest_model
+
+        model = latest_model(Path(args.model))
+        if model is None or not model.exists():
+            raise CommandError(f"no model at {args.model}: run `tthc train` first")
     try:
         result = evaluation.evaluate(
             test_set=test_set,
@@ -151,6 +158,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             config=Path(args.config),
             retrain=args.retrain,
             with_baseline=not args.no_baseline,
+            model=model,
         )
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
@@ -204,6 +212,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--config", default=str(rt.DEFAULT_CONFIG))
     p.add_argument("--retrain", action="store_true", help="retrain even if inputs are unchanged")
     p.add_argument("--no-baseline", action="store_true", help="skip the baseline model")
+    p.add_argument(
+        "--model",
+        help="evaluate this trained model (file, or folder: its newest) instead of training "
+        "an NLU-only copy of config.yml; the baseline is still trained (or reused)",
+    )
     p.add_argument(
         "--allow-error-ratio",
         type=float,

@@ -528,8 +528,14 @@ def evaluate(
     retrain: bool = False,
     with_baseline: bool = True,
     regenerate: bool = True,
+    model: Path | None = None,
 ) -> EvaluationResult:
-    """Train (or reuse) both models, parse the held-out set, write the reports."""
+    """Train (or reuse) both models, parse the held-out set, write the reports.
+
+    `model`: evaluate this trained model (e.g. the one `tthc train` shipped to
+    models/) as "ours" instead of training an NLU-only copy of it; `make test`
+    does so to save one training run.
+    """
     runtime.quiet_environment()
     examples = load_test_set(test_set)
     if regenerate or not runtime.GENERATED_NLU.exists():
@@ -539,16 +545,20 @@ def evaluate(
 
     parses_by_model: dict[str, list[dict[str, Any]]] = {}
     seconds: dict[str, float | None] = {}
-    model, seconds["ours"] = train_or_reuse("ours", config, training_paths, models_dir, retrain)
-    parses_by_model["ours"] = parse_all(model, texts)
+    if model is None:
+        ours, seconds["ours"] = train_or_reuse("ours", config, training_paths, models_dir, retrain)
+    else:
+        ours, seconds["ours"] = model, None
+    parses_by_model["ours"] = parse_all(ours, texts)
     if with_baseline:
         base_cfg = baseline_config(config, models_dir / "baseline_config.yml")
-        model, seconds["baseline"] = train_or_reuse(
+        baseline, seconds["baseline"] = train_or_reuse(
             "baseline", base_cfg, training_paths, models_dir, retrain
         )
-        parses_by_model["baseline"] = parse_all(model, texts)
+        parses_by_model["baseline"] = parse_all(baseline, texts)
 
     summary = summarize(examples, parses_by_model, test_set)
+    summary["model"] = str(ours.name)
     summary["training_seconds"] = {
         k: (round(v, 1) if v is not None else "reused") for k, v in seconds.items()
     }

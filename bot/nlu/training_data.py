@@ -395,6 +395,28 @@ def _stable_percent(*parts: object) -> int:
     return int.from_bytes(digest[:4], "big") % 100
 
 
+def _slots_per_template(per_template: int) -> int:
+    """Mentions per template: `per_template` common ones plus `per_template - 1` others."""
+    return per_template + max(per_template - 1, 1)
+
+
+def balanced_mentions(
+    common: list[str], other: list[str], seed: int, per_template: int
+) -> list[str]:
+    """One deterministic sequence of mentions shared by every intent: seeded
+    shuffles of the common and the other pool, interleaved in the ratio
+    per_template : per_template - 1 (common names are what citizens ask about)."""
+    rng = random.Random(f"tthc-balanced:{seed}")
+    commons = rng.sample(common, len(common))
+    others = rng.sample(other, len(other))
+    n_common, n_other = per_template, max(per_template - 1, 1)
+    sequence: list[str] = []
+    while commons or others:
+        sequence += commons[:n_common] + others[:n_other]
+        commons, others = commons[n_common:], others[n_other:]
+    return sequence
+
+
 def generate_examples(
     seed: int = 13, per_template: int = 3, stripped_copies: bool = True
 ) -> dict[str, list[str]]:
@@ -420,18 +442,26 @@ def generate_examples(
         seen.add(text.lower())
         out.setdefault(intent, []).append(text)
 
-    for intent, intent_templates in templates.items():
-        rng = random.Random(f"tthc-templates:{seed}:{intent}")
-        # Bare names (inform) have few templates: draw more mentions per template.
-        factor = 4 if intent == "inform" else 1
-        for template in intent_templates:
-            if PLACEHOLDER not in template:
-                continue
-            picks = rng.sample(common, min(per_template * factor, len(common)))
-            picks += rng.sample(other, min(max(per_template - 1, 1) * factor, len(other)))
-            for mention in picks:
-                if _fits(template, mention):
-                    add(intent, _fill(template, mention))
+    # Counterbalanced mentions: every intent walks the same mention sequence, so a
+    # procedure name occurs (about) once under each intent and its words carry no
+    # intent signal. With mentions drawn independently per intent, a name seen only
+    # under ask_procedure pulled "làm căn cước cho con ở đâu" away from ask_agency.
+    # Every intent fills as many slots as the one with the most templates, cycling
+    # through its own templates (inform, with 5 bare-name templates, reuses each).
+    sequence = balanced_mentions(common, other, seed, per_template)
+    filled_templates = {
+        intent: [t for t in intent_templates if PLACEHOLDER in t]
+        for intent, intent_templates in templates.items()
+    }
+    most = max((len(t) for t in filled_templates.values()), default=0)
+    slots = most * _slots_per_template(per_template)
+    for intent, filled in filled_templates.items():
+        if not filled:
+            continue
+        for index, mention in enumerate(sequence[:slots]):
+            template = filled[index % len(filled)]
+            if _fits(template, mention):
+                add(intent, _fill(template, mention))
 
     if stripped_copies:
         for intent, text, _path in hand_written:

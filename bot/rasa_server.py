@@ -1,0 +1,108 @@
+"""Rasa's command line with our per-message performance fixes applied.
+
+`tthc run`, `make shell`, the end-to-end tests and the load benchmark start
+Rasa as `python -m bot.rasa_server run ...` instead of `python -m rasa run ...`.
+The arguments are Rasa's own; before handing over, this module replaces two
+methods of Rasa 3.6.21 whose cost we measured on every message
+(`benchmarks/conversation_load.py` under py-spy; see docs/benchmarks.md):
+
+- `RemoteAction._validate_action_result` calls `jsonschema.validate(result,
+  spec)` for every custom action the server runs. `validate` first checks the
+  *schema* against its meta-schema and builds a new validator, ~49 ms per call
+  on our machine, and a form message runs one or two custom actions. We build
+  the validator once and check only the response (~2 ms). Rasa's behaviour is
+  unchanged: the same schema, the same `ValidationError` with the same hint.
+- `Event.resolve_by_type` walks the whole tree of Event subclasses (through
+  `inspect.isabstract`) for each event it deserialises, and the SQL tracker
+  store deserialises the whole conversation on every message (~10 % of the
+  server's time). We keep a name -> class map, filled the same way (the first
+  class in Rasa's walk order wins) and refreshed on a miss, so event classes
+  imported later are still found.
+
+The replacements are installed by `install()`, which checks it is patching the
+Rasa version it was written against and does nothing otherwise.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Any
+
+PATCHED_RASA_VERSION = "3.6.21"
+
+
+@functools.lru_cache(maxsize=1)
+def _action_response_validator() -> Any:
+    """The jsonschema validator of Rasa's action-server response format, built once."""
+    from jsonschema.validators import validator_for
+    from rasa.core.actions.action import RemoteAction
+
+    schema = RemoteAction.action_response_format_spec()
+    validator_class = validator_for(schema)
+    validator_class.check_schema(schema)
+    return validator_class(schema)
+
+
+def _validate_action_result(self: Any, result: dict[str, Any]) -> bool:
+    """Rasa's RemoteAction._validate_action_result with a cached validator."""
+    from jsonschema import ValidationError
+    from rasa.shared.constants import DOCS_BASE_URL
+
+    try:
+        _action_response_validator().validate(result)
+        return True
+    except ValidationError as error:
+        error.message += (
+            ". Failed to validate Action server response from API, "
+            "make sure your response from the Action endpoint is valid. "
+            f"For more information about the format visit {DOCS_BASE_URL}/custom-actions"
+        )
+        raise
+
+
+_EVENT_CLASSES: dict[str, type] = {}
+
+
+def _resolve_event_type(type_name: str, default: type | None = None) -> type | None:
+    """Rasa's Event.resolve_by_type with a name -> class map."""
+    from rasa.shared.core.events import Event
+    from rasa.shared.utils.common import all_subclasses
+
+    found = _EVENT_CLASSES.get(type_name)
+    if found is None:
+        for event_class in all_subclasses(Event):
+            _EVENT_CLASSES.setdefault(event_class.type_name, event_class)
+        found = _EVENT_CLASSES.get(type_name)
+    if found is not None:
+        return found
+    if type_name == "topic":
+        return None  # Rasa: backwards compatibility with old TopicSet events
+    if default is not None:
+        return default
+    raise ValueError(f"Unknown event name '{type_name}'.")
+
+
+def install() -> bool:
+    """Apply the fixes; False (and nothing changed) on another Rasa version."""
+    import rasa
+    from rasa.core.actions.action import RemoteAction
+    from rasa.shared.core.events import Event
+
+    if rasa.__version__ != PATCHED_RASA_VERSION:
+        return False
+    RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+    Event.resolve_by_type = staticmethod(_resolve_event_type)  # type: ignore[method-assign]
+    return True
+
+
+def main() -> None:
+    install()
+    from rasa.__main__ import main as rasa_main
+
+    sys.argv[0] = "rasa"
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()
