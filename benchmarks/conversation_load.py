@@ -1,13 +1,22 @@
 """Concurrent citizens over HTTP: round-trip latency, throughput, correctness.
 
 Starts the real action server and Rasa server (the newest model in models/)
-on loopback ports with a fresh SQLite database holding the full catalog, then
-runs N simulated citizens at once. Each one asks about a procedure, asks a
-follow-up, files a temporary-residence dossier through the form and checks
-its status. Reports median and p95 round trip per message, messages per
-second, errors, and whether every confirmed dossier was stored exactly once.
+on loopback ports with a fresh database holding the full catalog, then runs N
+simulated citizens at once. Each one greets, asks about a procedure, asks a
+follow-up, files a temporary-residence dossier through the whole form
+(answering the question the bot asked, as a person reading it would), confirms
+twice (a double tap must not file twice) and checks its status: 16 messages.
 
-    .venv/bin/python benchmarks/conversation_load.py [--citizens 10] [--rounds 1]
+A citizen pauses before each message to read the reply and type: `--think S`
+draws each pause uniformly from [S/2, 3S/2] (seeded), so citizens do not move
+in lockstep. `--think 0` sends back-to-back: a saturation test of capacity
+(messages per second), not a simulation of people.
+
+    .venv/bin/python benchmarks/conversation_load.py [--citizens 10] [--think 3]
+    # scale-out path: PostgreSQL tracker store, Redis locks, two Rasa workers
+    .venv/bin/python benchmarks/conversation_load.py --workers 2 \
+        --tracker-store postgresql://postgres@127.0.0.1:5432/tthc_load_tracker \
+        --lock-store redis://127.0.0.1:6379/1
 
 Targets (issue 4), with 10 citizens: median ≤ 100 ms, p95 ≤ 250 ms, zero
 errors, every dossier stored once. Exit status 1 when a target is missed.
@@ -17,7 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import secrets
+import random
 import statistics
 import sys
 import tempfile
@@ -34,7 +43,10 @@ from bot.runtime import latest_model, loopback_stack  # noqa: E402
 from catalog.database import open_database, session_scope  # noqa: E402
 from catalog.importer import import_catalog  # noqa: E402
 from dossiers.codes import DOSSIER_CODE_PATTERN  # noqa: E402
+from dossiers.forms import fields_for  # noqa: E402
 from dossiers.orm import Dossier  # noqa: E402
+
+PROCEDURE = "1.004194"  # Đăng ký tạm trú
 
 ANSWERS = {
     "full_name": "Lê Văn Hùng",
@@ -50,17 +62,16 @@ ANSWERS = {
 
 
 class Client:
-    def __init__(self, base: str, token: str, think: float = 0.0) -> None:
+    def __init__(self, base: str, think: float = 0.0) -> None:
         self.base = base
-        self.token = token
-        self.think = think  # seconds a person takes to read and type, between messages
+        self.think = think  # mean seconds a person takes to read and type
         self.latencies: list[float] = []
         self.errors: list[str] = []
         self.lock = threading.Lock()
 
-    def say(self, sender: str, message: str) -> list[dict[str, Any]]:
+    def say(self, sender: str, message: str, rng: random.Random) -> list[dict[str, Any]]:
         if self.think:
-            time.sleep(self.think)
+            time.sleep(rng.uniform(self.think / 2, self.think * 1.5))
         request = urllib.request.Request(
             f"{self.base}/webhooks/rest/webhook",
             data=json.dumps({"sender": sender, "message": message}).encode(),
@@ -78,31 +89,58 @@ class Client:
             self.latencies.append(time.perf_counter() - started)
         return body
 
-    def requested_slot(self, sender: str) -> str | None:
-        url = f"{self.base}/conversations/{sender}/tracker?token={self.token}"
-        with urllib.request.urlopen(url, timeout=60) as response:
-            return json.loads(response.read())["slots"].get("requested_slot")
+
+def asked_field(replies: list[dict[str, Any]]) -> str | None:
+    """The form field whose question is in the bot's last replies (the prompts
+    come from dossiers.forms, the bot's own source); None when none is asked."""
+    text = " ".join(str(m.get("text") or "") for m in replies)
+    for spec in fields_for(PROCEDURE):
+        if spec.prompt in text:
+            return spec.name
+    return None
 
 
 def citizen(client: Client, sender: str, codes: dict[str, str]) -> None:
-    client.say(sender, "xin chào")
-    client.say(sender, "đăng ký tạm trú cần giấy tờ gì")
-    client.say(sender, "mất mấy ngày vậy")
-    client.say(sender, "tôi muốn nộp hồ sơ đăng ký tạm trú")
+    rng = random.Random(sender)
+    client.say(sender, "xin chào", rng)
+    client.say(sender, "đăng ký tạm trú cần giấy tờ gì", rng)
+    client.say(sender, "mất mấy ngày vậy", rng)
+    replies = client.say(sender, "tôi muốn nộp hồ sơ đăng ký tạm trú", rng)
     for _ in range(30):
-        slot = client.requested_slot(sender)
-        if slot is None or slot == "dossier_confirmed":
+        field = asked_field(replies)
+        if field is None:
             break
-        client.say(sender, ANSWERS.get(slot, "Không có"))
-    reply = " ".join(m.get("text", "") for m in client.say(sender, "Xác nhận"))
+        replies = client.say(sender, ANSWERS.get(field, "Không có"), rng)
+    reply = " ".join(m.get("text", "") for m in client.say(sender, "Xác nhận", rng))
     match = DOSSIER_CODE_PATTERN.search(reply)
     if match is None:
         with client.lock:
             client.errors.append(f"{sender}: no dossier code in confirmation")
         return
     codes[sender] = match.group(0).upper()
-    client.say(sender, "Xác nhận")  # a double tap must not file twice
-    client.say(sender, f"hồ sơ {codes[sender]} tới đâu rồi")
+    client.say(sender, "Xác nhận", rng)  # a double tap must not file twice
+    client.say(sender, f"hồ sơ {codes[sender]} tới đâu rồi", rng)
+
+
+def fresh_tracker_store(url: str) -> None:
+    """Create the tracker database if missing and empty Rasa's `events` table,
+    so every run starts from no conversations (PostgreSQL only)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        exists = connection.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
+        ).first()
+        if not exists:
+            connection.execute(text(f'CREATE DATABASE "{target.database}"'))
+    admin.dispose()
+    engine = create_engine(target)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE IF EXISTS events"))
+    engine.dispose()
 
 
 def main() -> int:
@@ -110,8 +148,14 @@ def main() -> int:
     parser.add_argument("--citizens", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=1, help="conversations per citizen")
     parser.add_argument(
-        "--think", type=float, default=0.0, help="seconds each citizen waits before a message"
+        "--think",
+        type=float,
+        default=3.0,
+        help="mean seconds a citizen reads and types before each message (0: back-to-back)",
     )
+    parser.add_argument("--workers", type=int, default=1, help="Rasa server processes")
+    parser.add_argument("--tracker-store", help="SQLAlchemy URL (default: SQLite in a temp dir)")
+    parser.add_argument("--lock-store", help="redis://host:port/db (needed for --workers > 1)")
     args = parser.parse_args()
 
     model = latest_model()
@@ -122,10 +166,19 @@ def main() -> int:
     url = f"sqlite:///{workdir / 'tthc.db'}"
     factory = open_database(url)
     import_catalog(factory)
-    token = secrets.token_hex(8)
-    with loopback_stack(workdir, url, model, api_token=token) as base:
-        client = Client(base, token, args.think)
-        client.say("warm-up", "xin chào")  # first message loads lazy parts
+    if args.tracker_store and not args.tracker_store.startswith("sqlite"):
+        fresh_tracker_store(args.tracker_store)
+    with loopback_stack(
+        workdir,
+        url,
+        model,
+        tracker_store_url=args.tracker_store,
+        lock_store_url=args.lock_store,
+        rasa_workers=args.workers,
+    ) as base:
+        client = Client(base, args.think)
+        for worker in range(2 * args.workers):  # first messages load lazy parts
+            client.say(f"warm-up-{worker}", "xin chào", random.Random(worker))
         client.latencies.clear()
         codes: dict[str, str] = {}
         started = time.perf_counter()
@@ -156,7 +209,11 @@ def main() -> int:
     p95 = lat[int(0.95 * (len(lat) - 1))] * 1000 if lat else float("nan")
     print(
         f"citizens: {args.citizens} concurrent x {args.rounds} round(s), "
-        f"think time {args.think:g} s, model {model.name}"
+        f"think time {args.think:g} s (uniform ±50 %), model {model.name}"
+    )
+    print(
+        f"rasa workers: {args.workers}, tracker store: {args.tracker_store or 'SQLite'}, "
+        f"lock store: {args.lock_store or 'in-memory'}"
     )
     print(f"messages: {len(lat)} in {elapsed:.1f} s = {len(lat) / elapsed:.1f} msg/s")
     print(f"round trip per message: median {median:.0f} ms, p95 {p95:.0f} ms")

@@ -48,6 +48,9 @@ class Settings:
     lock_store_url: str | None
     telegram_token: str | None
     zalo_configured: bool
+    # Rasa server processes (Sanic workers). More than one needs the Redis lock
+    # store: Rasa's in-memory locks cannot serialise a conversation across them.
+    rasa_workers: int = 1
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -60,15 +63,27 @@ class Settings:
             return int(raw)
 
         zalo_keys = ("ZALO_APP_ID", "ZALO_OA_SECRET_KEY", "ZALO_ACCESS_TOKEN")
+        workers_raw = env.get("TTHC_RASA_WORKERS", "").strip() or "1"
+        if not workers_raw.isdigit() or not 1 <= int(workers_raw) <= 64:
+            raise ConfigurationError(
+                f"TTHC_RASA_WORKERS must be a number from 1 to 64, got {workers_raw!r}"
+            )
+        lock_store_url = env.get("TTHC_LOCK_STORE_URL", "").strip() or None
+        if int(workers_raw) > 1 and not lock_store_url:
+            raise ConfigurationError(
+                "TTHC_RASA_WORKERS > 1 needs TTHC_LOCK_STORE_URL (redis://...): "
+                "workers must share conversation locks"
+            )
         return cls(
             rasa_port=port("RASA_PORT", 5005),
             action_port=port("ACTION_PORT", 5055),
             host=env.get("TTHC_HOST", "127.0.0.1"),
             tracker_store_url=env.get("TTHC_TRACKER_STORE_URL", "").strip()
             or f"sqlite:///{VAR_DIR / 'tracker.db'}",
-            lock_store_url=env.get("TTHC_LOCK_STORE_URL", "").strip() or None,
+            lock_store_url=lock_store_url,
             telegram_token=env.get("TELEGRAM_BOT_TOKEN", "").strip() or None,
             zalo_configured=all(env.get(k, "").strip() for k in zalo_keys),
+            rasa_workers=int(workers_raw),
         )
 
 
@@ -80,7 +95,7 @@ def tracker_store_config(url: str) -> dict[str, Any]:
     config: dict[str, Any] = {
         "type": "SQL",
         "dialect": parsed.drivername,
-        "host": parsed.host or "localhost",
+        "url": parsed.host or "localhost",  # Rasa's key for the host (it passes host=url)
         "db": parsed.database,
     }
     if parsed.port:
@@ -268,7 +283,9 @@ def start_servers(
     )
     if api_token:
         argv += ["--enable-api", "--auth-token", api_token]
-    rasa = supervisor.start("rasa server", argv, env)
+    rasa_env = dict(env)
+    rasa_env["SANIC_WORKERS"] = str(settings.rasa_workers)  # Rasa's own variable
+    rasa = supervisor.start("rasa server", argv, rasa_env)
     if not wait_for_port(settings.host, settings.rasa_port, 300, rasa):
         raise ConfigurationError(f"the Rasa server did not start on port {settings.rasa_port}")
 
@@ -282,21 +299,31 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def loopback_stack(
-    workdir: Path, database_url: str, model: Path, *, api_token: str | None = None
+    workdir: Path,
+    database_url: str,
+    model: Path,
+    *,
+    api_token: str | None = None,
+    tracker_store_url: str | None = None,
+    lock_store_url: str | None = None,
+    rasa_workers: int = 1,
 ) -> Iterator[str]:
     """The action server and Rasa server on free loopback ports, over the tthc
     database at `database_url`, conversations in a SQLite tracker store under
-    `workdir`; yields Rasa's base URL and stops both on exit. For end-to-end
-    tests and benchmarks, which must not touch the `make run` ports or data."""
+    `workdir` unless `tracker_store_url` names another; yields Rasa's base URL
+    and stops both on exit. For end-to-end tests and benchmarks, which must not
+    touch the `make run` ports or data."""
     settings = Settings(
         rasa_port=free_port(),
         action_port=free_port(),
         host="127.0.0.1",
-        tracker_store_url=f"sqlite:///{workdir / 'tracker.db'}",
-        lock_store_url=None,
+        tracker_store_url=tracker_store_url or f"sqlite:///{workdir / 'tracker.db'}",
+        lock_store_url=lock_store_url,
         telegram_token=None,
         zalo_configured=False,
+        rasa_workers=rasa_workers,
     )
+    check_services(settings)
     endpoints, credentials = write_rasa_files(settings, workdir)
     env = child_env()
     env["TTHC_DATABASE_URL"] = database_url

@@ -31,6 +31,21 @@ def test_settings_defaults_and_ports() -> None:
         Settings.from_env({"RASA_PORT": "http"})
 
 
+def test_rasa_workers_need_the_redis_lock_store() -> None:
+    assert Settings.from_env({}).rasa_workers == 1
+    scaled = Settings.from_env(
+        {"TTHC_RASA_WORKERS": "3", "TTHC_LOCK_STORE_URL": "redis://127.0.0.1:6379/1"}
+    )
+    assert scaled.rasa_workers == 3
+    with pytest.raises(ConfigurationError, match="TTHC_LOCK_STORE_URL"):
+        Settings.from_env({"TTHC_RASA_WORKERS": "2"})
+    for bad in ("0", "two", "-1", "65"):
+        with pytest.raises(ConfigurationError, match="TTHC_RASA_WORKERS"):
+            Settings.from_env(
+                {"TTHC_RASA_WORKERS": bad, "TTHC_LOCK_STORE_URL": "redis://127.0.0.1:6379/1"}
+            )
+
+
 def test_store_configs() -> None:
     assert tracker_store_config("sqlite:////tmp/t.db") == {
         "type": "SQL",
@@ -38,7 +53,8 @@ def test_store_configs() -> None:
         "db": "/tmp/t.db",
     }
     pg = tracker_store_config("postgresql://rasa:secret@db.internal:5433/tracker")
-    assert pg["dialect"] == "postgresql" and pg["host"] == "db.internal"
+    assert pg["dialect"] == "postgresql" and pg["url"] == "db.internal"
+    assert "host" not in pg  # Rasa passes host=url itself; a "host" key crashed its start
     assert pg["port"] == 5433 and pg["password"] == "secret" and pg["db"] == "tracker"
     assert lock_store_config(None) is None
     assert lock_store_config("redis://127.0.0.1:6379/2") == {
