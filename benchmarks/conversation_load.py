@@ -40,7 +40,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.runtime import latest_model, loopback_stack  # noqa: E402
-from catalog.database import open_database, session_scope  # noqa: E402
+from catalog.database import (  # noqa: E402
+    open_database,
+    recreate_postgres_database,
+    session_scope,
+)
 from catalog.importer import import_catalog  # noqa: E402
 from dossiers.codes import DOSSIER_CODE_PATTERN  # noqa: E402
 from dossiers.forms import fields_for  # noqa: E402
@@ -122,27 +126,6 @@ def citizen(client: Client, sender: str, codes: dict[str, str]) -> None:
     client.say(sender, f"hồ sơ {codes[sender]} tới đâu rồi", rng)
 
 
-def fresh_tracker_store(url: str) -> None:
-    """Create the tracker database if missing and empty Rasa's `events` table,
-    so every run starts from no conversations (PostgreSQL only)."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        exists = connection.execute(
-            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
-        ).first()
-        if not exists:
-            connection.execute(text(f'CREATE DATABASE "{target.database}"'))
-    admin.dispose()
-    engine = create_engine(target)
-    with engine.begin() as connection:
-        connection.execute(text("DROP TABLE IF EXISTS events"))
-    engine.dispose()
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--citizens", type=int, default=10)
@@ -167,7 +150,7 @@ def main() -> int:
     factory = open_database(url)
     import_catalog(factory)
     if args.tracker_store and not args.tracker_store.startswith("sqlite"):
-        fresh_tracker_store(args.tracker_store)
+        recreate_postgres_database(args.tracker_store)  # every run starts with no conversations
     with loopback_stack(
         workdir,
         url,

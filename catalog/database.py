@@ -68,6 +68,38 @@ def check_reachable(engine: Engine) -> None:
         ) from exc
 
 
+def _on_postgres_server(url: str, *statements: str) -> None:
+    """Run `statements` ({name} = the database named in `url`) on the server's
+    `postgres` database, outside a transaction (CREATE/DROP DATABASE need it)."""
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    name = target.database or ""
+    if not target.drivername.startswith("postgresql") or not name.replace("_", "").isalnum():
+        raise ValueError(f"expected a PostgreSQL URL with a plain database name, got {url!r}")
+    admin = create_engine(
+        target.set(database="postgres"), future=True, isolation_level="AUTOCOMMIT"
+    )
+    try:
+        with admin.connect() as connection:
+            for statement in statements:
+                connection.execute(text(statement.format(name=f'"{name}"')))
+    finally:
+        admin.dispose()
+
+
+def recreate_postgres_database(url: str) -> None:
+    """An empty PostgreSQL database of its own, named in `url`, for end-to-end
+    tests and benchmarks (Rasa's tracker store, say); dropped first if present."""
+    _on_postgres_server(
+        url, "DROP DATABASE IF EXISTS {name} WITH (FORCE)", "CREATE DATABASE {name}"
+    )
+
+
+def drop_postgres_database(url: str) -> None:
+    _on_postgres_server(url, "DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 def make_session_factory(engine: Engine) -> sessionmaker:
     return sessionmaker(bind=engine, future=True, expire_on_commit=False)
 
