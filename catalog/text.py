@@ -210,8 +210,14 @@ COLLOQUIAL: dict[str, str] = {
     "khg": "khong",
     "hok": "khong",
     "dc": "duoc",
-    "bn tien": "bao nhieu tien",
-    "bn": "ban",
+    # "bn" in a citizen's question is "bao nhiêu" (phí bn, bn ngày), far more
+    # often than "bạn".
+    "bn": "bao nhieu",
+    "kq": "ket qua",
+    "onl": "online",
+    "mun": "muon",
+    "vk": "vo",
+    "ck": "chong",
     "ntn": "nhu the nao",
     "mk": "minh",
     "mik": "minh",

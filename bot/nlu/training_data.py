@@ -62,6 +62,9 @@ FAQ_FILE = NLU_DATA_DIR / "faq.yml"
 TEMPLATES_FILE = NLU_DATA_DIR / "templates.yml"
 OVERRIDES_FILE = PROJECT_ROOT / "catalog" / "overrides.yml"
 COMMON_PROCEDURES_FILE = PROJECT_ROOT / "catalog" / "data" / "common_procedures.yml"
+# The held-out evaluation set: a filled template that happens to equal one of its
+# sentences is dropped, so the evaluation never scores a sentence trained on.
+HELD_OUT_FILE = PROJECT_ROOT / "tests" / "nlu" / "test_set.yml"
 
 PLACEHOLDER = "{procedure}"
 OTHER_SAMPLE_SIZE = 300
@@ -220,6 +223,13 @@ def load_aliases(path: Path = OVERRIDES_FILE) -> dict[str, list[str]]:
         if names:
             aliases[str(code)] = names
     return aliases
+
+
+def load_held_out_keys(path: Path = HELD_OUT_FILE) -> frozenset[str]:
+    """Keys (see `_key`) of the held-out evaluation sentences; empty without the file."""
+    data = _read_yaml(path)
+    examples = (data.get("examples") or []) if isinstance(data, dict) else []
+    return frozenset(_key(str(e.get("text") or "")) for e in examples if isinstance(e, dict))
 
 
 def load_common_codes(path: Path = COMMON_PROCEDURES_FILE) -> list[str]:
@@ -433,11 +443,14 @@ def generate_examples(
         owner.setdefault(_key(text), intent)
         seen.add(text.lower())
 
+    held_out = load_held_out_keys()
     out: dict[str, list[str]] = {}
 
     def add(intent: str, text: str) -> None:
         key = _key(text)
-        if not key or owner.setdefault(key, intent) != intent or text.lower() in seen:
+        if not key or key in held_out:
+            return
+        if owner.setdefault(key, intent) != intent or text.lower() in seen:
             return
         seen.add(text.lower())
         out.setdefault(intent, []).append(text)
