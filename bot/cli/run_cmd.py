@@ -70,6 +70,11 @@ def _run(args: argparse.Namespace) -> int:
         print(f"  web chat:      {base}/webhooks/webchat/chat")
         print(f"  REST webhook:  {base}/webhooks/rest/webhook")
         print(f"  action server: http://127.0.0.1:{settings.action_port}/webhook")
+        if settings.rasa_workers > 1:
+            from sqlalchemy.engine import make_url
+
+            locks = make_url(settings.lock_store_url or "").render_as_string(hide_password=True)
+            print(f"  Rasa workers:  {settings.rasa_workers} (conversation locks in {locks})")
         if not settings.telegram_token:
             print("  Telegram: off (set TELEGRAM_BOT_TOKEN to enable)")
         if not settings.zalo_configured:
