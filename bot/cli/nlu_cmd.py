@@ -156,6 +156,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             test_set=test_set,
             report_dir=Path(args.out),
             config=Path(args.config),
+            models_dir=Path(args.models_dir),
             retrain=args.retrain,
             with_baseline=not args.no_baseline,
             model=model,
@@ -206,10 +207,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default=str(rt.DEFAULT_MODELS), help="model file or folder")
     p.set_defaults(handler=_parse)
 
+    from bot.nlu import evaluation as ev  # light too: Rasa is imported when it runs
+
     p = subparsers.add_parser("evaluate", help="evaluate the NLU on the held-out set")
-    p.add_argument("--test-set", default=str(rt.PROJECT_ROOT / "tests" / "nlu" / "test_set.yml"))
-    p.add_argument("--out", default=str(rt.PROJECT_ROOT / "reports" / "nlu"))
+    p.add_argument("--test-set", default=str(ev.DEFAULT_TEST_SET))
+    p.add_argument("--out", default=str(ev.DEFAULT_REPORT_DIR))
     p.add_argument("--config", default=str(rt.DEFAULT_CONFIG))
+    p.add_argument(
+        "--models-dir",
+        default=str(ev.EVAL_MODELS_DIR),
+        help="where evaluation models are trained and reused (one per comparison run)",
+    )
     p.add_argument("--retrain", action="store_true", help="retrain even if inputs are unchanged")
     p.add_argument("--no-baseline", action="store_true", help="skip the baseline model")
     p.add_argument(
