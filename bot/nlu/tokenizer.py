@@ -102,11 +102,27 @@ def _has_word_char(text: str) -> bool:
     return bool(_WORD_CHAR.search(text))
 
 
+# Chat shorthand that reads differently in a question than in a procedure name,
+# applied before catalog.text's shared table. In a search query "tt" stands for
+# tạm trú / thường trú and "hd" for hợp đồng; in a citizen's question "tt ... ntn"
+# is "thủ tục" and "hd mình" is "hướng dẫn". Folded keys, one syllable each.
+QUESTION_SHORTHAND: dict[str, str] = {
+    "tt": "thu tuc",
+    "hd": "huong dan",
+    "tk": "tai khoan",
+    "e": "em",
+    "v": "vay",
+    "hnay": "hom nay",
+    "hqua": "hom qua",
+}
+
+
 def syllable_lemma(syllable: str, expand: bool = True) -> str:
     """Folded form of one syllable; with `expand`, a one-syllable abbreviation
     or teencode word is replaced by what it stands for ("đk" → "dang ky",
-    "ko" → "khong", "cccd" → "can cuoc cong dan") using catalog.text's shared
-    table, so "đk ks" and "đăng ký khai sinh" give the same word features.
+    "ko" → "khong", "cccd" → "can cuoc cong dan") using QUESTION_SHORTHAND, then
+    catalog.text's shared table, so "đk ks" and "đăng ký khai sinh" give the same
+    word features.
 
     Only one-syllable keys apply: multi-word entries ("bằng lái") would fire
     when underthesea groups the syllables into one token but not when it
@@ -115,7 +131,7 @@ def syllable_lemma(syllable: str, expand: bool = True) -> str:
     """
     folded = fold(syllable)
     if expand and _ASCII_WORD.fullmatch(folded):
-        return " ".join(expand_tokens([folded]))
+        return QUESTION_SHORTHAND.get(folded) or " ".join(expand_tokens([folded]))
     return folded
 
 

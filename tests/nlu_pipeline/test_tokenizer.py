@@ -147,6 +147,18 @@ def test_abbreviations_expand_in_lemmas() -> None:
     assert [t.lemma for t in tokenize_text("đk ks", expand_abbreviations=False)] == ["dk", "ks"]
 
 
+def test_question_shorthand_reads_as_in_a_question() -> None:
+    # In a question "tt" is "thủ tục" and "bn" "bao nhiêu"; catalog search keeps
+    # its own reading of "tt" (tạm trú / thường trú) for procedure names.
+    lemmas = " ".join(t.lemma for t in tokenize_text("tt đổi gplx ntn, hết bn v ad"))
+    assert lemmas.startswith("thu tuc ")
+    assert lemmas.endswith("bao nhieu vay admin")
+    assert [t.lemma for t in tokenize_text("hd e")] == ["huong dan", "em"]
+    from catalog.text import expand_tokens
+
+    assert expand_tokens(["tt"]) == ["tam", "tru", "thuong", "tru"]
+
+
 def test_expansion_off_in_component_config() -> None:
     tokenizer = VietnameseTokenizer(
         {**VietnameseTokenizer.get_default_config(), "expand_abbreviations": False}
