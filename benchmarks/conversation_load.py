@@ -49,20 +49,11 @@ from catalog.importer import import_catalog  # noqa: E402
 from dossiers.codes import DOSSIER_CODE_PATTERN  # noqa: E402
 from dossiers.forms import fields_for  # noqa: E402
 from dossiers.orm import Dossier  # noqa: E402
+from tests.e2e.applicants import TEMPORARY_RESIDENCE  # noqa: E402
 
 PROCEDURE = "1.004194"  # Đăng ký tạm trú
 
-ANSWERS = {
-    "full_name": "Lê Văn Hùng",
-    "date_of_birth": "2/9/1985",
-    "citizen_id": "079085012345",
-    "phone": "0987654321",
-    "address": "12 Nguyễn Huệ, phường Sài Gòn, TP Hồ Chí Minh",
-    "temporary_address": "45 Lý Thường Kiệt, phường Cửa Nam, Hà Nội",
-    "stay_duration": "Từ 6 đến 12 tháng",
-    "stay_reason": "Lao động/làm việc",
-    "landlord_name": "Phạm Thị Mai",
-}
+ANSWERS = TEMPORARY_RESIDENCE
 
 
 class Client:

@@ -21,25 +21,12 @@ from catalog.database import session_scope
 from dossiers.codes import DOSSIER_CODE_PATTERN
 from dossiers.orm import Dossier
 from dossiers.service import change_status
+from tests.e2e.applicants import BIRTH_REGISTRATION
 from tests.e2e.conftest import Servers
 
 pytestmark = pytest.mark.slow
 
-# Answers for every slot the birth-registration form may ask, as a citizen types them.
-ANSWERS = {
-    "full_name": "Nguyễn Thị Lan",
-    "date_of_birth": "15/3/1990",
-    "citizen_id": "001190012345",
-    "phone": "0912345678",
-    "address": "Số 12 ngõ 34 phố Huế, phường Hai Bà Trưng, Hà Nội",
-    "child_name": "Trần Minh An",
-    "child_date_of_birth": "05/01/2025",
-    "child_sex": "Nam",
-    "child_place_of_birth": "Bệnh viện Phụ sản Hà Nội",
-    "father_name": "Trần Văn Bình",
-    "mother_name": "Nguyễn Thị Lan",
-    "relationship_to_child": "Mẹ",
-}
+ANSWERS = BIRTH_REGISTRATION
 
 
 def texts(messages: list[dict[str, Any]]) -> str:

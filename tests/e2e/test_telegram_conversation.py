@@ -27,23 +27,14 @@ from dossiers.codes import DOSSIER_CODE_PATTERN
 from dossiers.orm import Dossier
 from dossiers.outbox import OutboxDispatcher
 from dossiers.service import change_status
+from tests.e2e.applicants import TEMPORARY_RESIDENCE
 from tests.e2e.conftest import Servers
 
 pytestmark = pytest.mark.slow
 
 CHAT = 424242
 SENDER = f"telegram:{CHAT}"
-ANSWERS = {
-    "full_name": "Lê Văn Hùng",
-    "date_of_birth": "2/9/1985",
-    "citizen_id": "079085012345",
-    "phone": "0987654321",
-    "address": "12 Nguyễn Huệ, phường Sài Gòn, TP Hồ Chí Minh",
-    "temporary_address": "45 Lý Thường Kiệt, phường Cửa Nam, Hà Nội",
-    "stay_duration": "Từ 6 đến 12 tháng",
-    "stay_reason": "Lao động/làm việc",
-    "landlord_name": "Phạm Thị Mai",
-}
+ANSWERS = TEMPORARY_RESIDENCE
 
 
 def test_telegram_conversation_to_stored_dossier_and_notification(
