@@ -53,8 +53,6 @@ from tests.e2e.applicants import TEMPORARY_RESIDENCE  # noqa: E402
 
 PROCEDURE = "1.004194"  # Đăng ký tạm trú
 
-ANSWERS = TEMPORARY_RESIDENCE
-
 
 class Client:
     def __init__(self, base: str, think: float = 0.0) -> None:
@@ -105,7 +103,7 @@ def citizen(client: Client, sender: str, codes: dict[str, str]) -> None:
         field = asked_field(replies)
         if field is None:
             break
-        replies = client.say(sender, ANSWERS.get(field, "Không có"), rng)
+        replies = client.say(sender, TEMPORARY_RESIDENCE.get(field, "Không có"), rng)
     reply = " ".join(m.get("text", "") for m in client.say(sender, "Xác nhận", rng))
     match = DOSSIER_CODE_PATTERN.search(reply)
     if match is None:

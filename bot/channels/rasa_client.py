@@ -13,6 +13,11 @@ import httpx
 logger = logging.getLogger(__name__)
 
 DEFAULT_RASA_URL = "http://localhost:5005"
+# Shared with the REST channel (bot/web/channel.py), which trusts `input_channel`
+# only from a forwarder presenting this secret. Defined here because the
+# forwarding processes must not import Rasa.
+FORWARDER_SECRET_ENV = "TTHC_FORWARDER_SECRET"
+FORWARDER_SECRET_HEADER = "X-TTHC-Forwarder-Secret"
 
 
 class RasaUnavailable(RuntimeError):
@@ -39,6 +44,9 @@ class RasaRestClient:
         self.base_url = base_url.rstrip("/")
         self.input_channel = input_channel
         self.token = token or None
+        secret = os.environ.get(FORWARDER_SECRET_ENV, "")
+        # Lets Rasa trust our `input_channel` (bot/web/channel.py).
+        self._headers = {FORWARDER_SECRET_HEADER: secret} if secret else {}
         # Rasa can take a while (custom actions, catalogue search): the timeout
         # is generous, the citizen sees "typing…" meanwhile.
         self._http = http or httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=5.0))
@@ -56,13 +64,9 @@ class RasaRestClient:
             body["input_channel"] = self.input_channel
         if metadata:
             body["metadata"] = metadata
-        headers = {}
-        secret = os.environ.get("TTHC_FORWARDER_SECRET", "")
-        if secret:  # lets Rasa trust our `input_channel` (bot/web/channel.py)
-            headers["X-TTHC-Forwarder-Secret"] = secret
         try:
             response = await self._http.post(
-                f"{self.base_url}/webhooks/rest/webhook", json=body, headers=headers
+                f"{self.base_url}/webhooks/rest/webhook", json=body, headers=self._headers
             )
             response.raise_for_status()
             data = response.json()

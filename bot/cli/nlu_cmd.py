@@ -149,7 +149,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         from bot.runtime import latest_model
 
         model = latest_model(Path(args.model))
-        if model is None or not model.exists():
+        if model is None:
             raise CommandError(f"no model at {args.model}: run `tthc train` first")
     try:
         result = evaluation.evaluate(
@@ -165,17 +165,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from exc
     evaluation.print_table(result.summary)
     print(f"reports written to {result.report_dir}")
-    blocking = list(result.summary["missed_targets"])
-    ratio = result.summary.get("error_ratio_vs_baseline")
-    if args.allow_error_ratio is not None and ratio is not None and ratio <= args.allow_error_ratio:
-        # The report still says MISSED; only the exit status tolerates it.
-        blocking = [m for m in blocking if not m.startswith("error rate ratio")]
-        if len(blocking) < len(result.summary["missed_targets"]):
-            print(
-                f"tolerated: error rate ratio {ratio:.3f} <= --allow-error-ratio "
-                f"{args.allow_error_ratio} (target {evaluation.TARGETS['error_ratio_vs_baseline']})"
-            )
-    return 0 if not blocking else 1
+    return 0 if result.ok else 1
 
 
 # --------------------------------------------------------------------------- registration
@@ -224,12 +214,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--model",
         help="evaluate this trained model (file, or folder: its newest) instead of training "
         "an NLU-only copy of config.yml; the baseline is still trained (or reused)",
-    )
-    p.add_argument(
-        "--allow-error-ratio",
-        type=float,
-        help="exit 0 when the baseline ratio is missed but at most this (a regression guard "
-        "while the target is not reached); every other target still fails the run",
     )
     p.set_defaults(handler=_evaluate)
 

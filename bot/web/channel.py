@@ -27,6 +27,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.rasa_client import FORWARDER_SECRET_ENV, FORWARDER_SECRET_HEADER
 from catalog.database import shared_session_factory
 from dossiers.outbox import collect_for_recipient
 
@@ -46,8 +47,6 @@ class BadRequest(ValueError):
 # Telegram bot). Their name is recorded as the conversation's input channel, so
 # dossiers are notified there.
 FORWARDED_CHANNELS = frozenset({"telegram"})
-FORWARDER_SECRET_ENV = "TTHC_FORWARDER_SECRET"
-FORWARDER_SECRET_HEADER = "X-TTHC-Forwarder-Secret"
 
 
 def forwarded_channel(body_channel: Any, secret_header: str | None) -> str | None:

@@ -507,19 +507,22 @@ def test_record_handoff_and_dedup(factory: sessionmaker) -> None:
     assert count(factory, HandoffRequest) == 3
 
 
+def pending_attachment(sender: str) -> Attachment:
+    """A file a citizen sent during the form, not yet linked to a dossier."""
+    return Attachment(
+        sender_id=sender,
+        file_name="giay-chung-sinh.pdf",
+        content_type="application/pdf",
+        size_bytes=1234,
+        sha256="0" * 64,
+        storage_path="/tmp/x.pdf",
+    )
+
+
 def test_attachment_linking(factory: sessionmaker) -> None:
     code = submit(factory)
     with session_scope(factory) as session:
-        session.add(
-            Attachment(
-                sender_id="tg-1001",
-                file_name="giay_chung_sinh.jpg",
-                content_type="image/jpeg",
-                size_bytes=12345,
-                sha256="a" * 64,
-                storage_path="var/uploads/aa/aaaa.jpg",
-            )
-        )
+        session.add(pending_attachment("tg-1001"))
     with session_scope(factory) as session:
         attachment = session.execute(select(Attachment)).scalar_one()
         assert attachment.dossier_id is None
@@ -558,20 +561,14 @@ def test_logs_carry_no_personal_data(
 def test_pending_attachments_are_linked_on_submission(factory: sessionmaker) -> None:
     """Files sent during the form wait with no dossier; submitting links the
     sender's pending files, and only theirs."""
-    from dossiers.orm import Attachment
-
-    def attachment(sender: str) -> Attachment:
-        return Attachment(
-            sender_id=sender,
-            file_name="giay-chung-sinh.pdf",
-            content_type="application/pdf",
-            size_bytes=1234,
-            sha256="0" * 64,
-            storage_path="/tmp/x.pdf",
-        )
-
     with session_scope(factory) as session:
-        session.add_all([attachment("tg-1001"), attachment("tg-1001"), attachment("tg-9999")])
+        session.add_all(
+            [
+                pending_attachment("tg-1001"),
+                pending_attachment("tg-1001"),
+                pending_attachment("tg-9999"),
+            ]
+        )
     with session_scope(factory) as session:
         dossier_id = submit_dossier(session, make_request()).id
     with session_scope(factory) as session:
