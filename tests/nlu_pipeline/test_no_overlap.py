@@ -1,5 +1,11 @@
-"""The held-out NLU set must stay held out: none of its texts (accent-folded)
-may appear in the training data, hand-written or generated."""
+"""The evaluation sets must stay out of the training data: none of their texts
+(accent-folded, punctuation dropped) may appear in the training data,
+hand-written (nlu_data/) or generated (bot/nlu/training_data.py).
+
+Sets checked: the held-out NLU set (tests/nlu/test_set.yml, `examples`) and the
+two dialogue sets of issue 9 (tests/nlu/bare_names.yml and
+tests/nlu/real_messages.yml, `items`), scored by `tthc evaluate --dialogue`.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,14 @@ from rasa.shared.importers.importer import TrainingDataImporter
 from bot.nlu import runtime
 from catalog.text import fold
 
-TEST_SET = runtime.PROJECT_ROOT / "tests" / "nlu" / "test_set.yml"
+SETS_DIR = runtime.PROJECT_ROOT / "tests" / "nlu"
+TEST_SET = SETS_DIR / "test_set.yml"
+# file -> top-level key holding the list of {text: ...} items
+EVALUATION_SETS = {
+    TEST_SET: "examples",
+    SETS_DIR / "bare_names.yml": "items",
+    SETS_DIR / "real_messages.yml": "items",
+}
 
 
 def _key(text: str) -> str:
@@ -29,24 +42,43 @@ def _training_texts(path: Path) -> set[str]:
     return {_key(example.get("text") or "") for example in data.training_examples} - {""}
 
 
+def _texts(path: Path, key: str) -> list[str]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return [str(item["text"]) for item in data[key]]
+
+
+@pytest.fixture(scope="module", params=sorted(EVALUATION_SETS, key=str), ids=lambda p: p.name)
+def held_out(request: pytest.FixtureRequest) -> list[str]:
+    path: Path = request.param
+    if not path.exists():
+        pytest.skip(f"{path.relative_to(runtime.PROJECT_ROOT)} not written yet")
+    return _texts(path, EVALUATION_SETS[path])
+
+
 @pytest.fixture(scope="module")
-def held_out() -> list[str]:
-    if not TEST_SET.exists():
-        pytest.skip("tests/nlu/test_set.yml not written yet")
-    data = yaml.safe_load(TEST_SET.read_text(encoding="utf-8"))
-    return [str(example["text"]) for example in data["examples"]]
+def hand_written() -> set[str]:
+    return _training_texts(runtime.DEFAULT_NLU_DATA)
 
 
-def test_held_out_not_in_hand_written_data(held_out: list[str]) -> None:
-    training = _training_texts(runtime.DEFAULT_NLU_DATA)
-    leaked = [text for text in held_out if _key(text) in training]
-    assert not leaked, f"{len(leaked)} held-out examples found in nlu_data/: {leaked}"
-
-
-def test_held_out_not_in_generated_data(held_out: list[str], tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     from bot.nlu.training_data import generate
 
-    generated = generate(tmp_path / "generated.yml")
-    training = _training_texts(generated)
-    leaked = [text for text in held_out if _key(text) in training]
-    assert not leaked, f"{len(leaked)} held-out examples produced by the generator: {leaked}"
+    path = generate(tmp_path_factory.mktemp("generated") / "generated.yml")
+    return _training_texts(path)
+
+
+def test_held_out_not_in_hand_written_data(held_out: list[str], hand_written: set[str]) -> None:
+    leaked = [text for text in held_out if _key(text) in hand_written]
+    assert not leaked, f"{len(leaked)} evaluation texts found in nlu_data/: {leaked}"
+
+
+def test_held_out_not_in_generated_data(held_out: list[str], generated: set[str]) -> None:
+    leaked = [text for text in held_out if _key(text) in generated]
+    assert not leaked, f"{len(leaked)} evaluation texts produced by the generator: {leaked}"
+
+
+def test_key_ignores_case_accents_and_punctuation() -> None:
+    # the comparison must catch a copy typed differently, or the test proves nothing
+    assert _key("Sổ đỏ!") == _key("so do") == _key("  SO   ĐỎ ")
+    assert _key("sổ đỏ") != _key("sổ hồng")
