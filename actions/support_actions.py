@@ -51,39 +51,75 @@ def consecutive_fallbacks(tracker: Tracker) -> int:
     return count
 
 
+HANDOFF_FAILED_VI = (
+    "Xin lỗi, hiện tôi chưa chuyển được yêu cầu tới cán bộ. "
+    "Bạn vui lòng thử lại sau ít phút, hoặc liên hệ trực tiếp bộ phận "
+    "một cửa nơi bạn nộp hồ sơ."
+)
+NO_HANDOFF_VI = (
+    "Bạn đang trò chuyện với trợ lý. Bạn có thể hỏi về thủ tục, nộp hoặc tra cứu hồ sơ; "
+    "gõ “gặp cán bộ” nếu cần người hỗ trợ."
+)
+
+
 class ActionHumanHandoff(Action):
+    """Queue the conversation for an officer (`dossiers.handoff`) and say what
+    really happens next: the queue position during office hours, otherwise
+    when officers will answer (the request is kept either way)."""
+
     def name(self) -> str:
         return "action_human_handoff"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        from dossiers.service import record_handoff
+        from dossiers.handoff import request_handoff
 
         try:
             with c.db_session() as session:
-                request = record_handoff(
+                ticket = request_handoff(
                     session,
                     tracker.sender_id,
                     c.channel_of(tracker),
                     _handoff_reason(tracker),
                     _last_citizen_message(tracker),
                 )
-                reference = request.id
         except Exception:
             log.exception("could not record the hand-off request")
-            dispatcher.utter_message(
-                text="Xin lỗi, hiện tôi chưa chuyển được yêu cầu tới cán bộ. "
-                "Bạn vui lòng thử lại sau ít phút, hoặc liên hệ trực tiếp bộ phận "
-                "một cửa nơi bạn nộp hồ sơ."
-            )
+            dispatcher.utter_message(text=HANDOFF_FAILED_VI)
             return []
-        dispatcher.utter_message(
-            text=f"Tôi đã chuyển yêu cầu của bạn tới cán bộ hỗ trợ (số yêu cầu {reference}).\n"
-            "Tiếp theo: cán bộ sẽ xem nội dung trò chuyện và trả lời bạn ngay trong cuộc trò "
-            "chuyện này, trong giờ hành chính. Bạn không cần gửi lại yêu cầu; trong lúc chờ, "
-            "bạn vẫn có thể hỏi tôi về thủ tục."
-        )
+        dispatcher.utter_message(text=ticket.reply_vi)
+        return []
+
+
+class ActionEndHandoff(Action):
+    """The citizen no longer wants an officer ("quay lại trợ lý", intent
+    `end_handoff`). While an officer holds the conversation the Rasa gate
+    (bot/handoff_gate.py) handles this before any prediction; this action
+    covers a waiting request once the model has learnt the intent."""
+
+    def name(self) -> str:
+        return "action_end_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        from dossiers import handoff
+
+        try:
+            with c.db_session() as session:
+                active = handoff.active_for(session, tracker.sender_id, c.channel_of(tracker))
+                reply = (
+                    NO_HANDOFF_VI
+                    if active is None
+                    else handoff.end_by_citizen(session, active.id)
+                )
+        except handoff.HandoffConflict:
+            reply = NO_HANDOFF_VI
+        except Exception:
+            log.exception("could not end the hand-off")
+            reply = "Xin lỗi, hệ thống đang gặp sự cố. Bạn vui lòng thử lại sau ít phút."
+        dispatcher.utter_message(text=reply)
         return []
 
 

@@ -98,6 +98,9 @@ def install() -> bool:
 
 def main() -> None:
     install()
+    from bot import handoff_gate
+
+    handoff_gate.install()  # silent while an officer holds a conversation
     from rasa.__main__ import main as rasa_main
 
     sys.argv[0] = "rasa"

@@ -196,6 +196,12 @@ class HandoffRequest(Base):
     assigned_to = Column(String(128), nullable=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    # Hand-off live (dossiers/handoff.py, migration 0005): when an officer took
+    # it, when and how it ended ("handed_back", "citizen_ended", "dismissed").
+    claimed_at = Column(UTCDateTime, nullable=True)
+    closed_at = Column(UTCDateTime, nullable=True)
+    closed_by = Column(String(128), nullable=True)
+    close_reason = Column(String(32), nullable=True)
 
     def __repr__(self) -> str:
         return f"<HandoffRequest {self.id} {self.channel} {self.status}>"

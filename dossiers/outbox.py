@@ -36,7 +36,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.database import session_scope
 from dossiers.orm import Notification, utcnow
@@ -282,6 +282,41 @@ class OutboxDispatcher:
             # A productive tick may have left more due rows: go again at once.
             if not busy:
                 stop_event.wait(interval)
+
+
+def enqueue_notification(
+    session: Session,
+    channel: str,
+    recipient: str,
+    text: str,
+    *,
+    dossier_id: int | None = None,
+    now: datetime | None = None,
+) -> Notification:
+    """Queue one message for `recipient` on `channel` in the caller's
+    transaction (it is sent only if that transaction commits).
+
+    `dossier_id` is optional: officers' hand-off replies and alerts belong to
+    no dossier. Push channels are delivered by `OutboxDispatcher`, pull
+    channels (web chat, REST) by `collect_for_recipient`. Raises ValueError on
+    an empty channel, recipient or text.
+    """
+    if not channel or not recipient or not text or not text.strip():
+        raise ValueError("channel, recipient and text are required")
+    now = _aware(now)
+    notification = Notification(
+        dossier_id=dossier_id,
+        channel=channel,
+        recipient=recipient,
+        text=text,
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(notification)
+    session.flush()
+    return notification
 
 
 def collect_for_recipient(

@@ -640,44 +640,11 @@ def officer_queue(
 def record_handoff(
     session: Session, sender_id: str, channel: str, reason: str, last_message: str
 ) -> HandoffRequest:
-    """Queue a request for a human officer.
+    """Queue a request for a human officer (one active request per
+    conversation: asking again updates it). The hand-off logic lives in
+    `dossiers.handoff.request_handoff`, which also tells what to say to the
+    citizen; this returns the row for callers that only need the record."""
+    from dossiers import handoff
 
-    A sender with an OPEN request gets it updated (reason, last message)
-    rather than a second one, so a citizen pressing "gặp cán bộ" repeatedly
-    does not flood the officers' queue.
-    """
-    if not isinstance(sender_id, str) or not sender_id or not isinstance(channel, str):
-        raise ValueError("sender_id and channel are required")
-    now = utcnow()
-    reason = clean_free_text(reason, max_chars=200)
-    last_message = clean_free_text(last_message, max_chars=2000)
-    existing = session.execute(
-        select(HandoffRequest)
-        .where(
-            HandoffRequest.sender_id == sender_id,
-            HandoffRequest.channel == channel,
-            HandoffRequest.status == "open",
-        )
-        .order_by(HandoffRequest.id.desc())
-        .limit(1)
-        .with_for_update()
-    ).scalar_one_or_none()
-    if existing is not None:
-        existing.reason = reason or existing.reason
-        existing.last_message = last_message or existing.last_message
-        existing.updated_at = now
-        session.flush()
-        return existing
-    request = HandoffRequest(
-        sender_id=sender_id,
-        channel=channel,
-        reason=reason,
-        last_message=last_message,
-        status="open",
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(request)
-    session.flush()
-    log.info("handoff requested: channel=%s sender=%s", channel, mask_identifier(sender_id))
-    return request
+    ticket = handoff.request_handoff(session, sender_id, channel, reason, last_message)
+    return session.get(HandoffRequest, ticket.handoff.id)

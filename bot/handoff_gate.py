@@ -1,0 +1,123 @@
+"""The assistant stays silent while an officer holds a conversation.
+
+Where the pause lives, and why: in the tthc database, as the hand-off
+request's status ("taken"), not as a `ConversationPaused` event appended to
+the tracker through Rasa's HTTP API.
+
+- One source of truth. The console claims a request with a compare-and-set
+  UPDATE; the pause exists exactly when the claim committed. A second copy in
+  the tracker would have to be written over HTTP after the claim and could
+  fail or lag, leaving a claimed conversation unpaused (or the reverse).
+- Every Rasa worker sees it: each worker reads the row for every incoming
+  message (one indexed SELECT, inside Rasa's per-conversation lock), so no
+  worker holds a stale copy; nothing is cached.
+- No Rasa HTTP API needed for the console (no `--enable-api`, no token to
+  share, still works while Rasa restarts).
+- Rasa's own pause would also swallow what we need to handle: a paused
+  tracker runs no action at all, so the citizen's messages would not reach
+  the console and "quay lại trợ lý" could not end the hand-off.
+
+How: `install()` wraps `MessageProcessor.handle_message` (every channel —
+REST, web chat, socket.io, Zalo, Telegram through the REST forwarder — goes
+through it, under the conversation lock). Without an active hand-off, or
+with one that no officer has taken yet, the message is handled as usual.
+While an officer holds it, the message is logged in the tracker (parsed, so
+transcripts stay complete), stored for the console
+(`dossiers.handoff.record_citizen_message`), and nothing is predicted, so no
+response, rule or form can answer. "quay lại trợ lý" (by text, so it works
+with a model that has not learnt the `end_handoff` intent yet) ends the
+hand-off, waiting or held, and the assistant says it is back.
+
+If the database cannot be read the message is handled by the assistant (a
+silent bot would be worse than an officer seeing an extra answer); the error
+is logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+_ORIGINAL: Any = None
+
+
+@dataclass(frozen=True)
+class Route:
+    """What to do with one citizen message: "assistant" (handle normally),
+    "held" (store for the officer, stay silent) or "ended" (the citizen left
+    the hand-off; `reply` says so)."""
+
+    kind: str
+    handoff_id: int = 0
+    reply: str = ""
+
+
+def route_message(sender_id: str, channel: str, text: str, intent: str | None = None) -> Route:
+    """Decide and record (synchronous: runs in a worker thread). Opens its
+    own transaction on the configured database."""
+    from catalog.database import session_scope, shared_session_factory
+    from dossiers import handoff
+
+    with session_scope(shared_session_factory()) as session:
+        active = handoff.active_for(session, sender_id, channel)
+        if active is None:
+            return Route("assistant")
+        if handoff.is_end_request(text, intent):
+            try:
+                reply = handoff.end_by_citizen(session, active.id)
+            except handoff.HandoffConflict:  # an officer closed it meanwhile
+                return Route("assistant")
+            return Route("ended", active.id, reply)
+        if active.status != "taken":
+            return Route("assistant")
+        handoff.record_citizen_message(session, active.id, text)
+        return Route("held", active.id)
+
+
+async def _route(sender_id: str, channel: str, text: str, intent: str | None = None) -> Route:
+    loop = asyncio.get_running_loop()
+    try:
+        return await loop.run_in_executor(None, route_message, sender_id, channel, text, intent)
+    except Exception:
+        log.exception("hand-off gate: database unavailable, the assistant answers")
+        return Route("assistant")
+
+
+async def handle_message(self: Any, message: Any) -> Any:
+    """`MessageProcessor.handle_message` with the hand-off gate in front."""
+    from rasa.core.channels.channel import CollectingOutputChannel
+    from rasa.shared.core.events import BotUttered
+
+    sender = message.sender_id
+    channel = message.input_channel or "unknown"
+    text = message.text or ""
+    route = await _route(sender, channel, text)
+    if route.kind == "assistant":
+        return await _ORIGINAL(self, message)
+    # Held or ended: log the citizen's message in the tracker (transcripts),
+    # predict nothing.
+    tracker = await self.log_message(message, should_save_tracker=False)
+    if route.kind == "ended":
+        await message.output_channel.send_text_message(sender, route.reply)
+        tracker.update(BotUttered(route.reply, metadata={"handoff_id": route.handoff_id}))
+    await self.save_tracker(tracker)
+    log.info("hand-off %d: citizen message %s", route.handoff_id, route.kind)
+    if isinstance(message.output_channel, CollectingOutputChannel):
+        return message.output_channel.messages
+    return None
+
+
+def install() -> bool:
+    """Put the gate in front of Rasa's message handling (idempotent)."""
+    global _ORIGINAL
+    from rasa.core.processor import MessageProcessor
+
+    if _ORIGINAL is not None:
+        return False
+    _ORIGINAL = MessageProcessor.handle_message
+    MessageProcessor.handle_message = handle_message  # type: ignore[method-assign]
+    return True
