@@ -33,7 +33,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -68,7 +68,17 @@ def _aware(now: datetime | None) -> datetime:
 
 
 class OutboxDispatcher:
-    """Sends pending notifications through `senders[channel]`."""
+    """Sends pending notifications through `senders[channel]`.
+
+    The lease mechanics (claim, expiry, attempts, backoff) work on `model`;
+    a subclass drives another outbox table with the same lease columns
+    (status, attempts, next_attempt_at, claimed_until, claim_token,
+    last_error, delivered_at) by setting `model` and overriding
+    `_claimable`, `_claimed_item` and `dispatch_once`
+    (`dossiers.delivery.DeliveryWorker` does, for the one-stop-shop).
+    """
+
+    model: Any = Notification
 
     def __init__(
         self,
@@ -95,32 +105,49 @@ class OutboxDispatcher:
 
     # -- claiming ---------------------------------------------------------
 
+    def _due(self, now: datetime):  # type: ignore[no-untyped-def]
+        """Pending and due, or claimed with an expired lease (any `model`)."""
+        model = self.model
+        return or_(
+            and_(model.status == "pending", model.next_attempt_at <= now),
+            and_(model.status == "sending", model.claimed_until < now),
+        )
+
     def _claimable(self, now: datetime):  # type: ignore[no-untyped-def]
         # Only channels this dispatcher can push to: notifications for pull
         # channels (web chat, REST clients) wait for `collect_for_recipient`.
-        return and_(
-            Notification.channel.in_(sorted(self._senders)),
-            or_(
-                and_(Notification.status == "pending", Notification.next_attempt_at <= now),
-                and_(Notification.status == "sending", Notification.claimed_until < now),
-            ),
+        return and_(Notification.channel.in_(sorted(self._senders)), self._due(now))
+
+    def _claimed_item(self, session, row_id: int, token: str) -> Any:  # type: ignore[no-untyped-def]
+        """What `claim_due` hands out for a row it just claimed."""
+        row = session.execute(
+            select(
+                Notification.channel,
+                Notification.recipient,
+                Notification.text,
+                Notification.attempts,
+            ).where(Notification.id == row_id)
+        ).one()
+        return ClaimedNotification(
+            row_id, token, row.channel, row.recipient, row.text, row.attempts
         )
 
-    def claim_due(self, now: datetime | None = None) -> list[ClaimedNotification]:
+    def claim_due(self, now: datetime | None = None) -> list[Any]:
         """Claim up to `batch_size` due notifications and commit the claim.
 
         Public so tools and tests can claim without sending (a test simulates
         a dispatcher killed right after claiming by abandoning the result).
         """
         now = _aware(now)
-        claimed: list[ClaimedNotification] = []
+        model = self.model
+        claimed: list[Any] = []
         with session_scope(self._factory) as session:
             self._fail_exhausted(session, now)
             candidates = (
                 session.execute(
-                    select(Notification.id)
-                    .where(self._claimable(now), Notification.attempts < self.max_attempts)
-                    .order_by(Notification.next_attempt_at, Notification.id)
+                    select(model.id)
+                    .where(self._claimable(now), model.attempts < self.max_attempts)
+                    .order_by(model.next_attempt_at, model.id)
                     .limit(self.batch_size)
                     .with_for_update(skip_locked=True)
                 )
@@ -132,46 +159,35 @@ class OutboxDispatcher:
                 # Compare-and-set: the WHERE re-checks claimability, so a row
                 # another dispatcher claimed meanwhile updates 0 rows.
                 result = session.execute(
-                    update(Notification)
+                    update(model)
                     .where(
-                        Notification.id == notification_id,
+                        model.id == notification_id,
                         self._claimable(now),
-                        Notification.attempts < self.max_attempts,
+                        model.attempts < self.max_attempts,
                     )
                     .values(
                         status="sending",
                         claim_token=token,
                         claimed_until=now + self.lease,
-                        attempts=Notification.attempts + 1,
+                        attempts=model.attempts + 1,
                     )
                     .execution_options(synchronize_session=False)
                 )
                 if result.rowcount != 1:
                     continue
-                row = session.execute(
-                    select(
-                        Notification.channel,
-                        Notification.recipient,
-                        Notification.text,
-                        Notification.attempts,
-                    ).where(Notification.id == notification_id)
-                ).one()
-                claimed.append(
-                    ClaimedNotification(
-                        notification_id, token, row.channel, row.recipient, row.text, row.attempts
-                    )
-                )
+                claimed.append(self._claimed_item(session, notification_id, token))
         return claimed
 
     def _fail_exhausted(self, session, now: datetime) -> None:  # type: ignore[no-untyped-def]
         """Rows whose lease expired after the last allowed attempt (their
         dispatcher died on every try) are given up as failed."""
+        model = self.model
         session.execute(
-            update(Notification)
+            update(model)
             .where(
-                Notification.status == "sending",
-                Notification.claimed_until < now,
-                Notification.attempts >= self.max_attempts,
+                model.status == "sending",
+                model.claimed_until < now,
+                model.attempts >= self.max_attempts,
             )
             .values(
                 status="failed",
@@ -191,7 +207,7 @@ class OutboxDispatcher:
             delay += delay * random.uniform(0, self.jitter)
         return delay
 
-    def _complete(self, item: ClaimedNotification, now: datetime, error: str | None) -> bool:
+    def _complete(self, item: Any, now: datetime, error: str | None) -> bool:
         """Record the outcome if we still hold the claim; False if we lost it
         (lease expired and another dispatcher took over)."""
         if error is None:
@@ -219,8 +235,8 @@ class OutboxDispatcher:
             }
         with session_scope(self._factory) as session:
             result = session.execute(
-                update(Notification)
-                .where(Notification.id == item.id, Notification.claim_token == item.token)
+                update(self.model)
+                .where(self.model.id == item.id, self.model.claim_token == item.token)
                 .values(**values)
                 .execution_options(synchronize_session=False)
             )

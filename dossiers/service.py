@@ -73,8 +73,10 @@ STATUS_LABELS: dict[str, str] = {
     "cancelled": "Đã hủy",
 }
 TRANSITIONS: dict[str, frozenset[str]] = {
-    "submitted": frozenset({"received", "cancelled"}),
-    "received": frozenset({"processing", "cancelled"}),
+    # submitted/received -> rejected: the one-stop-shop refused the dossier at
+    # intake (permanent 4xx on delivery, or a "rejected" status callback).
+    "submitted": frozenset({"received", "cancelled", "rejected"}),
+    "received": frozenset({"processing", "cancelled", "rejected"}),
     "processing": frozenset({"need_supplement", "completed", "rejected"}),
     "need_supplement": frozenset({"processing"}),
     "completed": frozenset(),
@@ -270,6 +272,7 @@ def submit_dossier(
     request: SubmissionRequest,
     *,
     backend: _Backend | None = None,
+    deliver: bool | None = None,
     max_code_attempts: int = 5,
 ) -> Dossier:
     """Store a dossier with its "submitted" event; idempotent on
@@ -286,6 +289,11 @@ def submit_dossier(
     endpoint never blocks other writers; if it raises, nothing is stored.
     Raises `ValidationError` for bad applicant data and `IdempotencyConflict`
     when the key belongs to another sender.
+
+    Production delivery to the one-stop-shop is NOT `backend` but the durable
+    job of `dossiers.delivery`, written in this same transaction when
+    `deliver` (default: `TTHC_SUBMISSION_BACKEND=http`) is true, so the
+    citizen is acknowledged at once and an outage loses nothing.
     """
     existing = _by_idempotency_key(session, request.idempotency_key)
     if existing is not None:
@@ -329,6 +337,10 @@ def submit_dossier(
             .values(dossier_id=dossier.id)
             .execution_options(synchronize_session=False)
         )
+        from dossiers import delivery  # late: delivery imports this module
+
+        if delivery.delivery_enabled() if deliver is None else deliver:
+            delivery.enqueue_dossier(session, dossier)
         log.info(
             "dossier %s submitted: procedure=%s channel=%s sender=%s",
             dossier.code,
@@ -354,7 +366,11 @@ def notification_text(dossier: Dossier, note: str = "") -> str:
     if note:
         lines.append(f"Ghi chú của cơ quan: {note}")
     if dossier.status == "need_supplement":
-        lines.append("Vui lòng bổ sung giấy tờ theo ghi chú trên để hồ sơ được tiếp tục xử lý.")
+        lines.append(
+            "Vui lòng bổ sung giấy tờ theo ghi chú trên để hồ sơ được tiếp tục xử lý: "
+            "bạn có thể gửi ảnh hoặc tệp PDF ngay trong cuộc trò chuyện này, "
+            "rồi nhắn “đã bổ sung xong”."
+        )
     elif dossier.status == "completed":
         lines.append("Bạn có thể nhận kết quả theo hình thức đã đăng ký.")
     lines.append(f"Gửi mã {dossier.code} cho tôi bất cứ lúc nào để xem chi tiết.")
@@ -385,10 +401,21 @@ def _lock_dossier(session: Session, code: str) -> Dossier:
 
 
 def change_status(
-    session: Session, code: str, new_status: str, *, actor: str, note: str = ""
+    session: Session,
+    code: str,
+    new_status: str,
+    *,
+    actor: str,
+    note: str = "",
+    notify: bool = True,
 ) -> Dossier:
     """Move a dossier to `new_status`, append the event and enqueue the
     citizen's notification, all in the caller's transaction.
+
+    `notify=False` records the step without a notification: only for the
+    intermediate steps of one remote jump (the one-stop-shop reports
+    "processing" for a dossier we still hold as "submitted"), so the citizen
+    hears about the jump once.
 
     Raises `InvalidDossierCode`, `DossierNotFound` or `InvalidTransition`.
     """
@@ -425,18 +452,19 @@ def change_status(
     dossier.events.append(
         DossierEvent(status=new_status, actor=actor.strip()[:128], note=note, created_at=now)
     )
-    session.add(
-        Notification(
-            dossier_id=dossier.id,
-            channel=dossier.channel,
-            recipient=dossier.sender_id,
-            text=notification_text(dossier, note),
-            status="pending",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
+    if notify:
+        session.add(
+            Notification(
+                dossier_id=dossier.id,
+                channel=dossier.channel,
+                recipient=dossier.sender_id,
+                text=notification_text(dossier, note),
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
         )
-    )
     session.flush()
     log.info("dossier %s: %s -> %s by %s", dossier.code, old_status, new_status, actor)
     return dossier
@@ -489,6 +517,8 @@ class DossierView:
     updated_at: datetime
     events: tuple[EventView, ...]
     masked: bool = True
+    # The one-stop-shop's own code (national format), once it accepted the dossier.
+    backend_reference: str | None = None
 
     @classmethod
     def from_dossier(cls, dossier: Dossier, *, masked: bool = True) -> DossierView:
@@ -525,6 +555,7 @@ class DossierView:
                 for e in dossier.events
             ),
             masked=masked,
+            backend_reference=dossier.backend_reference,
         )
 
     def summary_vi(self) -> str:
@@ -535,6 +566,8 @@ class DossierView:
             f"Trạng thái: {self.status_label} (cập nhật {local:%H:%M %d/%m/%Y})",
             f"Người nộp: {self.applicant_name}",
         ]
+        if self.backend_reference:
+            lines.insert(1, f"Mã hồ sơ trên hệ thống một cửa: {self.backend_reference}")
         latest_note = next((e.note for e in reversed(self.events) if e.note), "")
         if latest_note:
             lines.append(f"Ghi chú: {latest_note}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import json
 import socket
 import threading
@@ -9,6 +11,7 @@ import time
 from collections.abc import Iterator
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -20,6 +23,7 @@ from dossiers.backends import (
     BackendUnavailable,
     HttpBackend,
     LocalBackend,
+    OutgoingFile,
     SubmissionBackend,
     backend_from_env,
 )
@@ -34,6 +38,20 @@ PAYLOAD = {
 }
 
 
+def parse_multipart(content_type: str, body: bytes) -> dict[str, list[tuple]]:
+    """name -> [(file name, content type, bytes)] of a multipart/form-data body."""
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + body
+    )
+    parts: dict[str, list[tuple]] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        parts.setdefault(name, []).append(
+            (part.get_filename(), part.get_content_type(), part.get_payload(decode=True))
+        )
+    return parts
+
+
 class FakeOneStopShop:
     """Scripted responses: each item is (status, body dict, extra headers) or
     ("sleep", seconds) to simulate a hung server; the last item repeats."""
@@ -44,11 +62,24 @@ class FakeOneStopShop:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.do_POST()
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 body = self.rfile.read(length)
+                parts = parse_multipart(self.headers["Content-Type"], body) if length else {}
+                document = next(
+                    (json.loads(p[0][2]) for k, p in parts.items() if k != "files"), None
+                )
                 fake.requests.append(
-                    {"path": self.path, "headers": dict(self.headers), "body": json.loads(body)}
+                    {
+                        "path": self.path,
+                        "method": self.command,
+                        "headers": dict(self.headers),
+                        "body": document,
+                        "files": parts.get("files", []),
+                    }
                 )
                 index = min(len(fake.requests), len(fake.script)) - 1
                 step = fake.script[index]
@@ -104,8 +135,35 @@ def test_success_sends_json_with_headers(shop: FakeOneStopShop) -> None:
     headers = {k.lower(): v for k, v in request["headers"].items()}
     assert headers["idempotency-key"] == "idem-123"
     assert headers["authorization"] == "Bearer s3cret"
-    assert headers["content-type"].startswith("application/json")
+    assert headers["content-type"].startswith("multipart/form-data")
     assert "s3cret" not in repr(backend)
+
+
+def test_files_supplement_and_lookup(shop: FakeOneStopShop, tmp_path: Path) -> None:
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(b"%PDF-1.4 test")
+    backend = HttpBackend(shop.url)
+    backend.submit(
+        PAYLOAD,
+        files=[OutgoingFile("giấy khai sinh.pdf", "application/pdf", scan)],
+        idempotency_key="job-key",
+    )
+    request = shop.requests[-1]
+    assert request["headers"]["Idempotency-Key"] == "job-key"
+    assert request["files"] == [("giấy khai sinh.pdf", "application/pdf", b"%PDF-1.4 test")]
+    shop.script = [(200, {"reference": "000.00.10.H12-251120-0003"}, {})]
+    backend.submit_supplement(
+        "000.00.10.H12-251120-0003", {"items": ["x"]}, idempotency_key="sup-1"
+    )
+    assert shop.requests[-1]["path"] == "/api/dossiers/000.00.10.H12-251120-0003/supplements"
+    assert shop.requests[-1]["body"] == {"items": ["x"]}
+    shop.script = [(200, {"reference": "R-1", "status": "processing", "note": "n"}, {})]
+    found = backend.lookup("R-1", "5678")
+    assert found is not None and (found.status, found.note) == ("processing", "n")
+    assert shop.requests[-1]["method"] == "GET"
+    assert shop.requests[-1]["path"] == "/api/dossiers/R-1?phone_last4=5678"
+    shop.script = [(404, {"error": "not found"}, {})]
+    assert backend.lookup("R-2", "0000") is None
 
 
 def test_500_then_success_retries(shop: FakeOneStopShop) -> None:
@@ -150,7 +208,7 @@ def test_client_error_is_not_retried(shop: FakeOneStopShop) -> None:
     sleeps = Sleeps()
     with pytest.raises(BackendRejected) as info:
         HttpBackend(shop.url, retries=3, sleep=sleeps).submit(PAYLOAD)
-    assert info.value.status == 422
+    assert info.value.status == 422 and info.value.reason == "thiếu trường"
     assert len(shop.requests) == 1 and sleeps.delays == []
 
 
