@@ -28,7 +28,7 @@ from datetime import date
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 import catalog
@@ -46,6 +46,7 @@ CONFIRM_SLOT = "dossier_confirmed"
 FORM_ID_SLOT = "dossier_form_id"
 SUBMITTED_FORM_SLOT = "submitted_form_id"
 LAST_CODE_SLOT = "last_dossier_code"
+CANCEL_PENDING_SLOT = "dossier_cancel_pending"
 CONFIRMED = "yes"
 SKIPPED = ""  # an optional field the citizen skipped: filled, but empty
 
@@ -102,7 +103,7 @@ def _display(spec: forms.FieldSpec, value: Any) -> str:
 def _reset_form_events(extra_keep: tuple[str, ...] = ()) -> list[EventType]:
     return [
         SlotSet(slot, None)
-        for slot in (*form_slots(), FAILURES_SLOT, "requested_slot")
+        for slot in (*form_slots(), FAILURES_SLOT, CANCEL_PENDING_SLOT, "requested_slot")
         if slot not in extra_keep
     ]
 
@@ -224,11 +225,16 @@ class ValidateDossierForm(TthcFormValidationAction):
         spec = forms.field_by_name(tracker.slots.get(PROCEDURE_SLOT) or "", slot)
         if spec is None:
             return {slot: None}
+        pending = bool(tracker.slots.get(CANCEL_PENDING_SLOT))
+        if pending and forms.is_continue_answer(value):
+            # "Tiếp tục" after "do you really want to cancel?": ask the field again.
+            return {slot: None, CANCEL_PENDING_SLOT: None, "__no_failure__": True}
+        cleared = {CANCEL_PENDING_SLOT: None} if pending else {}
         context = {name: tracker.slots.get(name) for name in all_field_names()}
         normalised = forms.validate_field(spec, value, context)
         if normalised is None:  # optional field skipped: filled, but empty
-            return {slot: SKIPPED}
-        return {slot: forms.serialize_value(normalised)}
+            return {slot: SKIPPED, **cleared}
+        return {slot: forms.serialize_value(normalised), **cleared}
 
     async def validate_dossier_confirmed(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
@@ -440,14 +446,38 @@ class ActionSubmitDossier(Action):
         ]
 
 
+def _entered_fields(tracker: Tracker) -> list[str]:
+    """Fields of the running form the citizen has already answered."""
+    code = tracker.get_slot(PROCEDURE_SLOT) or ""
+    return [spec.name for spec in forms.fields_for(code) if tracker.get_slot(spec.name) is not None]
+
+
 class ActionCancelDossier(Action):
+    """Stop the form. When answers would be lost, ask first (and keep the form
+    waiting): only a second, explicit "hủy" (or the "Hủy hồ sơ" button)
+    cancels; "tiếp tục" or any answer goes on where the form was."""
+
     def name(self) -> str:
         return "action_cancel_dossier"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        if tracker.active_loop_name == FORM_NAME:
+        form_running = tracker.active_loop_name == FORM_NAME
+        if form_running and not tracker.get_slot(CANCEL_PENDING_SLOT) and _entered_fields(
+            tracker
+        ):
+            dispatcher.utter_message(
+                text="Bạn có chắc muốn hủy hồ sơ này không? Các thông tin bạn đã nhập sẽ "
+                "bị xóa và không được lưu lại.",
+                buttons=[
+                    c.button("❌ Hủy hồ sơ", c.intent_payload("cancel")),
+                    c.button("↩️ Tiếp tục nhập", "tiếp tục"),
+                ],
+            )
+            # Keep the form: listen for the answer instead of deactivating it.
+            return [SlotSet(CANCEL_PENDING_SLOT, True), FollowupAction("action_listen")]
+        if form_running:
             dispatcher.utter_message(
                 text="Đã hủy việc nộp hồ sơ. Thông tin bạn vừa nhập không được lưu lại."
             )

@@ -93,6 +93,11 @@ def install() -> bool:
         return False
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     Event.resolve_by_type = staticmethod(_resolve_event_type)  # type: ignore[method-assign]
+    # Not a speed fix: answers to the dossier form's question are read as
+    # answers before any intent (issue 14; see bot/form_answers.py).
+    from bot import form_answers
+
+    form_answers.install()
     return True
 
 

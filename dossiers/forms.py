@@ -14,6 +14,7 @@ citizen's raw answer into a typed value (str or `datetime.date`) or raises
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -278,18 +279,166 @@ def _choices_text(choices: tuple[str, ...]) -> str:
     return "; ".join(f"{index}. {choice}" for index, choice in enumerate(choices, 1))
 
 
+# Vietnamese number words (folded) -> value, for "hai bản", "một năm", "sáu tháng".
+_NUMBER_WORDS: dict[str, int] = {
+    "mot": 1, "hai": 2, "ba": 3, "bon": 4, "tu": 4, "nam": 5, "lam": 5, "sau": 6,
+    "bay": 7, "tam": 8, "chin": 9, "muoi": 10, "muoi mot": 11, "muoi hai": 12,
+    "muoi tam": 18, "hai muoi": 20, "hai muoi bon": 24, "hai tu": 24,
+}
+# Words meaning the same as a choice's words (folded, whole words). Applied to
+# the answer before matching, so "con trai" finds "Nam" and "bố" finds "Cha".
+CHOICE_SYNONYMS: dict[str, str] = {
+    "trai": "nam", "be trai": "nam", "con trai": "nam", "dan ong": "nam",
+    "gai": "nu", "be gai": "nu", "con gai": "nu", "phu nu": "nu",
+    "bo": "cha", "ba ruot": "cha", "me ruot": "me", "ma": "me", "u": "me",
+    "doc than": "chua tung ket hon", "chua ket hon": "chua tung ket hon",
+    "chua lap gia dinh": "chua tung ket hon", "chua vo": "chua tung ket hon",
+    "chua chong": "chua tung ket hon", "ly di": "da ly hon", "li di": "da ly hon",
+    "li hon": "da ly hon", "goa": "vo chong da mat", "da co gia dinh": "dang co vo chong",
+    "da ket hon": "dang co vo chong", "co vo": "dang co vo chong",
+    "co chong": "dang co vo chong",
+    "di hoc": "hoc tap", "sinh vien": "hoc tap", "hoc sinh": "hoc tap",
+    "di lam": "lao dong lam viec", "cong nhan": "lao dong lam viec",
+    "lam an": "lao dong lam viec",
+    "lan dau": "cap lan dau", "lam moi": "cap lan dau",
+    "mat": "bi mat", "danh mat": "bi mat", "that lac": "bi mat",
+    "het han": "het han", "buu dien": "qua buu dien", "ship": "qua buu dien",
+    "gui ve nha": "qua buu dien", "tai nha": "qua buu dien",
+    "den lay": "truc tiep", "tu den lay": "truc tiep", "lay truc tiep": "truc tiep",
+}
+_DURATION_UNITS = {"ngay": 1 / 30, "tuan": 7 / 30, "thang": 1.0, "nam": 12.0}
+_DURATION_RE = re.compile(
+    r"(?:(\d+(?:[.,]\d+)?)|(nua|mot|hai|ba|bon|nam|sau|bay|tam|chin|muoi(?: mot| hai| tam)?))"
+    r"\s*(ngay|tuan|thang|nam)(\s*(?:ruoi|\d+ thang))?"
+)
+_RANGE_BELOW_RE = re.compile(r"^(?:duoi|it hon|chua den) (\d+) (thang|nam)$")
+_RANGE_ABOVE_RE = re.compile(
+    r"^(?:tren|hon|tu) (\d+) (thang|nam) tro len$|^tren (\d+) (thang|nam)$"
+)
+_RANGE_BETWEEN_RE = re.compile(r"^tu (\d+) (?:thang |nam )?den (\d+) (thang|nam)$")
+
+
+def _normalise_answer(folded: str, choices: tuple[str, ...]) -> str:
+    """Folded answer with synonyms replaced by the choices' own words (only
+    synonyms whose target words occur in one of `choices`)."""
+    words = f" {folded} "
+    labels = [f" {' '.join(_tokens(choice))} " for choice in choices]
+    for phrase in sorted(CHOICE_SYNONYMS, key=len, reverse=True):
+        target = f" {CHOICE_SYNONYMS[phrase]} "
+        if f" {phrase} " in words and any(target in label for label in labels):
+            words = words.replace(f" {phrase} ", f" {CHOICE_SYNONYMS[phrase]} ")
+    return words.strip()
+
+
+def parse_duration_months(text: str) -> float | None:
+    """Duration in months out of a folded answer: "12 thang" -> 12, "1 nam" ->
+    12, "nua nam" -> 6, "mot nam ruoi" -> 18, "2 tuan" -> 0.47; None when the
+    answer names no duration (or names several)."""
+    found = []
+    for match in _DURATION_RE.finditer(text):
+        digits, word, unit, extra = match.groups()
+        if digits is not None:
+            amount = float(digits.replace(",", "."))
+        elif word == "nua":
+            amount = 0.5
+        else:
+            amount = float(_NUMBER_WORDS.get(word, 0))
+        months = amount * _DURATION_UNITS[unit]
+        if extra and "ruoi" in extra:
+            months += 0.5 * _DURATION_UNITS[unit]
+        elif extra:
+            months += float(re.findall(r"\d+", extra)[0])
+        found.append(months)
+    return found[0] if len(found) == 1 else None
+
+
+def _choice_range(choice: str) -> tuple[float, float, bool] | None:
+    """(low, high, low_inclusive) in months for labels like "Dưới 6 tháng",
+    "Từ 6 đến 12 tháng", "Trên 24 tháng"; None for other labels."""
+    folded = " ".join(_tokens(choice))
+    scale = {"thang": 1.0, "nam": 12.0}
+    if match := _RANGE_BELOW_RE.match(folded):
+        return (0.0, float(match.group(1)) * scale[match.group(2)], True)
+    if match := _RANGE_BETWEEN_RE.match(folded):
+        unit = scale[match.group(3)]
+        return (float(match.group(1)) * unit, float(match.group(2)) * unit, True)
+    if match := _RANGE_ABOVE_RE.match(folded):
+        number, unit = (match.group(1), match.group(2)) if match.group(1) else match.group(3, 4)
+        return (float(number) * scale[unit], float("inf"), False)
+    return None
+
+
+def _match_range(spec: FieldSpec, folded: str) -> str | None:
+    """The range choice containing the duration the citizen named (the first
+    one in order, so "12 tháng" is "Từ 6 đến 12 tháng", not "Từ 12 ...")."""
+    ranges = [_choice_range(choice) for choice in spec.choices]
+    if not any(ranges):
+        return None
+    months = parse_duration_months(folded)
+    if months is None:
+        return None
+    for choice, bounds in zip(spec.choices, ranges, strict=True):
+        if bounds is None:
+            continue
+        low, high, low_inclusive = bounds
+        above_low = months >= low if low_inclusive else months > low
+        below_high = months < high if choice_is_below(choice) else months <= high
+        if above_low and below_high:
+            return choice
+    return None
+
+
+def choice_is_below(choice: str) -> bool:
+    """True for an open upper bound label ("Dưới 6 tháng": 6 is not in it)."""
+    return bool(_RANGE_BELOW_RE.match(" ".join(_tokens(choice))))
+
+
+def _numbers_as_digits(tokens: list[str]) -> list[str]:
+    """["hai", "ban"] -> ["2", "ban"] (two-word numbers first)."""
+    out: list[str] = []
+    index = 0
+    while index < len(tokens):
+        pair = " ".join(tokens[index : index + 2])
+        if index + 1 < len(tokens) and pair in _NUMBER_WORDS:
+            out.append(str(_NUMBER_WORDS[pair]))
+            index += 2
+            continue
+        word = tokens[index]
+        out.append(str(_NUMBER_WORDS[word]) if word in _NUMBER_WORDS else word)
+        index += 1
+    return out
+
+
 def match_choice(spec: FieldSpec, text: object) -> str:
-    """Map an answer to one of `spec.choices`: exact (ignoring case and
-    diacritics), by number ("2"), or by a unique word overlap ("phiếu 2",
-    "hạng B2")."""
+    """Map an answer to one of `spec.choices` by what it means: exact
+    (ignoring case and diacritics), by number ("2", "hai"), by a duration
+    inside a range label ("12 tháng", "1 năm", "nửa năm" -> "Từ 6 đến 12
+    tháng"), through synonyms ("con trai" -> "Nam", "bố" -> "Cha"), or by a
+    unique word overlap ("phiếu 2", "hạng B2"). Raises `ValidationError`
+    listing the choices when nothing fits or several do."""
     cleaned = v.clean_text(text, spec.label.lower(), max_chars=500)
     answer = _tokens(cleaned)
     choice_tokens = [_tokens(choice) for choice in spec.choices]
+    numeric_choices = all(choice.isdigit() for choice in spec.choices)
     if answer:
         exact = [c for c, toks in zip(spec.choices, choice_tokens, strict=True) if toks == answer]
         if len(exact) == 1:
             return exact[0]
-        numeric_choices = all(choice.isdigit() for choice in spec.choices)
+        ranged = _match_range(spec, " ".join(answer))
+        if ranged is not None:
+            return ranged
+        if numeric_choices:
+            answer = [t for t in _numbers_as_digits(answer) if t.isdigit()][:1] or answer
+        else:
+            answer = _normalise_answer(" ".join(answer), spec.choices).split()
+            exact = [
+                c for c, toks in zip(spec.choices, choice_tokens, strict=True) if toks == answer
+            ]
+            if len(exact) == 1:
+                return exact[0]
+        exact = [c for c, toks in zip(spec.choices, choice_tokens, strict=True) if toks == answer]
+        if len(exact) == 1:
+            return exact[0]
         if len(answer) == 1 and answer[0].isdigit() and not numeric_choices:
             index = int(answer[0])
             if 1 <= index <= len(spec.choices):
@@ -309,6 +458,11 @@ def match_choice(spec: FieldSpec, text: object) -> str:
         ]
         if len(wider) == 1:
             return wider[0]
+        # Several words in common with exactly one choice ("gửi bưu điện").
+        overlaps = [len(answer_set & set(toks)) for toks in choice_tokens]
+        best = max(overlaps)
+        if best >= 2 and overlaps.count(best) == 1:
+            return spec.choices[overlaps.index(best)]
     raise ValidationError(
         f"Tôi chưa rõ lựa chọn của bạn. Vui lòng chọn một trong các mục sau "
         f"(gõ số hoặc nội dung): {_choices_text(spec.choices)}."
@@ -386,3 +540,92 @@ def mask_value(field_type: str, value: object) -> object:
                 return "**/**/****"
         return v.mask_date(value)
     return value
+
+
+# ---------------------------------------------------------------------------
+# What an answer means while a field is asked
+# ---------------------------------------------------------------------------
+
+# Whole messages that ask to stop the form (folded). "hủy" anywhere also counts,
+# but only with its diacritics: a bare "huy" is also a common given name.
+CANCEL_PHRASES = frozenset(
+    {
+        "huy", "huy bo", "huy ho so", "huy nop", "huy di", "dung", "dung lai", "thoi",
+        "thoi khong nop nua", "khong nop nua", "khong lam nua", "thoi khong lam nua",
+        "cancel", "stop", "thoat", "ket thuc",
+    }
+)
+_CANCEL_WORD_RE = re.compile(r"(?<!\w)(?:hủy|huỷ)(?!\w)")
+# Folded phrases asking for a human officer.
+HANDOFF_MARKERS = ("can bo", "nhan vien", "nguoi that", "tong dai", "ho tro truc tiep")
+# Folded phrases that make a message a question rather than an answer.
+QUESTION_MARKERS = (
+    "bao lau", "bao nhieu", "the nao", "nhu nao", "lam sao", "khi nao", "luc nao",
+    "may gio", "o dau", "cho nao", "tai sao", "vi sao", "can gi", "giay to gi",
+    "phai lam gi", "co duoc khong", "duoc khong", "co can", "co phai", "la gi",
+    "gio lam viec",
+)
+CONTINUE_ANSWERS = frozenset(
+    {"tiep tuc", "tiep", "khong huy", "khong huy nua", "tiep tuc nhap", "quay lai", "lam tiep"}
+)
+
+
+def _folded_words(text: str) -> str:
+    return " ".join(_tokens(text))
+
+
+def is_cancel_request(text: object) -> bool:
+    """An explicit request to stop the form: "hủy", "hủy hồ sơ", "thôi không
+    nộp nữa", "dừng lại", "/cancel". A name like "Nguyễn Quang Huy" is not."""
+    if not isinstance(text, str) or len(text) > 200:
+        return False
+    stripped = text.strip()
+    if stripped.startswith("/cancel"):
+        return True
+    lowered = unicodedata.normalize("NFC", stripped.lower())
+    if _CANCEL_WORD_RE.search(lowered):
+        return True
+    return _folded_words(stripped) in CANCEL_PHRASES
+
+
+def is_continue_answer(text: object) -> bool:
+    """"tiếp tục", "không hủy": the citizen keeps the form after being asked
+    whether to cancel it."""
+    return isinstance(text, str) and len(text) < 60 and _folded_words(text) in CONTINUE_ANSWERS
+
+
+def looks_like_question(text: object) -> bool:
+    """A message that asks something ("?", "bao lâu", "ở đâu", "giờ làm việc")."""
+    if not isinstance(text, str):
+        return False
+    if "?" in text:
+        return True
+    folded = f" {_folded_words(text[:500])} "
+    return any(f" {marker} " in folded for marker in QUESTION_MARKERS)
+
+
+def asks_for_officer(text: object) -> bool:
+    """A message naming a human officer ("gặp cán bộ", "cho tôi nói với nhân viên")."""
+    if not isinstance(text, str):
+        return False
+    folded = f" {_folded_words(text[:500])} "
+    return any(f" {marker} " in folded for marker in HANDOFF_MARKERS)
+
+
+def answers_field(
+    spec: FieldSpec, text: object, context: Mapping[str, Any] | None = None
+) -> bool:
+    """True when `text` is an answer to `spec`: it validates (a skipped
+    optional field included), or it is a skip word on a required field (which
+    must be re-asked, never read as "cancel"). Never raises."""
+    if not isinstance(text, str) or not text.strip():
+        return False
+    if is_skip_answer(text):
+        return True
+    try:
+        validate_field(spec, text, context)
+    except ValidationError:
+        return False
+    except Exception:  # hostile input must not break the reading of a message
+        return False
+    return True

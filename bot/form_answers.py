@@ -1,0 +1,160 @@
+"""While the dossier form asks a field, an answer to it is an answer.
+
+The NLU classifies every message on its own, without knowing what the form
+just asked: "bỏ qua" (the form's own button on an optional field) comes out
+as `cancel`, a landlord's name can come out as `faq`, "12 tháng" as anything.
+The form's slot mappings exclude those intents, so the rules run the
+digression instead of filling the slot, and the citizen loses the form.
+
+`reinterpret` runs on the Rasa server right after the NLU, with the
+conversation's tracker (so every Rasa process decides the same way from the
+shared tracker store). When the dossier form is active and asks one of its
+fields, and the message validates as that field (`dossiers.forms.answers_field`,
+the same validators the action server applies), the intent becomes `inform`
+with confidence 1.0 and the original intent is kept under
+`tthc_reinterpreted_from`. Only a real question ("?", "bao lâu", "ở đâu"…), an
+explicit cancel ("hủy", "dừng lại") or an explicit request for an officer
+keeps its intent. `/intent{...}` payloads are never changed (the action server
+validates whatever they set).
+
+`install()` wraps `MessageProcessor.parse_message` of Rasa 3.6; it is called by
+`bot.rasa_server.install()`.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+
+from dossiers import forms
+from dossiers.codes import DOSSIER_CODE_PATTERN
+
+log = logging.getLogger(__name__)
+
+FORM_NAME = "dossier_form"
+PROCEDURE_SLOT = "dossier_procedure"
+CANCEL_PENDING_SLOT = "dossier_cancel_pending"
+ANSWER_INTENT = "inform"
+REINTERPRETED_KEY = "tthc_reinterpreted_from"
+QUESTION_LIKE_INTENTS = frozenset(
+    {
+        "ask_procedure",
+        "ask_documents",
+        "ask_fee",
+        "ask_processing_time",
+        "ask_agency",
+        "ask_online",
+        "ask_legal_basis",
+        "faq",
+        "help",
+        "bot_challenge",
+        "check_status",
+        "out_of_scope",
+        "submit_dossier",
+    }
+)
+
+
+def _slot(tracker: Any, name: str) -> Any:
+    getter = getattr(tracker, "get_slot", None)
+    if getter is not None:
+        return getter(name)
+    return (getattr(tracker, "slots", None) or {}).get(name)
+
+
+def _keeps_intent(intent: str | None, text: str) -> bool:
+    """Whether the message is a digression the form must let through."""
+    if intent == "cancel":
+        return forms.is_cancel_request(text)
+    if intent == "human_handoff":
+        return forms.asks_for_officer(text)
+    if intent == "check_status" and DOSSIER_CODE_PATTERN.search(text):
+        return True
+    if intent in QUESTION_LIKE_INTENTS:
+        return forms.looks_like_question(text)
+    return False
+
+
+def reading(parse_data: dict[str, Any], active_loop: str | None, slots: dict[str, Any]) -> str:
+    """What the message is while the form waits: "answer" (take it as the
+    requested field), or "keep" (leave the NLU's intent). Pure function of
+    the parse result and the conversation state; never raises."""
+    text = parse_data.get("text")
+    if active_loop != FORM_NAME or not isinstance(text, str) or not text.strip():
+        return "keep"
+    if text.lstrip().startswith("/"):
+        return "keep"
+    requested = slots.get("requested_slot")
+    code = slots.get(PROCEDURE_SLOT)
+    if not isinstance(requested, str) or not isinstance(code, str):
+        return "keep"
+    spec = forms.field_by_name(code, requested)
+    if spec is None:
+        return "keep"
+    if slots.get(CANCEL_PENDING_SLOT) and forms.is_continue_answer(text):
+        return "answer"
+    intent = (parse_data.get("intent") or {}).get("name")
+    if _keeps_intent(intent, text):
+        return "keep"
+    if forms.is_cancel_request(text) and intent != ANSWER_INTENT:
+        return "keep"
+    context = {name: value for name, value in slots.items() if isinstance(name, str)}
+    return "answer" if forms.answers_field(spec, text, context) else "keep"
+
+
+def reinterpret(parse_data: dict[str, Any], tracker: Any) -> dict[str, Any]:
+    """`parse_data` with the intent turned into `inform` when the message
+    answers the field the dossier form asks (see module doc). Returns the
+    same dict, changed in place; any internal error leaves it unchanged."""
+    if tracker is None:
+        return parse_data
+    try:
+        active_loop = getattr(tracker, "active_loop_name", None)
+        if active_loop != FORM_NAME:
+            return parse_data
+        slots = {
+            name: _slot(tracker, name)
+            for name in (
+                "requested_slot",
+                PROCEDURE_SLOT,
+                CANCEL_PENDING_SLOT,
+                *(spec.name for spec in forms.fields_for(_slot(tracker, PROCEDURE_SLOT) or "")),
+            )
+        }
+        if reading(parse_data, active_loop, slots) != "answer":
+            return parse_data
+    except Exception:  # never let this lose the message; the NLU's reading stands
+        log.warning("form answer reading failed; keeping the NLU intent", exc_info=False)
+        return parse_data
+    original = parse_data.get("intent") or {}
+    if original.get("name") == ANSWER_INTENT and original.get("confidence") == 1.0:
+        return parse_data
+    parse_data[REINTERPRETED_KEY] = original.get("name")
+    answer = {"name": ANSWER_INTENT, "confidence": 1.0}
+    parse_data["intent"] = answer
+    ranking = [r for r in parse_data.get("intent_ranking") or [] if r.get("name") != ANSWER_INTENT]
+    parse_data["intent_ranking"] = [answer, *ranking]
+    # A retrieval intent's answer must not be sent for what is a form answer.
+    parse_data.pop("response_selector", None)
+    return parse_data
+
+
+def install() -> None:
+    """Wrap Rasa's `MessageProcessor.parse_message` with `reinterpret`
+    (idempotent)."""
+    from rasa.core.processor import MessageProcessor
+
+    original = MessageProcessor.parse_message
+    if getattr(original, "_tthc_form_answers", False):
+        return
+
+    @functools.wraps(original)
+    async def parse_message(
+        self: Any, message: Any, tracker: Any = None, only_output_properties: bool = True
+    ) -> dict[str, Any]:
+        parse_data = await original(self, message, tracker, only_output_properties)
+        return reinterpret(parse_data, tracker)
+
+    parse_message._tthc_form_answers = True  # type: ignore[attr-defined]
+    MessageProcessor.parse_message = parse_message  # type: ignore[method-assign]
