@@ -1,4 +1,5 @@
-"""Dossier codes: "HS-XXXX-XXXX".
+"""Dossier codes: ours ("HS-XXXX-XXXX") and the one-stop-shop's national
+format ("000.00.10.H12-251120-0003": agency code, yymmdd, sequence number).
 
 The code is what a citizen reads over the phone, types on a feature phone
 and pastes into chat, so it uses Crockford's base-32 alphabet (no I, L, O, U:
@@ -25,8 +26,12 @@ RANDOM_BITS = 40  # 8 symbols x 5 bits
 # The body accepts every letter except U, because typos O/I/L are normalised
 # by `normalize_code`.
 _BODY_CHAR = "[0-9A-TV-Za-tv-z]"
+# Between the parts: nothing, spaces, or one dash-like mark (hyphen, en/em
+# dash, minus sign, underscore, dot) with optional spaces around it, as typed
+# on phones that turn "-" into "–" ("hs–7k3m–9qxp", "HS 7K3M 9QXP").
+_SEP = r"(?:[ \t]*[-\u2010-\u2015\u2212_.][ \t]*|[ \t]+)?"
 DOSSIER_CODE_REGEX = (
-    rf"(?<![0-9A-Za-z])[Hh][Ss][-\s]?{_BODY_CHAR}{{4}}[-\s]?{_BODY_CHAR}{{4}}(?![0-9A-Za-z])"
+    rf"(?<![0-9A-Za-z])[Hh][Ss]{_SEP}{_BODY_CHAR}{{4}}{_SEP}{_BODY_CHAR}{{4}}(?![0-9A-Za-z])"
 )
 DOSSIER_CODE_PATTERN: re.Pattern[str] = re.compile(DOSSIER_CODE_REGEX)
 
@@ -34,7 +39,19 @@ _CANONICAL_RE = re.compile(
     rf"^{CODE_PREFIX}-[{CROCKFORD_ALPHABET}]{{4}}-[{CROCKFORD_ALPHABET}]{{4}}$"
 )
 _TYPO_MAP = str.maketrans({"O": "0", "I": "1", "L": "1"})
-_SEPARATORS_RE = re.compile(r"[\s\-_.–—]+")
+_SEPARATORS_RE = re.compile(r"[\s\-_.\u2010-\u2015\u2212]+")
+
+# National one-stop-shop codes: 3-6 dot-separated groups of 2-3 letters/digits
+# (the agency code, e.g. "000.00.10.H12"), then the receiving date (yymmdd) and
+# a sequence number, separated by dashes (typed loosely: en dashes, spaces).
+_DASH = r"[ \t]*[-\u2010-\u2015\u2212][ \t]*"
+NATIONAL_CODE_REGEX = (
+    r"(?<![0-9A-Za-z.])(?:[0-9A-Za-z]{2,3}[ \t]*\.[ \t]*){2,5}[0-9A-Za-z]{2,3}"
+    rf"{_DASH}\d{{6}}{_DASH}\d{{3,6}}(?![0-9A-Za-z])"
+)
+NATIONAL_CODE_PATTERN: re.Pattern[str] = re.compile(NATIONAL_CODE_REGEX)
+_NATIONAL_CANONICAL_RE = re.compile(r"^(?:[0-9A-Z]{2,3}\.){2,5}[0-9A-Z]{2,3}-\d{6}-\d{3,6}$")
+_DASHES_RE = re.compile(r"[\u2010-\u2015\u2212]")
 
 
 def new_code() -> str:
@@ -65,6 +82,38 @@ def normalize_code(text: object) -> str | None:
     if any(ch not in CROCKFORD_ALPHABET for ch in body):
         return None
     return f"{CODE_PREFIX}-{body[:4]}-{body[4:]}"
+
+
+def normalize_national_code(text: object) -> str | None:
+    """Canonical national code ("000.00.10.H12-251120-0003") from what a
+    citizen typed (lower case, spaces, en dashes), or None."""
+    if not isinstance(text, str) or len(text) > 80:
+        return None
+    compact = _DASHES_RE.sub("-", unicodedata.normalize("NFKC", text))
+    compact = re.sub(r"\s+", "", compact).upper()
+    return compact if _NATIONAL_CANONICAL_RE.match(compact) else None
+
+
+def parse_any_code(text: object) -> tuple[str, str] | None:
+    """("ours", "HS-XXXX-XXXX") or ("national", "000.00.10.H12-...") for a
+    code typed alone or found first in a message; None when there is none."""
+    if not isinstance(text, str):
+        return None
+    text = unicodedata.normalize("NFKC", text[:5000])
+    for kind, pattern, normalize in (
+        ("national", NATIONAL_CODE_PATTERN, normalize_national_code),
+        ("ours", DOSSIER_CODE_PATTERN, normalize_code),
+    ):
+        match = pattern.search(text)
+        if match:
+            value = normalize(match.group(0))
+            if value:
+                return kind, value
+    ours = normalize_code(text.strip())
+    if ours:
+        return "ours", ours
+    national = normalize_national_code(text.strip())
+    return ("national", national) if national else None
 
 
 def find_codes(text: object) -> list[str]:

@@ -59,6 +59,11 @@ def _dossier_pattern() -> str:
 
 
 DOSSIER_CODE_RE = re.compile(rf"(?<![0-9A-Za-z])(?:{_dossier_pattern()})(?![0-9A-Za-z])", re.I)
+# The one-stop-shop's national codes ("000.00.10.H12-251120-0003"), owned by
+# dossiers.codes too; extracted as `dossier_code` with the national value.
+NATIONAL_CODE_RE = re.compile(
+    getattr(_dossier_codes, "NATIONAL_CODE_REGEX", r"(?!x)x") if _dossier_codes else r"(?!x)x"
+)
 
 # 12 digits, written solid or in the groups people copy from the card
 # (3-3-3-3, 4-4-4, 6-6), separated by a space or a dot.
@@ -110,6 +115,12 @@ def normalize_dossier_code(raw: str) -> str | None:
     return f"HS-{body[:4]}-{body[4:]}"
 
 
+def _normalize_national(raw: str) -> str | None:
+    if _dossier_codes is None:
+        return None
+    return _dossier_codes.normalize_national_code(raw)
+
+
 def normalize_phone(raw: str) -> str:
     digits = _digits(raw)
     if digits.startswith("84") and len(digits) == 11:
@@ -127,6 +138,7 @@ def _date_value(match: re.Match[str]) -> str | None:
 # Order is priority when spans overlap (a 12-digit citizen ID beats a phone
 # number found inside it).
 _RULES: list[tuple[str, re.Pattern[str], Callable[[re.Match[str]], str | None]]] = [
+    ("dossier_code", NATIONAL_CODE_RE, lambda m: _normalize_national(m.group())),
     ("dossier_code", DOSSIER_CODE_RE, lambda m: normalize_dossier_code(m.group())),
     ("citizen_id", CITIZEN_ID_RE, lambda m: _digits(m.group())),
     ("date", DATE_WORDS_RE, _date_value),
@@ -165,7 +177,7 @@ def rasa_regex_features() -> dict[str, str]:
     dossier code / phone / ..." so DIET can learn e.g. that a message that is
     just a dossier code means check_status."""
     return {
-        "dossier_code": DOSSIER_CODE_RE.pattern,
+        "dossier_code": f"{DOSSIER_CODE_RE.pattern}|{NATIONAL_CODE_RE.pattern}",
         "citizen_id": CITIZEN_ID_RE.pattern,
         "phone": PHONE_RE.pattern,
         # Without named groups/back-references: a feature needs no value.
