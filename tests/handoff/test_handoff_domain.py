@@ -282,5 +282,5 @@ def test_office_hours_periods_weekends_and_holidays() -> None:
     ],
 )
 def test_bad_office_hours_are_refused_clearly(bad: dict) -> None:
-    with pytest.raises(ValueError, match="office hours|time zone"):
+    with pytest.raises(ValueError, match=r"office hours|time zone"):
         OfficeHours.from_mapping(bad)
