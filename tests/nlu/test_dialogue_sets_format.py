@@ -65,8 +65,6 @@ def bare() -> list[dict]:
 
 @pytest.fixture(scope="module")
 def real() -> list[dict]:
-    if not REAL_MESSAGES.exists():  # TEMPORARY until real_messages.yml is committed
-        pytest.skip("real_messages.yml not written yet")
     data = _load(REAL_MESSAGES)
     assert set(data) == {"version", "items"} and data["version"] == 1
     return data["items"]
