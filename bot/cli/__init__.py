@@ -16,6 +16,7 @@ from typing import Any
 # Modules under bot.cli that expose `register(subparsers)`.
 COMMAND_MODULES = ("db_cmd", "catalog_cmd", "nlu_cmd", "dossier_cmd", "channels_cmd", "run_cmd")
 COMMAND_MODULES += ("console_cmd",)  # officers' console and staff accounts (issue 11)
+COMMAND_MODULES += ("integration_cmd",)  # one-stop-shop delivery and status API (issue 13)
 
 
 class CommandError(Exception):

@@ -64,6 +64,7 @@ def _run(args: argparse.Namespace) -> int:
             # dispatcher; web chat and REST clients pull theirs.
             notify = [sys.executable, "-m", "bot.cli", "notify"]
             supervisor.start("notifications", notify, child_env())
+        integration = _start_integration(supervisor)
         base = f"http://{settings.host}:{settings.rasa_port}"
         print()
         print(f"tthc-bot is running (model {model.name}); channels: {', '.join(channels)}")
@@ -75,6 +76,8 @@ def _run(args: argparse.Namespace) -> int:
 
             locks = make_url(settings.lock_store_url or "").render_as_string(hide_password=True)
             print(f"  Rasa workers:  {settings.rasa_workers} (conversation locks in {locks})")
+        for line in integration:
+            print(line)
         if not settings.telegram_token:
             print("  Telegram: off (set TELEGRAM_BOT_TOKEN to enable)")
         if not settings.zalo_configured:
@@ -90,6 +93,34 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     finally:
         supervisor.stop()
+
+
+def _start_integration(supervisor: object) -> list[str]:
+    """With TTHC_SUBMISSION_BACKEND=http: the delivery worker and the inbound
+    status API (issue 13). Returns the lines to print."""
+    import os
+
+    from bot.runtime import child_env
+    from dossiers.delivery import delivery_enabled
+
+    if not delivery_enabled():
+        return ["  One-stop-shop: off (set TTHC_SUBMISSION_BACKEND=http and TTHC_SUBMISSION_URL)"]
+    from dossiers.backends import backend_from_env
+
+    try:
+        backend_from_env()
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+    deliver = [sys.executable, "-m", "bot.cli", "deliver"]
+    supervisor.start("delivery", deliver, child_env())  # type: ignore[attr-defined]
+    serve = [sys.executable, "-m", "bot.cli", "integration", "serve"]
+    supervisor.start("status API", serve, child_env())  # type: ignore[attr-defined]
+    host = os.environ.get("TTHC_INBOUND_HOST", "").strip() or "127.0.0.1"
+    port = os.environ.get("TTHC_INBOUND_PORT", "").strip() or "5010"
+    return [
+        f"  one-stop-shop: delivering to {os.environ.get('TTHC_SUBMISSION_URL', '')}",
+        f"  status API:    http://{host}:{port}/api/v1/status-events",
+    ]
 
 
 def _shell(args: argparse.Namespace) -> int:
