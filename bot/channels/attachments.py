@@ -16,14 +16,13 @@ from pathlib import Path
 
 from sqlalchemy.orm import sessionmaker
 
+from bot.channels.inbound import LIMITS
 from bot.channels.store import default_session_factory
 
-MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
-ALLOWED_TYPES: dict[str, str] = {
-    "image/jpeg": "jpg",
-    "image/png": "png",
-    "application/pdf": "pdf",
-}
+# The limits are declared once for every channel (bot/channels/inbound.py).
+MAX_ATTACHMENT_BYTES = LIMITS.max_attachment_bytes
+_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}
+ALLOWED_TYPES: dict[str, str] = {kind: _EXTENSIONS[kind] for kind in LIMITS.attachment_types}
 # Telegram's mime type comes from the client and can lie; the first bytes cannot.
 _MAGIC: dict[str, tuple[bytes, ...]] = {
     "image/jpeg": (b"\xff\xd8\xff",),
@@ -138,3 +137,32 @@ class AttachmentStore:
             session.add(row)
             session.commit()
             return SavedAttachment(row.id, safe_name, content_type, len(data))
+
+
+def waiting_supplement_id(
+    session_factory: sessionmaker, sender_id: str, channel: str
+) -> int | None:
+    """Id of the supplement request waiting for `sender_id`'s files on
+    `channel` (dossiers.supplements, issue 13), or None. Read from the
+    database, so every channel process sees the same answer."""
+    try:
+        from dossiers import supplements
+    except ImportError:  # pragma: no cover - the supplements module is optional
+        return None
+    with session_factory() as session:
+        view = supplements.waiting_supplement(session, sender_id, channel)
+        return view.id if view is not None else None
+
+
+def attach_to_supplement(
+    session_factory: sessionmaker, supplement_id: int, attachment_id: int
+) -> str:
+    """Link a stored attachment to the waiting supplement; returns the
+    dossier code. Raises the supplement module's `DossierError` subclasses
+    (their `message_vi` is for the citizen)."""
+    from catalog.database import session_scope
+    from dossiers import supplements
+
+    with session_scope(session_factory) as session:
+        view = supplements.attach_file(session, supplement_id, attachment_id)
+        return view.dossier_code

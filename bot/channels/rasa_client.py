@@ -10,6 +10,8 @@ from urllib.parse import quote
 
 import httpx
 
+from bot.channels.inbound import UNKNOWN_STATE, ConversationState
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_RASA_URL = "http://localhost:5005"
@@ -75,6 +77,30 @@ class RasaRestClient:
         if not isinstance(data, list):
             raise RasaUnavailable(f"unexpected response type {type(data).__name__}")
         return [item for item in data if isinstance(item, dict)]
+
+    async def conversation_state(self, sender: str) -> ConversationState:
+        """The form running in `sender`'s conversation and the field it asks,
+        from the tracker store, through the REST channel's state endpoint
+        (`GET /webhooks/rest/state`, bot/web/channel.py: no HTTP API needed),
+        else Rasa's tracker API. `UNKNOWN_STATE` when neither answers."""
+        url = f"{self.base_url}/webhooks/rest/state"
+        try:
+            response = await self._http.get(
+                url, params={"sender": sender}, headers=self._headers, timeout=5.0
+            )
+            if response.status_code == 200:
+                data = response.json()
+                if isinstance(data, dict):
+                    return ConversationState(
+                        active_loop=str(data.get("active_loop") or ""),
+                        requested_slot=str(data.get("requested_slot") or ""),
+                    )
+        except (httpx.HTTPError, ValueError):
+            pass
+        loop = await self.active_loop(sender)
+        if loop is False:
+            return UNKNOWN_STATE
+        return ConversationState(active_loop=str(loop))
 
     async def active_loop(self, sender: str) -> str | bool:
         """The name of the form active in `sender`'s conversation, "" when none,

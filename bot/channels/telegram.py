@@ -40,12 +40,27 @@ from bot.channels.attachments import (
     MAX_ATTACHMENT_BYTES,
     AttachmentRejected,
     AttachmentStore,
+    attach_to_supplement,
     check_declared,
     human_size,
+    waiting_supplement_id,
+)
+from bot.channels.inbound import (
+    GROUP_SENDER_MARK,
+    LIMITS,
+    NO_FORM_ATTACHMENT_REPLY,
+    TEXT_CUT_NOTE,
+    Attachment,
+    ConversationState,
+    InboundMessage,
+    clean_inbound_text,
+    deep_link_message,
+    plan_turn,
 )
 from bot.channels.rasa_client import DEFAULT_RASA_URL, RasaRestClient, RasaUnavailable
 from bot.channels.store import ChannelStore
 from bot.channels.text import mask_id, split_text
+from dossiers.codes import DOSSIER_CODE_PATTERN
 
 logger = logging.getLogger(__name__)
 
@@ -57,22 +72,39 @@ CALLBACK_PREFIX = "b:"
 # Telegram shows "typing…" for 5 s; renew it a little before it fades.
 TYPING_INTERVAL = 4.0
 
-# Commands -> the Rasa message they stand for.
+# Commands -> the Rasa message they stand for (/start with a payload: deep_link_message).
 COMMANDS: Mapping[str, str] = {"start": "/greet", "help": "/help", "huy": "/cancel"}
+# How many times a send is retried after Telegram's 429 (each wait: retry_after).
+FLOOD_RETRIES = 3
+GROUP_INVITE_REPLY = (
+    "Việc nộp hồ sơ và tra cứu hồ sơ cần thông tin cá nhân nên em chỉ làm trong tin nhắn "
+    "riêng. Anh/chị bấm nút dưới đây để nhắn riêng với em nhé."
+)
+GROUP_CHAT_TYPES = frozenset({"group", "supergroup", "channel"})
 
 RASA_DOWN_REPLY = (
     "Xin lỗi, hệ thống đang bận hoặc tạm gián đoạn. Anh/chị vui lòng thử lại sau ít phút."
 )
 EXPIRED_BUTTON_REPLY = "Lựa chọn này đã hết hạn. Anh/chị vui lòng nhập lại yêu cầu."
-NO_FORM_REPLY = (
-    "Em chỉ nhận tệp đính kèm khi anh/chị đang khai hồ sơ. Anh/chị hãy bắt đầu nộp hồ sơ "
-    "trước (ví dụ: “tôi muốn nộp hồ sơ …”), rồi gửi ảnh hoặc tệp PDF giấy tờ."
-)
+NO_FORM_REPLY = NO_FORM_ATTACHMENT_REPLY
 GENERIC_ERROR_REPLY = "Xin lỗi, đã có lỗi khi xử lý tin nhắn. Anh/chị vui lòng thử lại."
 
 
-def sender_id(chat_id: int | str) -> str:
-    return f"{SENDER_PREFIX}{chat_id}"
+def sender_id(chat_id: int | str, user_id: int | str | None = None) -> str:
+    """The Rasa conversation id: "telegram:<chat_id>" for a private chat;
+    in a group one conversation per person, "telegram-group:<chat>:<user>",
+    so members never share a conversation (and actions can tell a group)."""
+    if user_id is None:
+        return f"{SENDER_PREFIX}{chat_id}"
+    return f"{CHANNEL_NAME}{GROUP_SENDER_MARK}{chat_id}:{user_id}"
+
+
+def private_link(bot_username: str | None, payload: str = "") -> str:
+    """t.me link opening a private chat with the bot (deep-link `payload`:
+    only A-Z, a-z, 0-9, _ and -, at most 64 characters, per the Bot API)."""
+    base = f"https://t.me/{bot_username or ''}"
+    safe = "".join(ch for ch in payload if ch.isascii() and (ch.isalnum() or ch in "_-"))[:64]
+    return f"{base}?start={safe}" if safe else base
 
 
 def strip_sender_prefix(recipient: str) -> str:
@@ -183,10 +215,10 @@ class _ChatLocks:
     different chats are handled concurrently. Entries go away when unused."""
 
     def __init__(self) -> None:
-        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+        self._locks: dict[int | str, tuple[asyncio.Lock, int]] = {}
 
     @contextlib.asynccontextmanager
-    async def hold(self, chat_id: int) -> AsyncIterator[None]:
+    async def hold(self, chat_id: int | str) -> AsyncIterator[None]:
         lock, users = self._locks.get(chat_id, (asyncio.Lock(), 0))
         self._locks[chat_id] = (lock, users + 1)
         try:
@@ -218,11 +250,15 @@ class TelegramBridge:
 
     # -- wiring ------------------------------------------------------------
     def install(self, application: Application) -> None:
+        application.add_handler(CommandHandler("start", self.on_start))
         for command, rasa_message in COMMANDS.items():
-            application.add_handler(CommandHandler(command, self._command_handler(rasa_message)))
+            if command != "start":
+                application.add_handler(
+                    CommandHandler(command, self._command_handler(rasa_message))
+                )
         application.add_handler(CallbackQueryHandler(self.on_callback))
-        application.add_handler(MessageHandler(filters.PHOTO | filters.Document.ALL, self.on_file))
-        application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, self.on_text))
+        # Everything else, whatever its kind: one normalised path, one answer.
+        application.add_handler(MessageHandler(filters.ALL, self.on_message))
         application.add_error_handler(self.on_error)
 
     def _command_handler(
@@ -230,16 +266,206 @@ class TelegramBridge:
     ) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
         async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             if update.effective_chat is not None:
-                await self.forward(context.bot, update.effective_chat.id, rasa_message)
+                await self.forward(context.bot, update, rasa_message)
 
         return handle
 
-    # -- handlers ------------------------------------------------------------
-    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    # -- normalisation -------------------------------------------------------
+    @staticmethod
+    def is_group(update: Update) -> bool:
+        chat = update.effective_chat
+        return chat is not None and chat.type in GROUP_CHAT_TYPES
+
+    def sender_for(self, update: Update) -> str:
+        """Per-person conversation ids in groups; the chat id in private."""
+        chat = update.effective_chat
+        user = update.effective_user
+        if chat is None:
+            return ""
+        if self.is_group(update):
+            return sender_id(chat.id, user.id if user is not None else 0)
+        return sender_id(chat.id)
+
+    def inbound(self, update: Update) -> InboundMessage:
+        """The Telegram message as the channels' common model."""
         message = update.effective_message
-        if message is None or update.effective_chat is None or not message.text:
+        sender = self.sender_for(update)
+        group = self.is_group(update)
+
+        def make(kind: str, text: object = "", **extra: Any) -> InboundMessage:
+            cleaned, cut = clean_inbound_text(text)
+            meta = {"cut": True} if cut else {}
+            return InboundMessage(
+                CHANNEL_NAME, sender, kind, cleaned, is_group=group, raw_kind=kind,  # type: ignore[arg-type]
+                metadata=meta, **extra,
+            )
+
+        if message is None:
+            return make("empty")
+        caption = message.caption or ""
+        if message.text:
+            return make("text", message.text)
+        if message.document is not None:
+            doc = message.document
+            return make("attachment", caption, attachment=Attachment(
+                "file", doc.file_id, doc.file_name or "tai-lieu", doc.mime_type, doc.file_size,
+            ))
+        if message.photo:
+            # Telegram sends several sizes; the last is the largest (re-encoded JPEG).
+            photo = message.photo[-1]
+            return make("attachment", caption, attachment=Attachment(
+                "image", photo.file_id, f"anh-{photo.file_unique_id}.jpg", "image/jpeg",
+                photo.file_size,
+            ))
+        if message.contact is not None:
+            return make("contact", caption, phone=message.contact.phone_number or "")
+        if message.location is not None or message.venue is not None:
+            location = message.location or message.venue.location  # type: ignore[union-attr]
+            return make("location", caption, location=(location.latitude, location.longitude))
+        if message.sticker is not None:
+            return make("sticker")
+        if message.voice is not None:
+            return make("voice", caption)
+        if message.audio is not None:
+            return make("audio", caption)
+        if message.video is not None or message.video_note is not None or message.animation:
+            return make("video", caption)
+        if message.poll is not None:
+            return make("poll")
+        if caption:
+            return make("unsupported", caption)
+        if (
+            message.new_chat_members
+            or message.left_chat_member
+            or message.pinned_message
+            or message.new_chat_title
+            or message.group_chat_created
+            or message.supergroup_chat_created
+            or message.migrate_from_chat_id
+            or message.migrate_to_chat_id
+        ):
+            return make("empty")  # service messages: nobody asked anything
+        return make("unsupported")
+
+    # -- handlers ------------------------------------------------------------
+    async def on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """`/start` and its deep links (`/start HS-…`, `/start 1_004194`,
+        `/start nop_1_004194`)."""
+        if update.effective_chat is None:
             return
-        await self.forward(context.bot, update.effective_chat.id, message.text)
+        payload = (context.args or [""])[0] if context.args else ""
+        rasa_message = deep_link_message(payload)
+        if self.is_group(update) and rasa_message != "/greet":
+            await self.invite_to_private(context.bot, update, payload)
+            return
+        await self.forward(context.bot, update, rasa_message)
+
+    async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None or update.effective_chat is None:
+            return
+        if message.text and message.text.startswith("/"):
+            # An unknown command (known ones have their own handler).
+            command = message.text.split()[0].split("@")[0][1:].lower()
+            if command in COMMANDS:
+                return
+        inbound = self.inbound(update)
+        if inbound.is_group and inbound.text and DOSSIER_CODE_PATTERN.search(
+            inbound.text.upper()
+        ):
+            # Dossier data is never shown in a group: continue in private.
+            await self.invite_to_private(context.bot, update, "")
+            return
+        state = ConversationState()
+        if inbound.kind in ("attachment", "contact"):
+            state = await self.conversation_state(inbound)
+        plan = plan_turn(inbound, state)
+        for reply in plan.replies:
+            await message.reply_text(reply)
+        if inbound.metadata.get("cut"):
+            await message.reply_text(TEXT_CUT_NOTE.format(limit=LIMITS.max_text_chars))
+        if plan.keep_attachment and inbound.attachment is not None:
+            await self.keep_attachment(context.bot, message, inbound, state)
+        if plan.rasa_text:
+            await self.forward(context.bot, update, plan.rasa_text)
+
+    async def conversation_state(self, inbound: InboundMessage) -> ConversationState:
+        """The form and field the conversation waits for (tracker store, via
+        Rasa) and whether a supplement waits (database)."""
+        state = await self.rasa.conversation_state(inbound.sender_id)
+        supplement = None
+        with contextlib.suppress(Exception):  # no supplement table: not a supplement
+            supplement = await asyncio.to_thread(
+                waiting_supplement_id,
+                self.attachments.session_factory,
+                inbound.sender_id,
+                CHANNEL_NAME,
+            )
+        if supplement is None:
+            return state
+        return ConversationState(
+            state.active_loop, state.requested_slot, supplement_waiting=True, known=True
+        )
+
+    async def keep_attachment(
+        self, bot: Any, message: Any, inbound: InboundMessage, state: ConversationState
+    ) -> None:
+        attachment = inbound.attachment
+        assert attachment is not None
+        sender = inbound.sender_id
+        try:
+            content_type = check_declared(
+                attachment.content_type, attachment.size, self.settings.max_attachment_bytes
+            )
+            telegram_file = await bot.get_file(attachment.file_id)
+            data = bytes(await telegram_file.download_as_bytearray())
+            saved = await asyncio.to_thread(
+                self.attachments.save, sender, attachment.file_name, content_type, data
+            )
+        except AttachmentRejected as exc:
+            await message.reply_text(str(exc))
+            return
+        logger.info(
+            "telegram: attachment %d (%s, %d B) from %s",
+            saved.id,
+            saved.content_type,
+            saved.size_bytes,
+            mask_id(sender),
+        )
+        if state.supplement_waiting:
+            supplement = await asyncio.to_thread(
+                waiting_supplement_id, self.attachments.session_factory, sender, CHANNEL_NAME
+            )
+            try:
+                if supplement is None:
+                    raise LookupError("the supplement closed meanwhile")
+                code = await asyncio.to_thread(
+                    attach_to_supplement, self.attachments.session_factory, supplement, saved.id
+                )
+            except Exception as exc:  # business refusal: the citizen is told, no traceback
+                logger.warning("telegram: supplement file refused: %s", type(exc).__name__)
+                await message.reply_text(
+                    getattr(exc, "message_vi", None)
+                    or "Yêu cầu bổ sung này không còn mở nên em chưa gắn được tệp vào hồ sơ."
+                )
+                return
+            await message.reply_text(
+                f"Đã nhận tệp “{saved.file_name}” ({human_size(saved.size_bytes)}) cho hồ sơ "
+                f"{code}. Anh/chị gửi tiếp, hoặc nhắn “đã bổ sung xong” khi đủ."
+            )
+            return
+        await message.reply_text(
+            f"Đã nhận tệp “{saved.file_name}” ({human_size(saved.size_bytes)}). "
+            "Tệp sẽ được đính kèm vào hồ sơ khi anh/chị xác nhận nộp."
+        )
+
+    async def invite_to_private(self, bot: Any, update: Update, payload: str) -> None:
+        """In a group: say that this continues in private, with a deep link."""
+        message = update.effective_message
+        link = private_link(getattr(bot, "username", None), payload)
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton("💬 Nhắn riêng", url=link)]])
+        if message is not None:
+            await message.reply_text(GROUP_INVITE_REPLY, reply_markup=markup)
 
     async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -260,50 +486,7 @@ class TelegramBridge:
         chat = update.effective_chat
         if payload is None or chat is None:
             return
-        await self.forward(context.bot, chat.id, payload)
-
-    async def on_file(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        message = update.effective_message
-        chat = update.effective_chat
-        if message is None or chat is None:
-            return
-        if message.document is not None:
-            document = message.document
-            file_id, file_name = document.file_id, document.file_name or "tai-lieu"
-            content_type, size = document.mime_type, document.file_size
-        elif message.photo:
-            # Telegram sends several sizes; the last is the largest (re-encoded JPEG).
-            photo = message.photo[-1]
-            file_id, file_name = photo.file_id, f"anh-{photo.file_unique_id}.jpg"
-            content_type, size = "image/jpeg", photo.file_size
-        else:
-            return
-        sender = sender_id(chat.id)
-        try:
-            content_type = check_declared(content_type, size, self.settings.max_attachment_bytes)
-            form = await self.rasa.active_loop(sender)
-            if form == "":  # Rasa says no form is active (False = cannot tell)
-                await message.reply_text(NO_FORM_REPLY)
-                return
-            telegram_file = await context.bot.get_file(file_id)
-            data = bytes(await telegram_file.download_as_bytearray())
-            saved = await asyncio.to_thread(
-                self.attachments.save, sender, file_name, content_type, data
-            )
-        except AttachmentRejected as exc:
-            await message.reply_text(str(exc))
-            return
-        logger.info(
-            "telegram: attachment %d (%s, %d B) from %s",
-            saved.id,
-            saved.content_type,
-            saved.size_bytes,
-            mask_id(sender),
-        )
-        await message.reply_text(
-            f"Đã nhận tệp “{saved.file_name}” ({human_size(saved.size_bytes)}). "
-            "Tệp sẽ được đính kèm vào hồ sơ khi anh/chị xác nhận nộp."
-        )
+        await self.forward(context.bot, update, payload)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log and apologise; PTB keeps running after an error in a handler."""
@@ -320,17 +503,26 @@ class TelegramBridge:
                 await context.bot.send_message(chat_id, GENERIC_ERROR_REPLY)
 
     # -- Rasa round trip -----------------------------------------------------
-    async def forward(self, bot: Any, chat_id: int, text: str) -> None:
-        """Send `text` to Rasa as this chat and relay the responses."""
-        sender = sender_id(chat_id)
-        async with self._locks.hold(chat_id):
+    async def forward(self, bot: Any, update: Update, text: str) -> None:
+        """Send `text` to Rasa as this chat's (in a group: this member's)
+        conversation and relay the responses to the chat."""
+        chat = update.effective_chat
+        if chat is None:
+            return
+        chat_id = chat.id
+        sender = self.sender_for(update)
+        group = self.is_group(update)
+        async with self._locks.hold(sender):
             async with self._typing(bot, chat_id):
                 try:
                     responses = await self.rasa.send(sender, text)
                 except RasaUnavailable as exc:
                     logger.error("telegram: Rasa unavailable for %s: %s", mask_id(sender), exc)
                     responses = [{"text": RASA_DOWN_REPLY}]
-            await self.send_responses(bot, chat_id, responses)
+            reply_to = None
+            if group and update.effective_message is not None:
+                reply_to = update.effective_message.message_id
+            await self.send_responses(bot, chat_id, responses, reply_to=reply_to)
 
     @contextlib.asynccontextmanager
     async def _typing(self, bot: Any, chat_id: int) -> AsyncIterator[None]:
@@ -371,11 +563,23 @@ class TelegramBridge:
         return InlineKeyboardMarkup(rows) if rows else None
 
     async def send_responses(
-        self, bot: Any, chat_id: int, responses: Sequence[Mapping[str, Any]]
+        self,
+        bot: Any,
+        chat_id: int,
+        responses: Sequence[Mapping[str, Any]],
+        *,
+        reply_to: int | None = None,
     ) -> None:
         for response in responses:
             text = str(response.get("text") or "")
             markup = await self.keyboard(response.get("buttons") or [])
+            custom = response.get("custom")
+            if isinstance(custom, Mapping) and isinstance(custom.get("private_chat"), Mapping):
+                # The assistant asks to continue in private (group): a deep-link button.
+                payload = str(custom["private_chat"].get("start") or "")
+                link = private_link(getattr(bot, "username", None), payload)
+                markup = InlineKeyboardMarkup([[InlineKeyboardButton("💬 Nhắn riêng", url=link)]])
+                text = text or str(custom.get("text") or GROUP_INVITE_REPLY)
             image = response.get("image")
             if image:
                 # A URL is enough: Telegram renders a preview of it.
@@ -389,6 +593,7 @@ class TelegramBridge:
                     text=part,
                     # The keyboard goes under the last part, next to the question.
                     reply_markup=markup if index == len(parts) - 1 else None,
+                    reply_to_message_id=reply_to if index == 0 else None,
                 )
 
 
@@ -424,7 +629,11 @@ def build_application(
         .rate_limiter(
             rate_limiter
             or ChatFloodLimiter(
-                per_chat_rate=settings.per_chat_rate, overall_max_rate=settings.overall_rate
+                per_chat_rate=settings.per_chat_rate,
+                overall_max_rate=settings.overall_rate,
+                # A 429 waits Telegram's retry_after, then sends (PTB's default, 0
+                # retries, dropped the answer).
+                max_retries=FLOOD_RETRIES,
             )
         )
         # Chats are independent (per-chat locks keep each one in order), so a

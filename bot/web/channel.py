@@ -27,6 +27,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.inbound import EMPTY_REPLY, LIMITS, clean_inbound_text
 from bot.channels.rasa_client import FORWARDER_SECRET_ENV, FORWARDER_SECRET_HEADER
 from catalog.database import shared_session_factory
 from dossiers.outbox import collect_for_recipient
@@ -35,8 +36,40 @@ logger = logging.getLogger(__name__)
 
 SERVICE_ERROR_VI = "Xin lỗi, hệ thống đang gặp sự cố. Bạn vui lòng thử lại sau ít phút."
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-MAX_MESSAGE_CHARS = 4_000
-MAX_SENDER_CHARS = 128
+MAX_MESSAGE_CHARS = LIMITS.max_text_chars  # declared once in bot/channels/inbound.py
+MAX_SENDER_CHARS = LIMITS.max_sender_chars
+BODY_TOO_LARGE = f"body is larger than {LIMITS.max_body_bytes} bytes"
+
+
+class BodyTooLarge(ValueError):
+    """The request body is over `LIMITS.max_body_bytes`."""
+
+
+async def read_body(request: Request, limit: int | None = None) -> bytes:
+    """The body of a streamed request, read at most `limit` bytes
+    (`LIMITS.max_body_bytes`) into memory; BodyTooLarge beyond (a declared
+    Content-Length over the limit is refused before reading anything)."""
+    limit = LIMITS.max_body_bytes if limit is None else limit
+    declared = request.headers.get("content-length")
+    if declared and declared.strip().isdigit() and int(declared) > limit:
+        raise BodyTooLarge(BODY_TOO_LARGE)
+    stream = getattr(request, "stream", None)
+    if stream is None:  # not a streamed route: Sanic already read the body
+        body = request.body or b""
+        if len(body) > limit:
+            raise BodyTooLarge(BODY_TOO_LARGE)
+        return body
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = await stream.read()
+        if chunk is None:
+            break
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(BODY_TOO_LARGE)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class BadRequest(ValueError):
@@ -83,12 +116,31 @@ def parse_body(raw: bytes) -> tuple[str, str, dict[str, Any] | None]:
         raise BadRequest('"message" must be a string')
     if "\x00" in message:
         raise BadRequest('"message" must be text, not binary data')
+    if body.get("input_channel") is not None and not isinstance(body["input_channel"], str):
+        raise BadRequest('"input_channel" must be a string')
     metadata = body.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
         raise BadRequest('"metadata" must be an object')
     # A very long message is cut rather than refused: the citizen still gets an
-    # answer, and the NLU never sees more than it can use.
-    return sender.strip(), message[:MAX_MESSAGE_CHARS], metadata
+    # answer, and the NLU never sees more than it can use. Lone surrogates
+    # (valid JSON escapes, not text) and control characters are dropped.
+    text, _ = clean_inbound_text(message, MAX_MESSAGE_CHARS)
+    return sender.strip(), text, metadata
+
+
+async def conversation_state(request: Request, sender: str) -> dict[str, Any]:
+    """{"active_loop", "requested_slot"} of `sender`'s conversation, read from
+    the tracker store of the Rasa agent serving `request` ("" when none)."""
+    agent = getattr(request.app.ctx, "agent", None)
+    tracker = None
+    if agent is not None and agent.tracker_store is not None:
+        tracker = await agent.tracker_store.retrieve(sender)
+    if tracker is None:
+        return {"active_loop": "", "requested_slot": ""}
+    return {
+        "active_loop": tracker.active_loop_name or "",
+        "requested_slot": str(tracker.get_slot("requested_slot") or ""),
+    }
 
 
 class RestChannel(RestInput):
@@ -107,21 +159,24 @@ class RestChannel(RestInput):
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
 
-        @webhook.route("/webhook", methods=["POST"])
+        @webhook.route("/webhook", methods=["POST"], stream=True)
         async def receive(request: Request) -> HTTPResponse:
             try:
-                sender, text, metadata = parse_body(request.body or b"")
+                raw = await read_body(request)
+                sender, text, metadata = parse_body(raw)
+            except BodyTooLarge as exc:
+                return response.json({"error": str(exc)}, status=413)
             except BadRequest as exc:
                 return response.json({"error": str(exc)}, status=400)
-            channel = self.name()
-            if isinstance(request.json, dict):
-                channel = (
-                    forwarded_channel(
-                        request.json.get("input_channel"),
-                        request.headers.get(FORWARDER_SECRET_HEADER),
-                    )
-                    or channel
+            channel = (
+                forwarded_channel(
+                    json.loads(raw).get("input_channel"),
+                    request.headers.get(FORWARDER_SECRET_HEADER),
                 )
+                or self.name()
+            )
+            if not text:  # nothing left to understand: say so, do not bother the NLU
+                return response.json([{"recipient_id": sender, "text": EMPTY_REPLY}])
             collector = CollectingOutputChannel()
             try:
                 await on_new_message(
@@ -131,6 +186,21 @@ class RestChannel(RestInput):
                 logger.exception("message handling failed (sender %s)", sender[:16])
                 return response.json({"error": SERVICE_ERROR_VI}, status=503)
             return response.json(collector.messages)
+
+        @webhook.route("/state", methods=["GET"])
+        async def state(request: Request) -> HTTPResponse:
+            """The form running in a conversation and the field it asks, for
+            channel processes outside Rasa (Telegram) deciding whether a file
+            or a contact is awaited. Only for trusted forwarders when
+            TTHC_FORWARDER_SECRET is set; no personal data in the answer."""
+            expected = os.environ.get(FORWARDER_SECRET_ENV, "")
+            given = request.headers.get(FORWARDER_SECRET_HEADER) or ""
+            if expected and not hmac.compare_digest(expected.encode(), given.encode()):
+                return response.json({"error": "forbidden"}, status=403)
+            sender = (request.args.get("sender") or "").strip()
+            if not sender or len(sender) > LIMITS.max_sender_chars:
+                return response.json({"error": '"sender" query parameter required'}, status=400)
+            return response.json(await conversation_state(request, sender))
 
         @webhook.route("/notifications", methods=["GET"])
         async def notifications(request: Request) -> HTTPResponse:

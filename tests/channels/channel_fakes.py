@@ -89,6 +89,10 @@ class FakeTelegram(_Server):
         self.updates: list[dict[str, Any]] = []
         self.files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, bytes)
         self.failing_chats: set[int] = set()
+        # chat -> retry_after (s): the next sendMessage to it gets 429 Too Many
+        # Requests with `parameters.retry_after` (Bot API "ResponseParameters").
+        self.flood_chats: dict[int, int] = {}
+        self.flood_hits: list[float] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._new_update = asyncio.Event()
@@ -214,8 +218,29 @@ class FakeTelegram(_Server):
     async def _m_answerCallbackQuery(self, params: dict[str, Any]) -> web.Response:
         return self._ok(True)
 
+    def group_message(
+        self, chat_id: int, user_id: int, text: str | None = None, **extra: Any
+    ) -> dict[str, Any]:
+        """A message from member `user_id` in supergroup `chat_id` (negative)."""
+        update = self.message(chat_id, text, **extra)
+        update["message"]["chat"] = {"id": chat_id, "type": "supergroup", "title": "Tổ dân phố"}
+        update["message"]["from"] = self.user(user_id)
+        return update
+
     async def _m_sendMessage(self, params: dict[str, Any]) -> web.Response:
         chat_id = int(params["chat_id"])
+        if chat_id in self.flood_chats:
+            retry_after = self.flood_chats.pop(chat_id)
+            self.flood_hits.append(time.monotonic())
+            return web.json_response(
+                {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": f"Too Many Requests: retry after {retry_after}",
+                    "parameters": {"retry_after": retry_after},
+                },
+                status=429,
+            )
         if chat_id in self.failing_chats:
             return web.json_response(
                 {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"},
@@ -269,9 +294,14 @@ class FakeRasa(_Server):
         self.received: list[dict[str, Any]] = []
         # sender -> active loop name ("" = none); absent = API disabled (404)
         self.active_loops: dict[str, str] = {}
+        # sender -> requested slot, served with active_loops by /webhooks/rest/state
+        # (the state endpoint of bot/web/channel.py) once `state_endpoint` is True.
+        self.requested_slots: dict[str, str] = {}
+        self.state_endpoint = False
         self.fail = False
         self.app.router.add_post("/webhooks/rest/webhook", self._webhook)
         self.app.router.add_get("/conversations/{sender}/tracker", self._tracker)
+        self.app.router.add_get("/webhooks/rest/state", self._state)
 
     def texts(self) -> list[str]:
         return [body["message"] for body in self.received]
@@ -282,6 +312,17 @@ class FakeRasa(_Server):
         if self.fail:
             return web.Response(status=500, text="boom")
         return web.json_response(self.reply(body["sender"], body["message"]))
+
+    async def _state(self, request: web.Request) -> web.Response:
+        if not self.state_endpoint:
+            return web.Response(status=404)
+        sender = request.query.get("sender", "")
+        return web.json_response(
+            {
+                "active_loop": self.active_loops.get(sender, ""),
+                "requested_slot": self.requested_slots.get(sender, ""),
+            }
+        )
 
     async def _tracker(self, request: web.Request) -> web.Response:
         sender = request.match_info["sender"]

@@ -288,20 +288,28 @@ def test_attachments_are_stored_or_refused_with_a_clear_message(
             await wait_for(lambda: len(telegram.sent_texts(CHAT)) == 5)
             assert telegram.sent_texts(CHAT)[4] == NO_FORM_REPLY
 
-            # Rasa's HTTP API not enabled (cannot tell): accepted as pending.
+            # The state cannot be read: not stored, the citizen is told why.
             del rasa.active_loops[sender]
+            telegram.push(
+                telegram.message(CHAT, **document("pdf1", "CCCD.pdf", "application/pdf", len(PDF)))
+            )
+            await wait_for(lambda: len(telegram.sent_texts(CHAT)) == 6)
+            assert "chưa kiểm tra được" in telegram.sent_texts(CHAT)[5]
+            # Read through the REST channel's state endpoint (no HTTP API needed).
+            rasa.state_endpoint = True
+            rasa.active_loops[sender] = "dossier_form"
             telegram.add_file("ph1", PNG, "photos/file_3.png")
             photo = [{"file_id": "ph1", "file_unique_id": "uph1", "width": 9, "height": 9}]
             # A PNG sent "as photo" is declared JPEG by Telegram; the bytes decide.
             telegram.push(telegram.message(CHAT, photo=photo))
-            await wait_for(lambda: len(telegram.sent_texts(CHAT)) == 6)
-            assert "không đúng định dạng" in telegram.sent_texts(CHAT)[5]
+            await wait_for(lambda: len(telegram.sent_texts(CHAT)) == 7)
+            assert "không đúng định dạng" in telegram.sent_texts(CHAT)[6]
             jpeg = b"\xff\xd8\xff\xe0" + b"2" * 512
             telegram.add_file("ph2", jpeg, "photos/file_4.jpg")
             photo = [{"file_id": "ph2", "file_unique_id": "uph2", "width": 9, "height": 9}]
             telegram.push(telegram.message(CHAT, photo=photo))
-            await wait_for(lambda: len(telegram.sent_texts(CHAT)) == 7)
-            assert "Đã nhận tệp" in telegram.sent_texts(CHAT)[6]
+            await wait_for(lambda: len(telegram.sent_texts(CHAT)) == 8)
+            assert "Đã nhận tệp" in telegram.sent_texts(CHAT)[7]
 
         rows = _attachment_rows(session_factory)
         assert [(r.sender_id, r.content_type, r.dossier_id) for r in rows] == [
