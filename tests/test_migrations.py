@@ -15,6 +15,7 @@ import console.orm  # noqa: F401
 import dossiers.handoff_orm
 import dossiers.integration_orm  # noqa: F401
 import dossiers.orm  # noqa: F401
+import training.orm  # noqa: F401
 from catalog.database import Base, upgrade_database
 from tests.conftest import DATABASE_KINDS, isolated_database
 
