@@ -35,6 +35,7 @@ import catalog
 from actions import common as c
 from actions.custom_forms import FAILURES_SLOT, TthcFormValidationAction
 from actions.procedure_actions import utter_choice
+from bot.channels.inbound import deep_link_payload_for_procedure, is_group_sender
 from dossiers import forms
 from dossiers.validation import ValidationError, mask_citizen_id
 
@@ -137,6 +138,22 @@ def _find_edit_field(text: str, code: str | None) -> str | None:
 # ---------------------------------------------------------------------------
 
 
+GROUP_INVITE_TEXT = (
+    "Nộp hồ sơ cần thông tin cá nhân (số căn cước, số điện thoại…), nên mình chỉ làm việc "
+    "này trong tin nhắn riêng. Bạn bấm “Nhắn riêng” để tiếp tục nhé."
+)
+
+
+def invite_to_private_chat(dispatcher: CollectingDispatcher, code: str | None) -> None:
+    """The group invitation: text plus a custom payload the Telegram channel
+    turns into a deep-link button opening the private chat (and the form)."""
+    start = deep_link_payload_for_procedure(code, file_dossier=True) if code else ""
+    # Only group conversations (Telegram) get here; its channel renders the text.
+    dispatcher.utter_message(
+        json_message={"private_chat": {"start": start}, "text": GROUP_INVITE_TEXT}
+    )
+
+
 class ActionStartDossier(Action):
     """Begin a fresh form instance: clear old answers, draw the instance id,
     pre-fill the procedure from the message or the conversation."""
@@ -152,6 +169,10 @@ class ActionStartDossier(Action):
         code = c.latest_entity(tracker, "procedure") or tracker.get_slot(c.SLOT_PROCEDURE)
         if code is not None and not c.is_procedure_code(code):
             code = None
+        if is_group_sender(tracker.sender_id):
+            # Never ask for an ID number in front of a group: continue in private.
+            invite_to_private_chat(dispatcher, code)
+            return [FollowupAction("action_listen")]
         events = _reset_form_events()
         events += [
             SlotSet(FORM_ID_SLOT, new_idempotency_key()),
@@ -389,6 +410,9 @@ class ActionSubmitDossier(Action):
                 "Tôi không tạo thêm hồ sơ mới."
             )
             return []
+        if is_group_sender(tracker.sender_id):
+            invite_to_private_chat(dispatcher, tracker.get_slot(PROCEDURE_SLOT))
+            return _reset_form_events()
         code = tracker.get_slot(PROCEDURE_SLOT)
         if tracker.get_slot(CONFIRM_SLOT) != CONFIRMED or not code:
             dispatcher.utter_message(

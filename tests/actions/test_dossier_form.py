@@ -358,3 +358,18 @@ def test_optional_field_button_is_a_skip_not_a_cancel(dispatcher, domain):
     run(ASK_FIELD_ACTIONS["landlord_name"](), dispatcher, tracker, domain)
     skip_payload = payloads(dispatcher)[-1]
     assert forms.is_skip_answer(skip_payload) and not forms.is_cancel_request(skip_payload)
+
+
+def test_no_form_in_a_group_only_an_invitation_to_private_chat(dispatcher, domain):
+    group_member = "telegram-group:-100123:501"
+    tracker = make_tracker("nộp hồ sơ tạm trú", "submit_dossier", sender_id=group_member,
+                           entities=[entity("procedure", "1.004194")])
+    events = run(ActionStartDossier(), dispatcher, tracker, domain)
+    assert events == [{"event": "followup", "timestamp": None, "name": "action_listen"}]
+    assert dispatcher.messages[0]["custom"]["private_chat"] == {"start": "nop_1_004194"}
+    # Even a confirmed form (payload typed by hand) stores nothing from a group.
+    slots = {**APPLICANT, "dossier_confirmed": "yes", "dossier_form_id": "g-1"}
+    tracker = make_tracker("/affirm", "affirm", slots=slots, sender_id=group_member)
+    run(ActionSubmitDossier(), dispatcher, tracker, domain)
+    with common.db_session() as session:
+        assert session.query(Dossier).filter_by(sender_id=group_member).count() == 0
