@@ -27,6 +27,7 @@ from sanic.response import HTTPResponse
 
 from catalog.database import make_engine, make_session_factory, session_scope
 from console import auth
+from console.conversations import TrackerReader
 from console.settings import ConsoleSettings
 from console.web import (
     PRELOGIN_COOKIE,
@@ -120,6 +121,7 @@ def create_app(settings: ConsoleSettings | None = None, name: str | None = None)
     async def open_database(app: Sanic, _loop: Any) -> None:
         # One engine per worker process (forked workers must not share pools).
         app.ctx.db_factory = make_session_factory(make_engine(settings.database_url))
+        app.ctx.tracker = TrackerReader(settings.tracker_store_url)
         with session_scope(app.ctx.db_factory) as db:
             auth.purge_expired(db, settings)
 
@@ -127,6 +129,8 @@ def create_app(settings: ConsoleSettings | None = None, name: str | None = None)
     async def close_database(app: Sanic, _loop: Any) -> None:
         if app.ctx.db_factory is not None:
             app.ctx.db_factory.kw["bind"].dispose()
+        if getattr(app.ctx, "tracker", None) is not None:
+            app.ctx.tracker.close()
 
     @app.on_request
     async def load_staff(request: Request) -> HTTPResponse | None:

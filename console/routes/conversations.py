@@ -1,0 +1,160 @@
+"""Conversations: list/search/filter, transcript, audited reveal, export."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse
+from sqlalchemy import select
+
+from console import audit
+from console.catalog_names import procedure_names
+from console.conversations import (
+    EXPORT_HEADER,
+    ConversationFilter,
+    masked_summary_text,
+    rows_for_export,
+)
+from console.exports import FORMATS, export_response
+from console.web import NavItem, client_ip, db_session, error_page, render, requires
+from dossiers.orm import Dossier, HandoffRequest
+
+bp = Blueprint("conversations", url_prefix="/conversations")
+NAV = [NavItem("Hội thoại", "/conversations", "conversations.read", order=20)]
+PAGE_SIZE = 50
+MAX_EXPORT_CONVERSATIONS = 2000
+
+
+def _context_sets(request: Request) -> tuple[set[str], set[str], dict[str, str]]:
+    with db_session(request) as db:
+        dossier_senders = set(db.execute(select(Dossier.sender_id).distinct()).scalars())
+        handoff_senders = set(db.execute(select(HandoffRequest.sender_id).distinct()).scalars())
+        names = procedure_names(db)
+    return dossier_senders, handoff_senders, names
+
+
+def _search(request: Request, filters: ConversationFilter):  # type: ignore[no-untyped-def]
+    dossier_senders, handoff_senders, names = _context_sets(request)
+    found = request.app.ctx.tracker.search(
+        filters,
+        dossier_senders=dossier_senders,
+        handoff_senders=handoff_senders,
+        procedure_names=names,
+        reveal=request.ctx.staff.can("personal.reveal"),
+    )
+    return found, dossier_senders, handoff_senders, names
+
+
+@bp.get("/")
+@requires("conversations.read")
+async def conversation_list(request: Request) -> HTTPResponse:
+    filters = ConversationFilter.from_params(request.args)
+    found, dossier_senders, handoff_senders, names = _search(request, filters)
+    try:
+        page = max(1, int(request.args.get("page") or 1))
+    except ValueError:
+        page = 1
+    shown = found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    tracker = request.app.ctx.tracker
+    intents = sorted({i for s in tracker.summaries() for i in s.intents})
+    channels = sorted({s.channel for s in tracker.summaries() if s.channel})
+    query = filters.as_query()
+    return render(
+        request,
+        "conversations/list.html",
+        filters=filters,
+        rows=[
+            {
+                "summary": s,
+                "last_text": masked_summary_text(s),
+                "procedures": [(code, names.get(code, "")) for code in sorted(s.procedures)],
+                "has_dossier": s.sender_id in dossier_senders,
+                "handoff": s.handoff or s.sender_id in handoff_senders,
+            }
+            for s in shown
+        ],
+        total=len(found),
+        page=page,
+        pages=max(1, -(-len(found) // PAGE_SIZE)),
+        page_query=lambda n: urlencode({**query, "page": str(n)}),
+        intents=intents,
+        channels=channels,
+        available=tracker.available(),
+        query=query,
+    )
+
+
+def _transcript_page(request: Request, sender_id: str, *, reveal: bool) -> HTTPResponse:
+    tracker = request.app.ctx.tracker
+    transcript = tracker.transcript(sender_id, reveal=reveal)
+    if transcript is None:
+        return error_page(request, 404, "Không tìm thấy hội thoại.")
+    staff = request.ctx.staff
+    with db_session(request) as db:
+        names = procedure_names(db)
+        dossiers = (
+            db.execute(
+                select(Dossier).where(Dossier.sender_id == sender_id).order_by(Dossier.id)
+            ).scalars().all()
+            if staff.can("dossiers.read")
+            else []
+        )
+        dossier_rows = [(d.code, d.procedure_name, d.status) for d in dossiers]
+    return render(
+        request,
+        "conversations/detail.html",
+        transcript=transcript,
+        names=names,
+        dossiers=dossier_rows,
+        revealed=reveal,
+    )
+
+
+@bp.get("/<sender_id:str>")
+@requires("conversations.read")
+async def conversation_detail(request: Request, sender_id: str) -> HTTPResponse:
+    return _transcript_page(request, sender_id, reveal=False)
+
+
+@bp.post("/<sender_id:str>/reveal")
+@requires("conversations.read", "personal.reveal")
+async def conversation_reveal(request: Request, sender_id: str) -> HTTPResponse:
+    if request.app.ctx.tracker.summary(sender_id) is None:
+        return error_page(request, 404, "Không tìm thấy hội thoại.")
+    with db_session(request) as db:
+        audit.record(
+            db, request.ctx.staff, "personal.reveal", "conversation", sender_id,
+            ip=client_ip(request), fields=["citizen_id", "phone", "address"],
+        )
+    return _transcript_page(request, sender_id, reveal=True)
+
+
+@bp.post("/export")
+@requires("conversations.read", "conversations.export")
+async def conversation_export(request: Request) -> HTTPResponse:
+    form = request.form or {}
+    fmt = str(form.get("format") or "csv")
+    if fmt not in FORMATS:
+        return error_page(request, 400, "Định dạng xuất không hợp lệ.")
+    sender = str(form.get("sender_id") or "").strip()
+    with db_session(request) as db:
+        names = procedure_names(db)
+    if sender:
+        if request.app.ctx.tracker.summary(sender) is None:
+            return error_page(request, 404, "Không tìm thấy hội thoại.")
+        senders = [sender]
+        filters_used: dict[str, str] = {"sender_id": sender}
+    else:
+        filters = ConversationFilter.from_params(form)
+        found, _, _, _ = _search(request, filters)
+        senders = [s.sender_id for s in found[:MAX_EXPORT_CONVERSATIONS]]
+        filters_used = filters.as_query()
+    rows = rows_for_export(request.app.ctx.tracker, senders, names)
+    with db_session(request) as db:
+        audit.record(
+            db, request.ctx.staff, "export.conversations", "conversation",
+            sender or "filtered", ip=client_ip(request), format=fmt,
+            conversations=len(senders), rows=len(rows), filters=filters_used, masked=True,
+        )
+    return export_response(EXPORT_HEADER, rows, fmt=fmt, basename="hoi-thoai")

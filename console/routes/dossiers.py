@@ -1,0 +1,289 @@
+"""Dossiers: list/filter/search, detail, status changes, supplement requests,
+attachment download, export. Every change goes through dossiers.service
+(`change_status`) or dossiers.supplements, with the audit row in the same
+transaction."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from types import ModuleType
+from urllib.parse import urlencode
+
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, file
+from sqlalchemy import select
+
+from catalog.orm import ProcedureRow
+from console import audit
+from console.dossier_queries import (
+    EXPORT_HEADER,
+    DossierFilter,
+    DueDates,
+    agencies_in_use,
+    agency_of,
+    export_rows,
+    may_see,
+    received_times,
+    search_dossiers,
+)
+from console.exports import FORMATS, export_response
+from console.web import (
+    NavItem,
+    client_ip,
+    db_session,
+    error_page,
+    form_value,
+    form_values,
+    redirect_to,
+    render,
+    requires,
+)
+from dossiers.codes import normalize_code
+from dossiers.orm import DOSSIER_STATUSES, Attachment, Dossier, Notification
+from dossiers.service import (
+    STATUS_LABELS,
+    TRANSITIONS,
+    DossierError,
+    DossierView,
+    change_status,
+)
+
+bp = Blueprint("dossiers", url_prefix="/dossiers")
+NAV = [NavItem("Hồ sơ", "/dossiers", "dossiers.read", order=30)]
+PAGE_SIZE = 50
+# Status changes an officer makes from the detail page ("need_supplement" has
+# its own form; cancellation is the citizen's).
+OFFICER_STATUSES = ("received", "processing", "completed", "rejected")
+MESSAGES = {
+    "status": "Đã cập nhật trạng thái hồ sơ; công dân sẽ được thông báo.",
+    "supplement": "Đã gửi yêu cầu bổ sung cho công dân.",
+}
+
+
+def _supplements() -> ModuleType | None:
+    """H4's dossiers.supplements (None in a checkout without it)."""
+    try:
+        return importlib.import_module("dossiers.supplements")
+    except ModuleNotFoundError:
+        return None
+
+
+def _actor(request: Request) -> str:
+    return f"officer:{request.ctx.staff.username}"
+
+
+@bp.get("/")
+@requires("dossiers.read")
+async def dossier_list(request: Request) -> HTTPResponse:
+    filters = DossierFilter.from_params(request.args)
+    try:
+        page = max(1, int(request.args.get("page") or 1))
+    except ValueError:
+        page = 1
+    with db_session(request) as db:
+        rows = search_dossiers(db, request.ctx.staff, filters)
+        agencies = agencies_in_use(db)
+    query = filters.as_query()
+    return render(
+        request,
+        "dossiers/list.html",
+        filters=filters,
+        rows=rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        total=len(rows),
+        overdue_count=sum(1 for r in rows if r.overdue),
+        page=page,
+        pages=max(1, -(-len(rows) // PAGE_SIZE)),
+        page_query=lambda n: urlencode({**query, "page": str(n)}),
+        statuses=[(s, STATUS_LABELS[s]) for s in DOSSIER_STATUSES],
+        agencies=agencies,
+        query=query,
+    )
+
+
+@bp.post("/export")
+@requires("dossiers.read", "dossiers.export")
+async def dossier_export(request: Request) -> HTTPResponse:
+    fmt = form_value(request, "format", "csv")
+    if fmt not in FORMATS:
+        return error_page(request, 400, "Định dạng xuất không hợp lệ.")
+    filters = DossierFilter.from_params(request.form or {})
+    with db_session(request) as db:
+        rows = search_dossiers(db, request.ctx.staff, filters)
+        audit.record(
+            db, request.ctx.staff, "export.dossiers", "dossier", filters.code or "filtered",
+            ip=client_ip(request), format=fmt, rows=len(rows), filters=filters.as_query(),
+            masked=True,
+        )
+    return export_response(EXPORT_HEADER, export_rows(rows), fmt=fmt, basename="ho-so")
+
+
+def _visible_dossier(request: Request, db, code: str) -> tuple[Dossier, ProcedureRow | None] | None:  # type: ignore[no-untyped-def]
+    normalized = normalize_code(code)
+    if normalized is None:
+        return None
+    dossier = db.execute(select(Dossier).where(Dossier.code == normalized)).scalar_one_or_none()
+    if dossier is None:
+        return None
+    procedure = db.get(ProcedureRow, dossier.procedure_code)
+    if not may_see(request.ctx.staff, agency_of(procedure)):
+        return None  # same answer as "no such dossier"
+    return dossier, procedure
+
+
+def _detail(
+    request: Request, code: str, *, reveal: bool = False, error: str = "", status: int = 200
+) -> HTTPResponse:
+    sup = _supplements()
+    with db_session(request) as db:
+        found = _visible_dossier(request, db, code)
+        if found is None:
+            return error_page(request, 404, "Không tìm thấy hồ sơ.")
+        dossier, procedure = found
+        if reveal:
+            audit.record(
+                db, request.ctx.staff, "personal.reveal", "dossier", dossier.code,
+                ip=client_ip(request), fields=["applicant", "citizen_id", "phone", "address"],
+            )
+        view = DossierView.from_dossier(dossier, masked=not reveal)
+        received_at = received_times(db, [dossier.id]).get(dossier.id)
+        due, overdue, time_label = DueDates(db).for_dossier(
+            dossier.procedure_code, dossier.status, received_at or dossier.created_at
+        )
+        notifications = db.execute(
+            select(Notification).where(Notification.dossier_id == dossier.id)
+            .order_by(Notification.id)
+        ).scalars().all()
+        attachments = db.execute(
+            select(Attachment).where(Attachment.dossier_id == dossier.id).order_by(Attachment.id)
+        ).scalars().all()
+        events = list(dossier.events)
+        documents: list[str] = []
+        open_supplement = None
+        if sup is not None:
+            documents = sup.procedure_documents(db, dossier.procedure_code)
+            open_supplement = sup.open_supplement(db, dossier.code)
+        allowed = [s for s in OFFICER_STATUSES if s in TRANSITIONS[dossier.status]]
+        return render(
+            request,
+            "dossiers/detail.html",
+            status=status,
+            dossier=dossier,
+            view=view,
+            agency=agency_of(procedure),
+            received_at=received_at,
+            due=due,
+            overdue=overdue,
+            time_label=time_label,
+            notifications=notifications,
+            attachments=attachments,
+            events=events,
+            labels=STATUS_LABELS,
+            allowed=[(s, STATUS_LABELS[s]) for s in allowed],
+            can_supplement=sup is not None and "need_supplement" in TRANSITIONS[dossier.status],
+            documents=documents,
+            open_supplement=open_supplement,
+            revealed=reveal,
+            error=error,
+            message=MESSAGES.get(request.args.get("msg") or "", ""),
+        )
+
+
+@bp.get("/<code:str>")
+@requires("dossiers.read")
+async def dossier_detail(request: Request, code: str) -> HTTPResponse:
+    return _detail(request, code)
+
+
+@bp.post("/<code:str>/reveal")
+@requires("dossiers.read", "personal.reveal")
+async def dossier_reveal(request: Request, code: str) -> HTTPResponse:
+    return _detail(request, code, reveal=True)
+
+
+@bp.post("/<code:str>/status")
+@requires("dossiers.read", "dossiers.change")
+async def dossier_status(request: Request, code: str) -> HTTPResponse:
+    new_status = form_value(request, "status")
+    note = form_value(request, "note")
+    if new_status not in OFFICER_STATUSES:
+        return _detail(request, code, error="Trạng thái không hợp lệ.", status=400)
+    if not note:
+        message = (
+            "Từ chối phải có lý do." if new_status == "rejected"
+            else "Vui lòng ghi nội dung xử lý (bắt buộc)."
+        )
+        return _detail(request, code, error=message, status=400)
+    try:
+        with db_session(request) as db:
+            found = _visible_dossier(request, db, code)
+            if found is None:
+                return error_page(request, 404, "Không tìm thấy hồ sơ.")
+            dossier, _ = found
+            old = dossier.status
+            change_status(db, dossier.code, new_status, actor=_actor(request), note=note)
+            audit.record(
+                db, request.ctx.staff, "dossier.status", "dossier", dossier.code,
+                ip=client_ip(request), old=old, new=new_status, note_chars=len(note),
+            )
+            target = dossier.code
+    except DossierError as exc:
+        return _detail(request, code, error=exc.message_vi, status=409)
+    return redirect_to(f"/dossiers/{target}", msg="status")
+
+
+@bp.post("/<code:str>/supplement")
+@requires("dossiers.read", "dossiers.change")
+async def dossier_supplement(request: Request, code: str) -> HTTPResponse:
+    sup = _supplements()
+    if sup is None:
+        return error_page(request, 404, "Chức năng yêu cầu bổ sung chưa có.")
+    ticked = form_values(request, "documents")
+    typed = [line.strip() for line in form_value(request, "other_documents").splitlines()]
+    documents = [d for d in [*ticked, *typed] if d]
+    note = form_value(request, "note")
+    if not documents and not note:
+        return _detail(
+            request, code, status=400,
+            error="Chọn ít nhất một giấy tờ cần bổ sung hoặc ghi nội dung yêu cầu.",
+        )
+    try:
+        with db_session(request) as db:
+            found = _visible_dossier(request, db, code)
+            if found is None:
+                return error_page(request, 404, "Không tìm thấy hồ sơ.")
+            dossier, _ = found
+            view = sup.request_supplement(
+                db, dossier.code, documents, note=note, actor=_actor(request)
+            )
+            audit.record(
+                db, request.ctx.staff, "dossier.supplement", "dossier", dossier.code,
+                ip=client_ip(request), supplement_id=view.id, documents=list(view.items),
+                note_chars=len(note),
+            )
+            target = dossier.code
+    except DossierError as exc:
+        return _detail(request, code, error=exc.message_vi, status=409)
+    return redirect_to(f"/dossiers/{target}", msg="supplement")
+
+
+@bp.get("/<code:str>/attachments/<attachment_id:int>")
+@requires("dossiers.read", "attachments.download")
+async def attachment_download(request: Request, code: str, attachment_id: int) -> HTTPResponse:
+    with db_session(request) as db:
+        found = _visible_dossier(request, db, code)
+        attachment = db.get(Attachment, attachment_id)
+        if found is None or attachment is None or attachment.dossier_id != found[0].id:
+            return error_page(request, 404, "Không tìm thấy tệp.")
+        path = Path(attachment.storage_path)
+        if not path.is_file():
+            return error_page(request, 404, "Tệp không còn trên máy chủ.")
+        audit.record(
+            db, request.ctx.staff, "attachment.download", "dossier", found[0].code,
+            ip=client_ip(request), attachment_id=attachment.id, bytes=attachment.size_bytes,
+        )
+        name, mime = attachment.file_name, attachment.content_type
+    return await file(
+        path, mime_type=mime or "application/octet-stream", filename=name,
+        headers={"X-Content-Type-Options": "nosniff"},
+    )
