@@ -6,6 +6,11 @@
   dossier (`awaiting_phone_last4`), then try once; the service answers "not
   found" and "not yours" identically, so codes cannot be probed.
 - No code ("hồ sơ của tôi"): the sender's own dossiers.
+- Codes are read loosely (lower case, spaces, en dashes, missing dashes) and
+  in the one-stop-shop's national format ("000.00.10.H12-251120-0003"): a
+  national code of a dossier we delivered is looked up here; one we do not
+  hold is asked of the one-stop-shop's look-up endpoint when the integration
+  is on, after the same phone-digits check (the one-stop-shop verifies them).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import common as c
-from dossiers.codes import DOSSIER_CODE_PATTERN, normalize_code
+from dossiers.codes import parse_any_code
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +57,54 @@ def _last4(text: str) -> str | None:
 
 
 def _code_in(tracker: Tracker) -> str | None:
+    """Our code ("HS-…") or a national code from the latest message; a
+    national code of a dossier we hold becomes our code."""
+    parsed = None
     raw = c.latest_entity(tracker, "dossier_code")
-    if raw is None:
-        match = DOSSIER_CODE_PATTERN.search(c.latest_text(tracker)[:500])
-        raw = match.group(0) if match else None
-    return normalize_code(raw) if raw else None
+    if raw is not None:
+        parsed = parse_any_code(str(raw))
+    if parsed is None:
+        parsed = parse_any_code(c.latest_text(tracker)[:500])
+    if parsed is None:
+        return None
+    kind, code = parsed
+    if kind == "national":
+        from dossiers.delivery import code_for_reference
+
+        with c.db_session() as session:
+            return code_for_reference(session, code) or code
+    return code
+
+
+def _is_national(code: str) -> bool:
+    return not code.startswith("HS-")
+
+
+def _remote_status(code: str, digits: str) -> str:
+    """The one-stop-shop's answer for a national code we do not hold."""
+    from dossiers.backends import BackendError, backend_from_env
+    from dossiers.service import AccessDenied, status_label
+
+    try:
+        backend = backend_from_env()
+        found = backend.lookup(code, digits) if hasattr(backend, "lookup") else None
+    except (BackendError, ValueError):
+        log.warning("one-stop-shop look-up unavailable", exc_info=True)
+        return (
+            "Hệ thống một cửa đang tạm thời không trả lời nên tôi chưa tra cứu được hồ sơ "
+            f"{code}. Bạn vui lòng thử lại sau ít phút."
+        )
+    if found is None:
+        return AccessDenied.message_vi
+    lines = [f"Hồ sơ {found.reference} (hệ thống một cửa)"]
+    if found.procedure_name:
+        lines[0] += f": {found.procedure_name}"
+    lines.append(f"Trạng thái: {status_label(found.status)}")
+    if found.updated_at:
+        lines.append(f"Cập nhật: {found.updated_at}")
+    if found.note:
+        lines.append(f"Ghi chú: {found.note}")
+    return "\n".join(lines)
 
 
 class ActionCheckStatus(Action):
@@ -83,6 +131,9 @@ class ActionCheckStatus(Action):
                     "Khi cần tra cứu lại, bạn gửi lại mã hồ sơ nhé."
                 )
                 return reset
+            if _is_national(pending):
+                dispatcher.utter_message(text=_remote_status(pending, digits))
+                return reset
             try:
                 with c.db_session() as session:
                     view = get_dossier(
@@ -98,11 +149,28 @@ class ActionCheckStatus(Action):
         if code is None:
             if c.latest_entity(tracker, "dossier_code"):
                 dispatcher.utter_message(
-                    text="Mã hồ sơ chưa đúng định dạng. "
-                    "Mã có dạng HS-XXXX-XXXX, ví dụ HS-7K2M-Q9XD."
+                    text="Mã hồ sơ chưa đúng định dạng. Mã có dạng HS-XXXX-XXXX "
+                    "(ví dụ HS-7K2M-Q9XD) hoặc mã của hệ thống một cửa "
+                    "(ví dụ 000.00.10.H12-251120-0003)."
                 )
                 return reset
             return self._list_own(dispatcher, sender, channel, list_dossiers) + reset
+
+        if _is_national(code):
+            from dossiers.delivery import delivery_enabled
+
+            if not delivery_enabled():
+                dispatcher.utter_message(
+                    text=f"Tôi không tìm thấy hồ sơ {code}. Tôi chỉ tra cứu được hồ sơ nộp qua "
+                    "trợ lý này; với hồ sơ nộp trực tiếp, bạn tra cứu trên Cổng dịch vụ công "
+                    "hoặc liên hệ bộ phận một cửa nơi đã nộp."
+                )
+                return reset
+            dispatcher.utter_message(
+                text="Để bảo vệ thông tin cá nhân, vui lòng cho biết 4 số cuối của số điện thoại "
+                f"đã khai trong hồ sơ {code}."
+            )
+            return [SlotSet(c.SLOT_AWAITING_PHONE, True), SlotSet(c.SLOT_STATUS_CODE, code)]
 
         try:
             with c.db_session() as session:

@@ -103,7 +103,9 @@ def install() -> bool:
 
 def main() -> None:
     install()
-    from bot import handoff_gate
+    from bot import handoff_gate, supplement_gate
+
+    supplement_gate.install()  # "đã bổ sung xong" while a supplement waits (issue 13)
 
     handoff_gate.install()  # silent while an officer holds a conversation
     from rasa.__main__ import main as rasa_main

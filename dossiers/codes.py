@@ -95,8 +95,9 @@ def normalize_national_code(text: object) -> str | None:
 
 
 def parse_any_code(text: object) -> tuple[str, str] | None:
-    """("ours", "HS-XXXX-XXXX") or ("national", "000.00.10.H12-...") for a
-    code typed alone or found first in a message; None when there is none."""
+    """("ours", "HS-XXXX-XXXX") or ("national", "000.00.10.H12-...") for the
+    first code in a message (ours needs its "HS" prefix here, so "cảm ơn bạn"
+    is never read as a code); None when there is none."""
     if not isinstance(text, str):
         return None
     text = unicodedata.normalize("NFKC", text[:5000])
@@ -109,11 +110,7 @@ def parse_any_code(text: object) -> tuple[str, str] | None:
             value = normalize(match.group(0))
             if value:
                 return kind, value
-    ours = normalize_code(text.strip())
-    if ours:
-        return "ours", ours
-    national = normalize_national_code(text.strip())
-    return ("national", national) if national else None
+    return None
 
 
 def find_codes(text: object) -> list[str]:

@@ -427,3 +427,16 @@ def delivery_state(session: Session, dossier_id: int) -> dict[str, Any] | None:
         "remote_reference": job.remote_reference,
         "delivered_at": job.delivered_at,
     }
+
+
+def code_for_reference(session: Session, reference: str) -> str | None:
+    """Our code of the dossier the one-stop-shop knows as `reference`
+    (national format, any spelling), or None."""
+    from dossiers.codes import normalize_national_code
+
+    normalized = normalize_national_code(reference) or (reference or "").strip()
+    if not normalized:
+        return None
+    return session.execute(
+        select(Dossier.code).where(Dossier.backend_reference == normalized)
+    ).scalar_one_or_none()
