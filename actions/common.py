@@ -18,6 +18,7 @@ from typing import Any
 from rasa_sdk import Tracker
 from sqlalchemy.orm import Session
 
+from catalog import resolution
 from catalog.answers import QUESTION_INTENTS  # noqa: F401  (re-exported for the actions)
 
 log = logging.getLogger(__name__)
@@ -33,14 +34,14 @@ SLOT_STATUS_CODE = "status_code_pending"
 SLOT_DOSSIER_CODE = "dossier_code"
 
 CODE_RE = re.compile(r"^\d+\.\d{6}$")
+# Candidates asked of the search; a choice shows at most resolution.MAX_OPTIONS.
 MAX_OPTIONS = 5
 
-# Search scores are 0..100. A top hit this good with this margin over the
-# runner-up is taken without asking; closer hits are offered as a choice.
-CONFIDENT_SCORE = 70.0
-AMBIGUITY_MARGIN = 8.0
-# Below this a hit is only shown as "closest match" in the not-found answer.
-MIN_SCORE = 45.0
+# The thresholds live in catalog.resolution (one place, with how they were
+# chosen); re-exported for the actions that compare scores themselves.
+CONFIDENT_SCORE = resolution.CONFIDENT_SCORE
+AMBIGUITY_MARGIN = resolution.AMBIGUITY_MARGIN
+MIN_SCORE = resolution.MIN_SCORE
 
 
 # ---------------------------------------------------------------------------
@@ -133,23 +134,15 @@ def candidates_of(tracker: Tracker) -> list[dict[str, Any]] | None:
     return out
 
 
-def is_ambiguous(candidates: Sequence[dict[str, Any]]) -> bool:
-    """Several hits are close to the best one: ask instead of guessing."""
-    good = [c for c in candidates if c["score"] >= MIN_SCORE]
-    if len(good) < 2:
-        return False
-    return good[1]["score"] >= good[0]["score"] - AMBIGUITY_MARGIN
+def is_ambiguous(candidates: Sequence[dict[str, Any]], text: str = "") -> bool:
+    """Several variants remain: ask instead of guessing (`catalog.resolution`)."""
+    return resolution.resolve(candidates, text).outcome is resolution.Outcome.AMBIGUOUS
 
 
-def close_candidates(candidates: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The hits worth offering when asking "which one?"."""
-    if not candidates:
-        return []
-    best = candidates[0]["score"]
-    # A wider window than the ambiguity margin: show the whole family of
-    # variants ("cấp", "cấp đổi", "cấp lại" căn cước) when it is there.
-    close = [c for c in candidates if c["score"] >= max(MIN_SCORE, best - 2 * AMBIGUITY_MARGIN)]
-    return close[:MAX_OPTIONS]
+def close_candidates(candidates: Sequence[dict[str, Any]], text: str = "") -> list[dict[str, Any]]:
+    """The options worth offering when asking "which one?" (at most
+    `resolution.MAX_OPTIONS`, each with a short `label`)."""
+    return [o.as_dict() for o in resolution.resolve(candidates, text).options]
 
 
 # ---------------------------------------------------------------------------

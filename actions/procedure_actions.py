@@ -1,15 +1,21 @@
-"""Answering questions about procedures: one action for every ask_* intent,
-with follow-up context, disambiguation and "not found".
+"""Answering questions about procedures: one action for every ask_* intent and
+for a procedure named alone (`inform`), with follow-up context, variant
+choice and "not found".
 
 The procedure a question is about, in order of preference:
 
 1. the citizen is answering our "which one?" question (button, "số 2",
-   "cái thứ hai" or a name) -> the chosen option, for the question they
-   asked before;
-2. the `procedure` entity of the message (set by the NLU, or by a button
-   payload) — unless the NLU's ranked candidates are close, then we ask;
-3. the `procedure` slot: "còn lệ phí thì sao?" is about the last procedure;
-4. otherwise "not found" with the closest matches and a human.
+   "cái thứ hai", a name or a label) -> the chosen option, for the question
+   they asked before;
+2. a button payload's `procedure` entity;
+3. the NLU's ranked candidates, decided by `catalog.resolution.resolve`
+   (confident → answer; two or three variants → one short question with
+   labelled buttons; loose matches → "did you mean"; nothing → out of scope);
+4. the `procedure` slot: "còn lệ phí thì sao?" is about the last procedure;
+5. otherwise "which procedure?".
+
+Every facet asked is answered in one reply (`catalog.facets`): "hết bao
+nhiêu tiền, mấy ngày" gets the fee and the processing time.
 """
 
 from __future__ import annotations
@@ -24,12 +30,15 @@ from rasa_sdk.executor import CollectingDispatcher
 import catalog
 from actions import common as c
 from catalog import answers
+from catalog.facets import facets_of
+from catalog.resolution import Outcome, Resolution, resolve
 
 log = logging.getLogger(__name__)
 
 MAX_BUTTON_TITLE = 60
-# Shown as "closest matches" when nothing is good enough.
-NOT_FOUND_SUGGESTION_SCORE = 25.0
+# Several questions asked at once travel as one "ask_fee+ask_processing_time"
+# (the pending_intent slot keeps them while the citizen picks a variant).
+FACET_SEPARATOR = "+"
 
 
 def _clip(text: str, limit: int = MAX_BUTTON_TITLE) -> str:
@@ -37,14 +46,13 @@ def _clip(text: str, limit: int = MAX_BUTTON_TITLE) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _name_of(code: str) -> str:
-    curated = catalog.get_curated_procedure(code)
-    return curated.procedure.name if curated else code
-
-
 def _choice_events(options: list[dict[str, Any]], question: str) -> list[EventType]:
+    kept = [
+        {"code": o["code"], "name": o["name"], **({"label": o["label"]} if o.get("label") else {})}
+        for o in options
+    ]
     return [
-        SlotSet(c.SLOT_OPTIONS, [{"code": o["code"], "name": o["name"]} for o in options]),
+        SlotSet(c.SLOT_OPTIONS, kept),
         SlotSet(c.SLOT_PENDING_INTENT, question),
         SlotSet(c.SLOT_AWAITING_CHOICE, True),
     ]
@@ -63,14 +71,20 @@ def _clear_choice_events(tracker: Tracker) -> list[EventType]:
 def utter_choice(
     dispatcher: CollectingDispatcher, options: list[dict[str, Any]], intro: str
 ) -> None:
-    """The "which one?" question: numbered list plus one button per option."""
-    listing = answers.format_candidates([(o["code"], o["name"]) for o in options])
+    """The "which one?" question: numbered list plus one `/inform{"procedure": code}`
+    button per option (the button shows the option's short `label` when it has one)."""
+    lines = []
+    for i, o in enumerate(options, start=1):
+        label = o.get("label")
+        name = _clip(o["name"], 150)
+        lines.append(f"{i}. {label} — {name} (mã {o['code']})" if label else
+                     f"{i}. {name} (mã {o['code']})")
     dispatcher.utter_message(
-        text=f"{intro}\n{listing}\n"
+        text=f"{intro}\n" + "\n".join(lines) + "\n"
         "Bạn chọn bằng nút bấm, gõ số thứ tự (ví dụ “2”) hoặc tên thủ tục.",
         buttons=[
             c.button(
-                f"{i}. {_clip(o['name'])}",
+                _clip(o["label"]) if o.get("label") else f"{i}. {_clip(o['name'])}",
                 c.intent_payload("inform", {"procedure": o["code"]}),
             )
             for i, o in enumerate(options, start=1)
@@ -78,17 +92,58 @@ def utter_choice(
     )
 
 
+def utter_resolution_choice(
+    dispatcher: CollectingDispatcher, resolution: Resolution, question: str
+) -> list[EventType]:
+    """Ask the citizen to pick among the resolution's options (AMBIGUOUS: the
+    short distinguishing question; WEAK: "did you mean")."""
+    options = [o.as_dict() for o in resolution.options]
+    if resolution.outcome is Outcome.AMBIGUOUS and resolution.question:
+        intro = resolution.question
+    else:
+        intro = "Có phải bạn muốn hỏi về một trong các thủ tục sau?"
+        options = [{**o, "label": ""} for o in options]
+    utter_choice(dispatcher, options, intro)
+    return _choice_events(options, question)
+
+
+def compose_answer(question: str, curated: object) -> answers.Answer:
+    """One answer for one or several facets ("ask_fee+ask_processing_time"):
+    the sections of catalog.answers in the order asked, under one header,
+    with one portal link at the end; follow-ups are the facets not asked."""
+    facets = [f for f in question.split(FACET_SEPARATOR) if f] or ["ask_procedure"]
+    parts = [answers.answer_for_intent(f, curated) for f in dict.fromkeys(facets)]
+    if len(parts) == 1:
+        return parts[0]
+    lines: list[str] = []
+    link: str | None = None
+    for i, part in enumerate(parts):
+        for line in part.text.split("\n"):
+            if line.startswith("🔗"):
+                link = link or line
+                continue
+            if i > 0 and line.startswith("📄 "):
+                continue
+            lines.append(line)
+    if link:
+        lines.append(link)
+    follow_ups = [f for p in parts for f in p.follow_ups if f not in facets]
+    return answers.Answer("\n".join(lines), tuple(dict.fromkeys(follow_ups))[:3])
+
+
 def utter_answer(
     dispatcher: CollectingDispatcher, question: str, code: str, *, in_form: bool = False
 ) -> bool:
-    """Send the catalog answer for `question` about `code`; False if unknown."""
+    """Send the catalog answer for `question` (one facet or several joined by
+    "+") about `code`; False if the code is unknown."""
     curated = catalog.get_curated_procedure(code)
     if curated is None:
         return False
-    answer = answers.answer_for_intent(question, curated)
+    answer = compose_answer(question, curated)
     buttons = [
         c.button(answers.QUESTION_LABELS[intent], c.intent_payload(intent, {"procedure": code}))
         for intent in answer.follow_ups
+        if intent in answers.QUESTION_LABELS
     ]
     if not in_form:
         buttons.append(
@@ -104,23 +159,20 @@ def utter_not_found(
     candidates: list[dict[str, Any]] | None,
     text: str,
 ) -> None:
-    closest = [x for x in (candidates or []) if x["score"] >= NOT_FOUND_SUGGESTION_SCORE][:3]
+    """Nothing in the catalog matches (an unknown name, traffic fines): say so,
+    say what the assistant does, offer an officer (a button: nothing is filed
+    unless the citizen presses it)."""
     quoted = f" “{_clip(text, 80)}”" if text and not text.startswith("/") else ""
-    lines = [f"Xin lỗi, tôi chưa tìm thấy thủ tục hành chính phù hợp với{quoted}."]
-    buttons = []
-    if closest:
-        lines.append("Các thủ tục gần nhất tôi tìm được:")
-        lines.append(answers.format_candidates([(x["code"], x["name"]) for x in closest]))
-        buttons = [
-            c.button(_clip(x["name"]), c.intent_payload(question, {"procedure": x["code"]}))
-            for x in closest
-        ]
-    lines.append(
-        "Bạn có thể gõ lại tên thủ tục rõ hơn (ví dụ “đăng ký khai sinh”), "
-        "hoặc gặp cán bộ hỗ trợ."
+    dispatcher.utter_message(
+        text=f"Xin lỗi, tôi chưa tìm thấy thủ tục hành chính phù hợp với{quoted}.\n"
+        "Tôi chỉ hỗ trợ về thủ tục hành chính công có trong Cổng Dịch vụ công: hồ sơ, lệ phí, "
+        "thời gian, nơi nộp, nộp hồ sơ và tra cứu hồ sơ. Bạn có thể gõ lại tên thủ tục rõ hơn "
+        "(ví dụ “đăng ký khai sinh”), hoặc gặp cán bộ hỗ trợ.",
+        buttons=[
+            c.button("📋 Tôi làm được gì", c.intent_payload("help")),
+            c.button("👤 Gặp cán bộ", c.intent_payload("human_handoff")),
+        ],
     )
-    buttons.append(c.button("👤 Gặp cán bộ", c.intent_payload("human_handoff")))
-    dispatcher.utter_message(text="\n".join(lines), buttons=buttons)
 
 
 def utter_which_procedure(dispatcher: CollectingDispatcher) -> None:
@@ -143,6 +195,111 @@ def _popular() -> list[tuple[str, str]]:
         return []
 
 
+def _question_of(tracker: Tracker, intent: str, text: str) -> str:
+    """The facets to answer, joined by "+": from the message ("hết bao nhiêu
+    tiền, mấy ngày" → fee and time), else the question pending from before
+    a choice, else the overview."""
+    if text.startswith("/"):  # a button payload names its intent exactly
+        if intent in c.QUESTION_INTENTS:
+            return intent
+        return tracker.get_slot(c.SLOT_PENDING_INTENT) or "ask_procedure"
+    facets = facets_of(text, intent, c.QUESTION_INTENTS)
+    if facets == ("ask_procedure",) and intent not in c.QUESTION_INTENTS:
+        return tracker.get_slot(c.SLOT_PENDING_INTENT) or "ask_procedure"
+    return FACET_SEPARATOR.join(facets)
+
+
+def answer_procedure_question(
+    dispatcher: CollectingDispatcher, tracker: Tracker, *, fallback: bool = False
+) -> list[EventType] | None:
+    """Answer the latest message about a procedure; the logic of
+    action_answer_procedure_question (see the module docstring).
+
+    With `fallback=True` (the NLU was not confident of any intent) it answers
+    only when the message names a procedure (confidently, or as a short
+    choice) and returns None otherwise, so the caller can say "not understood".
+    """
+    intent = c.latest_intent(tracker)
+    text = c.latest_text(tracker)
+    in_form = bool(tracker.active_loop_name)
+    entity = c.latest_entity(tracker, "procedure")
+    if entity is not None and not c.is_procedure_code(entity):
+        entity = None
+    candidates = c.candidates_of(tracker)
+
+    # 1. The citizen answers our "which one?" question.
+    options = tracker.get_slot(c.SLOT_OPTIONS) or []
+    if not isinstance(options, list):
+        options = []
+    options = [o for o in options if isinstance(o, dict) and c.is_procedure_code(o.get("code"))]
+    if tracker.get_slot(c.SLOT_AWAITING_CHOICE) and options and not in_form:
+        index = ActionAnswerProcedureQuestion._resolve_choice(entity, text, options)
+        if index is not None:
+            question = tracker.get_slot(c.SLOT_PENDING_INTENT) or "ask_procedure"
+            if intent in c.QUESTION_INTENTS and intent != "ask_procedure":
+                question = intent  # "lệ phí cái thứ hai" asks something new
+            return _answer(dispatcher, tracker, question, options[index]["code"])
+        names_nothing = entity is None and not candidates
+        if not fallback and (intent not in c.QUESTION_INTENTS or names_nothing):
+            utter_choice(
+                dispatcher,
+                options,
+                "Tôi chưa rõ bạn chọn thủ tục nào. Các thủ tục tôi đã gợi ý:",
+            )
+            return []
+
+    question = _question_of(tracker, intent, text)
+
+    # 2. A button payload names the procedure exactly (no candidates attached).
+    if entity is not None and candidates is None:
+        return _answer(dispatcher, tracker, question, entity)
+
+    # 3. A procedure named in this message: one decision, catalog.resolution.
+    code: str | None = None
+    if candidates:
+        resolution = resolve(candidates, text)
+        if resolution.outcome is Outcome.CONFIDENT:
+            code = resolution.code
+        elif in_form:
+            code = entity  # inside the form a question never opens a choice
+        elif resolution.outcome in (Outcome.AMBIGUOUS, Outcome.WEAK):
+            if fallback and resolution.outcome is Outcome.WEAK:
+                return None
+            return utter_resolution_choice(dispatcher, resolution, question)
+        elif fallback:
+            return None
+    elif fallback:
+        return None
+
+    # 4. Context: the procedure of the previous questions (or of the form).
+    # Only when the message names nothing: the NLU sends no candidates for
+    # "còn lệ phí thì sao?", but weak ones for an unknown procedure name,
+    # which must not get an answer about another one.
+    if code is None and not candidates:
+        code = tracker.get_slot(c.SLOT_PROCEDURE) or tracker.get_slot("dossier_procedure")
+        if code is not None and not c.is_procedure_code(code):
+            code = None
+
+    # 5. Nothing usable.
+    if code is None:
+        if candidates:
+            utter_not_found(dispatcher, question, candidates, text)
+        else:
+            utter_which_procedure(dispatcher)
+        return _clear_choice_events(tracker)
+    return _answer(dispatcher, tracker, question, code)
+
+
+def _answer(
+    dispatcher: CollectingDispatcher, tracker: Tracker, question: str, code: str
+) -> list[EventType]:
+    in_form = bool(tracker.active_loop_name)
+    if not utter_answer(dispatcher, question, code, in_form=in_form):
+        utter_not_found(dispatcher, question, None, code)
+        return _clear_choice_events(tracker)
+    return [SlotSet(c.SLOT_PROCEDURE, code), *_clear_choice_events(tracker)]
+
+
 class ActionAnswerProcedureQuestion(Action):
     """One action for all ask_* intents (and for the answer to "which one?")."""
 
@@ -152,72 +309,7 @@ class ActionAnswerProcedureQuestion(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        intent = c.latest_intent(tracker)
-        text = c.latest_text(tracker)
-        in_form = bool(tracker.active_loop_name)
-        entity = c.latest_entity(tracker, "procedure")
-        if entity is not None and not c.is_procedure_code(entity):
-            entity = None
-        candidates = c.candidates_of(tracker)
-
-        # 1. The citizen answers our "which one?" question.
-        options = tracker.get_slot(c.SLOT_OPTIONS) or []
-        if tracker.get_slot(c.SLOT_AWAITING_CHOICE) and options and not in_form:
-            index = self._resolve_choice(entity, text, options)
-            if index is not None:
-                question = tracker.get_slot(c.SLOT_PENDING_INTENT) or "ask_procedure"
-                if intent in c.QUESTION_INTENTS and intent != "ask_procedure":
-                    question = intent  # "lệ phí cái thứ hai" asks something new
-                return self._answer(dispatcher, tracker, question, options[index]["code"])
-            if intent not in c.QUESTION_INTENTS or (entity is None and not candidates):
-                utter_choice(
-                    dispatcher,
-                    options,
-                    "Tôi chưa rõ bạn chọn thủ tục nào. Các thủ tục tôi đã gợi ý:",
-                )
-                return []
-
-        question = intent if intent in c.QUESTION_INTENTS else "ask_procedure"
-        if intent not in c.QUESTION_INTENTS:
-            question = tracker.get_slot(c.SLOT_PENDING_INTENT) or "ask_procedure"
-
-        # 2. A procedure named in this message.
-        if candidates and not in_form and c.is_ambiguous(candidates):
-            close = c.close_candidates(candidates)
-            if entity is None or entity in {x["code"] for x in close}:
-                utter_choice(
-                    dispatcher, close, "Có một số thủ tục gần giống nhau, bạn muốn hỏi thủ tục nào?"
-                )
-                return _choice_events(close, question)
-        code = entity
-        if code is None and candidates:
-            top = candidates[0]
-            if top["score"] >= c.CONFIDENT_SCORE:
-                code = top["code"]
-            elif top["score"] >= c.MIN_SCORE and not in_form:
-                close = c.close_candidates(candidates)
-                utter_choice(
-                    dispatcher, close, "Có phải bạn muốn hỏi về một trong các thủ tục sau?"
-                )
-                return _choice_events(close, question)
-
-        # 3. Context: the procedure of the previous questions (or of the form).
-        # Only when the message names nothing: the NLU sends no candidates for
-        # "còn lệ phí thì sao?", but weak ones for an unknown procedure name,
-        # which must get "not found" rather than an answer about another one.
-        if code is None and not candidates:
-            code = tracker.get_slot(c.SLOT_PROCEDURE) or tracker.get_slot("dossier_procedure")
-            if code is not None and not c.is_procedure_code(code):
-                code = None
-
-        # 4. Nothing usable.
-        if code is None:
-            if candidates:
-                utter_not_found(dispatcher, question, candidates, text)
-            else:
-                utter_which_procedure(dispatcher)
-            return _clear_choice_events(tracker)
-        return self._answer(dispatcher, tracker, question, code)
+        return answer_procedure_question(dispatcher, tracker)
 
     @staticmethod
     def _resolve_choice(entity: str | None, text: str, options: list[dict[str, Any]]) -> int | None:
@@ -228,16 +320,6 @@ class ActionAnswerProcedureQuestion(Action):
         if index is not None:
             return index
         return c.choice_by_name(text, options)
-
-    @staticmethod
-    def _answer(
-        dispatcher: CollectingDispatcher, tracker: Tracker, question: str, code: str
-    ) -> list[EventType]:
-        in_form = bool(tracker.active_loop_name)
-        if not utter_answer(dispatcher, question, code, in_form=in_form):
-            utter_not_found(dispatcher, question, None, code)
-            return _clear_choice_events(tracker)
-        return [SlotSet(c.SLOT_PROCEDURE, code), *_clear_choice_events(tracker)]
 
 
 class ActionGreetMenu(Action):

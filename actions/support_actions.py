@@ -132,6 +132,13 @@ class ActionHandleFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        # A procedure named without a recognisable question ("sổ đỏ", a long
+        # story) is understood: the catalog decides (issue 9, H2).
+        from actions.procedure_actions import answer_procedure_question
+
+        answered = answer_procedure_question(dispatcher, tracker, fallback=True)
+        if answered is not None:
+            return answered
         if consecutive_fallbacks(tracker) >= FALLBACKS_BEFORE_HUMAN:
             dispatcher.utter_message(
                 text="Xin lỗi, tôi vẫn chưa hiểu ý bạn. Bạn có muốn gặp cán bộ hỗ trợ không?",

@@ -17,9 +17,17 @@ conservative before it emits the entity:
    keeps "nộp hồ sơ khai tử" from matching "Gia hạn nộp hồ sơ khai thuế".
 2. Fewer than `min_content_tokens` content syllables left (greetings, "ok",
    "cảm ơn", "còn lệ phí thì sao?") → no search at all, no entity.
-3. The entity is emitted only when the best candidate scores at least
-   `threshold`; `procedure_candidates` is output either way so the dialogue can
-   offer "did you mean ..." choices for weaker matches.
+3. Long messages (a story, then the questions) are also searched clause by
+   clause (`split_clauses`); a code's score is the best of the whole-message
+   query and its clauses (clauses discounted by `CLAUSE_WEIGHT`, so a detail
+   mentioned in passing does not outrank what the whole message is about).
+   That ranking is then fused (`catalog.retrieval.fuse`, reciprocal rank)
+   with BM25 over the catalog's own text (names, aliases, results, subjects,
+   document names), which finds "mở tiệm tạp hóa" → hộ kinh doanh.
+4. The entity is emitted only when `catalog.resolution.resolve` is CONFIDENT
+   (the same decision the actions take, situation cues included: "mất" picks
+   "cấp lại"); `procedure_candidates` is output either way so the dialogue can
+   ask which variant or offer "did you mean ..." for weaker matches.
 
 The search index is loaded once per process (first component load) and
 shared by every instance, never per message.
@@ -28,6 +36,7 @@ shared by every instance, never per message.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -43,6 +52,8 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from catalog.resolution import Outcome, resolve
+from catalog.retrieval import fuse
 from catalog.text import expand_tokens, name_tokens, query_tokens, tokenize
 
 logger = logging.getLogger(__name__)
@@ -101,7 +112,7 @@ GENERIC_TOKENS: frozenset[str] = frozenset(
         "nhe", "nha", "nhi", "ha", "hen", "a", "neu", "khi", "luc", "gio", "bay", "ngay", "hom",
         "nam", "thang", "tuan", "xong", "xu", "ly", "giai", "quyet", "theo", "cu", "tren",
         "trong", "o", "len", "xuong", "ra", "vao", "ve", "tu", "den", "tai", "boi", "vi", "de",
-        "se", "sau", "truoc", "dau", "ma", "xem",
+        "se", "sau", "truoc", "dau", "ma", "xem", "tien", "het", "mat", "gio", "thi", "co",
     ]
 )
 
@@ -142,21 +153,47 @@ def procedure_query(text: str) -> tuple[str, int]:
     return " ".join(tokens), content
 
 
+# A clause's own score counts this much: the whole message decides first.
+CLAUSE_WEIGHT = 0.85
+MAX_CLAUSES = 5
+# Shorter messages are one clause.
+_CLAUSE_MIN_CHARS = 60
+_CLAUSE_SPLIT = re.compile(r"[.?!;\n]+|,\s+|\s+(?:nhưng|nhung|mà|ma|thì|thi)\s+")
+
+
+def split_clauses(text: str) -> list[str]:
+    """The clauses of a long message worth searching on their own ([] for a
+    short one): sentences and comma-separated parts, at most `MAX_CLAUSES`
+    (the last ones: the questions come at the end of a story)."""
+    if not isinstance(text, str) or len(text) < _CLAUSE_MIN_CHARS:
+        return []
+    parts = [p.strip() for p in _CLAUSE_SPLIT.split(text[:1000])]
+    parts = [p for p in parts if len(p) >= 6]
+    if len(parts) < 2:
+        return []
+    return parts[-MAX_CLAUSES:]
+
+
 # --------------------------------------------------------------------------- the index
 
 _index_lock = threading.Lock()
 _shared_index: Any = None
+_index_source = ""
+
+
+class CatalogUnavailable(RuntimeError):
+    """The catalog database cannot be read: the NLU refuses to guess codes."""
 
 
 def load_search_index() -> Any:
-    """The process-wide catalog search index.
+    """The process-wide catalog search index, from the catalog database.
 
-    `catalog.get_search_index()` reads the catalog database; when that is not
-    available (no `tthc catalog import` yet, e.g. in a fresh test run) the
-    index is built from the bundled portal records plus the curation overlay,
-    which is what the import stores anyway.
+    A database failure is loud: it is logged as an error and raised as
+    `CatalogUnavailable` (the NLU must never name codes the database lacks,
+    which a silent fallback to the bundled records would do). Tests and tools
+    that want the bundled records say so with `set_search_index(build_bundled_index())`.
     """
-    global _shared_index
+    global _shared_index, _index_source
     with _index_lock:
         if _shared_index is not None:
             return _shared_index
@@ -164,10 +201,45 @@ def load_search_index() -> Any:
             from catalog import get_search_index
 
             _shared_index = get_search_index()
-        except Exception as exc:  # no database / empty catalog: use the bundled data
-            logger.info("catalog database unavailable (%s); indexing bundled records", exc)
-            _shared_index = build_bundled_index()
+            _index_source = "database"
+        except Exception as exc:
+            logger.error("catalog database unavailable: %s", exc)
+            raise CatalogUnavailable(
+                f"The procedure catalog could not be read ({exc}). Run `tthc catalog import` "
+                "(or `make catalog`) and check TTHC_DATABASE_URL."
+            ) from exc
         return _shared_index
+
+
+_shared_retrieval: Any = None
+
+
+def load_retrieval_index() -> Any:
+    """The process-wide BM25 index over the catalog database's text; a
+    database failure is loud (`CatalogUnavailable`), as for the search index."""
+    global _shared_retrieval
+    with _index_lock:
+        if _shared_retrieval is not None:
+            return _shared_retrieval
+        try:
+            from catalog.retrieval import get_retrieval_index
+
+            _shared_retrieval = get_retrieval_index()
+        except Exception as exc:
+            logger.error("catalog database unavailable: %s", exc)
+            raise CatalogUnavailable(
+                f"The procedure catalog could not be read ({exc}). Run `tthc catalog import` "
+                "(or `make catalog`) and check TTHC_DATABASE_URL."
+            ) from exc
+        return _shared_retrieval
+
+
+def set_retrieval_index(index: Any) -> None:
+    """Use `index` (or None: no lexical retrieval) for every extractor of this
+    process (tests)."""
+    global _shared_retrieval
+    with _index_lock:
+        _shared_retrieval = index
 
 
 def build_bundled_index() -> Any:
@@ -180,6 +252,12 @@ def build_bundled_index() -> Any:
     except FileNotFoundError:
         overrides = None
     return SearchIndex.build(search_entries(iter_raw_records(), overrides))
+
+
+def _index_from_database() -> bool:
+    """True when the shared search index was loaded from the database (not
+    set by a test with `set_search_index`)."""
+    return _index_source == "database"
 
 
 def set_search_index(index: Any) -> None:
@@ -245,8 +323,6 @@ class ProcedureEntityExtractor(GraphComponent, EntityExtractorMixin):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {
-            # Minimum catalog score (0..100) of the best candidate to emit the entity.
-            "threshold": 60.0,
             # Candidates output in `procedure_candidates`.
             "candidates": 5,
             # Content syllables required after removing aspect/filler words.
@@ -255,21 +331,29 @@ class ProcedureEntityExtractor(GraphComponent, EntityExtractorMixin):
             # (only used when an intent classifier ran before this component).
             "skip_intents": [
                 "greet", "goodbye", "thank", "affirm", "deny", "cancel",
-                "bot_challenge", "human_handoff", "help", "out_of_scope", "faq",
+                "bot_challenge", "human_handoff", "help",
             ],
             "skip_intent_confidence": 0.8,
             # Reduced queries whose candidates are kept (LRU); 0 disables.
             "cache_size": 4096,
         }
 
-    def __init__(self, config: dict[str, Any], index: Any = None) -> None:
+    def __init__(
+        self, config: dict[str, Any], index: Any = None, retrieval: Any = None
+    ) -> None:
         self._config = {**self.get_default_config(), **config}
-        self._threshold = float(self._config["threshold"])
         self._limit = max(1, int(self._config["candidates"]))
         self._min_content = int(self._config["min_content_tokens"])
         self._skip_intents = frozenset(self._config["skip_intents"] or ())
         self._skip_confidence = float(self._config["skip_intent_confidence"])
         self._index = index if index is not None else load_search_index()
+        # Lexical retrieval comes from the database with the index; an index
+        # passed in (tests) brings its own retrieval or none.
+        if index is None and retrieval is None:
+            retrieval = _shared_retrieval if _shared_retrieval is not None else (
+                load_retrieval_index() if _index_from_database() else None
+            )
+        self._retrieval = retrieval
         # Reduced query -> candidates. Citizens ask about the same few dozen
         # procedures over and over; a hit saves the ~20-30 ms catalog search.
         self._cache: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
@@ -296,10 +380,44 @@ class ProcedureEntityExtractor(GraphComponent, EntityExtractorMixin):
             and float(intent.get("confidence") or 0.0) >= self._skip_confidence
         )
 
+    def _off_topic(self, message: Message) -> bool:
+        """Confident chit-chat or portal FAQ: candidates are kept (the intent
+        guard may still find a procedure question) but no entity is set."""
+        intent = message.get(INTENT) or {}
+        return (
+            intent.get("name") in ("out_of_scope", "faq")
+            and float(intent.get("confidence") or 0.0) >= self._skip_confidence
+        )
+
     def candidates_for(self, text: str) -> tuple[list[dict[str, Any]], str]:
-        """(candidates as dicts, reduced query) — [] when the message names no procedure."""
+        """(candidates as dicts, reduced query) — [] when the message names no procedure.
+
+        The whole message's reduced query, plus each clause of a long message
+        (scores × `CLAUSE_WEIGHT`); best score per code, best first.
+        """
+        candidates, query = self._search(text)
+        clauses = split_clauses(text)
+        if not clauses:
+            return candidates, query
+        best = {c["code"]: c for c in candidates}
+        for clause in clauses:
+            for hit in self._search(clause, min_content=2)[0]:
+                score = round(hit["score"] * CLAUSE_WEIGHT, 1)
+                if hit["code"] not in best or best[hit["code"]]["score"] < score:
+                    best[hit["code"]] = {**hit, "score": score}
+        merged = sorted(best.values(), key=lambda c: (-c["score"], c["code"]))
+        if self._retrieval is not None:
+            try:
+                lexical = self._retrieval.search(text, limit=10)
+            except Exception:  # retrieval must never take the NLU down
+                logger.exception("lexical retrieval failed for %r", text[:200])
+                lexical = []
+            merged = fuse(merged, lexical, limit=self._limit)
+        return merged[: self._limit], query
+
+    def _search(self, text: str, min_content: int = 0) -> tuple[list[dict[str, Any]], str]:
         query, content = procedure_query(text)
-        if content < self._min_content or not query:
+        if content < max(self._min_content, min_content) or not query:
             return [], query
         with self._cache_lock:
             cached = self._cache.get(query)
@@ -330,9 +448,11 @@ class ProcedureEntityExtractor(GraphComponent, EntityExtractorMixin):
                 continue
             candidates, query = self.candidates_for(text)
             message.set(CANDIDATES_KEY, candidates, add_to_output=True)
-            if not candidates or candidates[0]["score"] < self._threshold:
+            resolution = resolve(candidates, text)
+            if resolution.outcome is not Outcome.CONFIDENT or self._off_topic(message):
                 continue
-            best = candidates[0]
+            best = resolution.options[0].as_dict()
+            best["score"] = min(best["score"], 100.0)
             start, end = best_span(
                 text, message.get(TOKENS_NAMES[TEXT]) or [], best["name"], query
             )

@@ -63,8 +63,13 @@ TEMPLATES_FILE = NLU_DATA_DIR / "templates.yml"
 OVERRIDES_FILE = PROJECT_ROOT / "catalog" / "overrides.yml"
 COMMON_PROCEDURES_FILE = PROJECT_ROOT / "catalog" / "data" / "common_procedures.yml"
 # The held-out evaluation set: a filled template that happens to equal one of its
-# sentences is dropped, so the evaluation never scores a sentence trained on.
+# sentences is dropped, so the evaluation never scores a sentence trained on. The
+# dialogue sets of issue 9 (`items`) are held out the same way.
 HELD_OUT_FILE = PROJECT_ROOT / "tests" / "nlu" / "test_set.yml"
+DIALOGUE_SET_FILES = (
+    PROJECT_ROOT / "tests" / "nlu" / "bare_names.yml",
+    PROJECT_ROOT / "tests" / "nlu" / "real_messages.yml",
+)
 
 PLACEHOLDER = "{procedure}"
 OTHER_SAMPLE_SIZE = 300
@@ -225,11 +230,17 @@ def load_aliases(path: Path = OVERRIDES_FILE) -> dict[str, list[str]]:
     return aliases
 
 
-def load_held_out_keys(path: Path = HELD_OUT_FILE) -> frozenset[str]:
-    """Keys (see `_key`) of the held-out evaluation sentences; empty without the file."""
-    data = _read_yaml(path)
-    examples = (data.get("examples") or []) if isinstance(data, dict) else []
-    return frozenset(_key(str(e.get("text") or "")) for e in examples if isinstance(e, dict))
+def load_held_out_keys(
+    path: Path = HELD_OUT_FILE, dialogue_sets: Iterable[Path] = DIALOGUE_SET_FILES
+) -> frozenset[str]:
+    """Keys (see `_key`) of the held-out evaluation sentences (`examples` of the
+    NLU set, `items` of the dialogue sets); files that do not exist add nothing."""
+    keys: set[str] = set()
+    for file, field in ((path, "examples"), *((p, "items") for p in dialogue_sets)):
+        data = _read_yaml(file) if Path(file).exists() else None
+        items = (data.get(field) or []) if isinstance(data, dict) else []
+        keys.update(_key(str(e.get("text") or "")) for e in items if isinstance(e, dict))
+    return frozenset(keys)
 
 
 def load_common_codes(path: Path = COMMON_PROCEDURES_FILE) -> list[str]:

@@ -42,15 +42,46 @@ def test_follow_up_uses_procedure_slot(dispatcher, domain):
 
 
 def test_close_candidates_are_disambiguated(dispatcher, domain):
+    # "cấp thẻ căn cước" names the family, not the variant: one short question.
     tracker = make_tracker(
-        "làm căn cước cần gì", "ask_documents", candidates=search_candidates("làm căn cước")
+        "cấp thẻ căn cước cần gì", "ask_documents",
+        candidates=search_candidates("cấp thẻ căn cước"),
     )
     events = run(ACTION, dispatcher, tracker, domain)
     slots = slot_events(events)
     assert slots["awaiting_procedure_choice"] is True
     assert slots["pending_intent"] == "ask_documents"
-    assert 2 <= len(slots["procedure_options"]) <= 5
+    assert 2 <= len(slots["procedure_options"]) <= 3
     assert any(p.startswith('/inform{"procedure":"1.01406') for p in payloads(dispatcher))
+    titles = [b["title"] for m in dispatcher.messages for b in m.get("buttons") or []]
+    assert "Cấp lại (bị mất, hỏng)" in titles
+
+
+def test_a_named_procedure_alone_gets_its_overview(dispatcher, domain):
+    tracker = make_tracker("sổ đỏ", "inform", candidates=search_candidates("sổ đỏ"))
+    events = run(ACTION, dispatcher, tracker, domain)
+    assert "(mã 1.013978)" in texts(dispatcher).split("\n")[0]
+    assert slot_events(events)["procedure"] == "1.013978"
+
+
+def test_the_situation_picks_the_variant(dispatcher, domain):
+    text = "Mình bị rách thẻ căn cước, làm lại hết bao nhiêu tiền?"
+    tracker = make_tracker(text, "ask_fee", candidates=search_candidates("thẻ căn cước"))
+    run(ACTION, dispatcher, tracker, domain)
+    assert "Cấp lại thẻ căn cước (mã 1.014064)" in texts(dispatcher)
+
+
+def test_every_facet_asked_is_answered_in_one_reply(dispatcher, domain):
+    text = "Đổi thẻ căn cước thì hết bao nhiêu tiền, mấy ngày thì có?"
+    tracker = make_tracker(text, "ask_fee", entities=[entity("procedure", "1.014063")])
+    run(ACTION, dispatcher, tracker, domain)
+    assert len(dispatcher.messages) == 1
+    lines = texts(dispatcher).split("\n")
+    assert lines[0].startswith("📄 ") and lines[0].endswith("(mã 1.014063)")
+    assert any(line.startswith("💰") for line in lines)
+    assert any(line.startswith("⏱") for line in lines)
+    assert sum(line.startswith("📄 ") for line in lines) == 1
+    assert sum(line.startswith("🔗") for line in lines) == 1
 
 
 def _awaiting(text: str, intent: str = "inform", **kw):

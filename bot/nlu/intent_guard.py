@@ -1,0 +1,112 @@
+"""Last word on the intent, after the classifier and the catalog search.
+
+Two mistakes of the intent classifier cost citizens most (issue 9):
+
+- chit-chat taken for `human_handoff` ("ai là người giàu nhất thế giới" filed
+  an officer request): a hand-off intent is kept only when the message asks
+  for a person (`HANDOFF_MARKERS`); otherwise it is `out_of_scope`;
+- a question about a procedure taken for `faq`, `out_of_scope` or
+  `submit_dossier` ("chứng thực bản sao bằng đại học làm ở đâu, phí thế
+  nào"): when the catalog is confident about the procedure
+  (`catalog.resolution`) and the message asks something (a facet, or a
+  "how/what" question), the intent becomes that question (`ask_*`).
+
+`inform` and `nlu_fallback` are never rewritten: inside the dossier form an
+`inform` fills a field, and the fallback path already asks the catalog.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.nlu.procedure_extractor import CANDIDATES_KEY
+from catalog.answers import QUESTION_INTENTS
+from catalog.facets import detect_facets
+from catalog.resolution import Outcome, resolve
+from catalog.text import fold
+
+# Folded words with which citizens ask for a person.
+HANDOFF_MARKERS = re.compile(
+    r"\bcan bo\b|\bnguoi (?:that|thiet|ho tro|tu van|phu trach|truc|co chuyen mon|duoc khong)\b"
+    r"|\bnhan vien\b|\btu van (?:vien|truc tiep)\b|\btong dai\b|\badmin\b|\bad\b|\bgap nguoi\b"
+    r"|\bchuyen vien\b|\bhotline\b|\bvoi may\b|\bcon nguoi\b|\bco ai\b|\btruc tiep\b"
+    r"|\bgoi lai\b|\bcho gap\b|\bgap nguoi\b|\bnguoi$|\bai (?:o do|truc)\b|\bnoi chuyen voi\b"
+)
+# Folded signs that a message asks something (beyond the facets).
+QUESTION_MARKERS = re.compile(
+    r"\?|\bthu tuc\b|\blam (?:sao|the nao|gi|nhu the nao)\b|\bnhu the nao\b|\bra sao\b|\bthe nao\b"
+    r"|\bphai lam\b|\bcan lam\b|\bhuong dan\b|\bcach (?:lam|nao)\b"
+    r"|\bco (?:phai|bat buoc|duoc|can)\b|\bduoc khong\b|\bkhong a\b"
+)
+_REWRITABLE = frozenset({"faq", "out_of_scope", "submit_dossier"})
+
+
+def guarded_intent(intent: str, text: str, candidates: Any) -> str | None:
+    """The intent that should replace `intent`, or None to keep it."""
+    folded = fold(text or "")
+    if not folded or folded.startswith("/"):
+        return None
+    if intent == "human_handoff":
+        return None if HANDOFF_MARKERS.search(folded) else "out_of_scope"
+    if intent not in _REWRITABLE or not candidates:
+        return None
+    if resolve(candidates, text).outcome is not Outcome.CONFIDENT:
+        return None
+    facets = [f for f in detect_facets(text) if f in QUESTION_INTENTS]
+    if intent == "submit_dossier":
+        # "nộp hồ sơ online" is a submission; "nộp hồ sơ ở đâu" a question.
+        facets = [f for f in facets if f != "ask_online"]
+        return facets[0] if facets else None
+    if facets:
+        return facets[0]
+    return "ask_procedure" if QUESTION_MARKERS.search(folded) else None
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
+)
+class IntentGuard(GraphComponent):
+    """Rewrites the two costly intent mistakes (see the module docstring)."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> IntentGuard:
+        return cls()
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            intent = message.get(INTENT) or {}
+            name = intent.get("name")
+            text = message.get(TEXT)
+            if not isinstance(name, str) or not isinstance(text, str):
+                continue
+            new = guarded_intent(name, text, message.get(CANDIDATES_KEY))
+            if new is None or new == name:
+                continue
+            message.set(
+                INTENT,
+                {"name": new, "confidence": float(intent.get("confidence") or 0.0)},
+                add_to_output=True,
+            )
+        return messages

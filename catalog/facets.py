@@ -1,0 +1,88 @@
+"""Which aspects of a procedure a message asks about ("facets").
+
+"Đổi thì hết bao nhiêu tiền, mấy ngày?" asks two things: the fee and the
+processing time. The NLU's intent names one of them; `detect_facets` finds
+every one, in the order the citizen asked, so the answer covers all. Facets
+are named by their question intents (`catalog.answers.QUESTION_INTENTS`).
+
+Chosen over Rasa multi-intents (`ask_fee+ask_processing_time`) because the
+cue words are few and closed (issue 9 measurement in docs/benchmarks.md: the
+keyword detector found every facet of the quick set's 23 multi-question
+stories; multi-intents would need training examples for every combination).
+
+Pure Python over folded text; knows nothing of Rasa.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from catalog.text import fold
+
+__all__ = ["FACET_PATTERNS", "detect_facets", "facets_of"]
+
+# Folded cue patterns per facet (whole words; diacritics and teencode folded).
+FACET_PATTERNS: dict[str, re.Pattern[str]] = {
+    "ask_documents": re.compile(
+        r"\bgiay to\b|\bho so (?:gom|can|gi|nhu the nao|ra sao)\b|\bthanh phan ho so\b"
+        r"|\bcan (?:mang|chuan bi|nhung gi|gi|nhung giay)\b|\bchuan bi (?:gi|nhung)\b"
+        r"|\bmang theo\b|\bto khai\b|\bmau don\b|\bhs gom\b|\bgiay gi\b|\bcan nhung\b"
+    ),
+    "ask_fee": re.compile(
+        r"\ble phi\b|\bphi\b|\bbao nhieu tien\b|\bhet bao nhieu\b|\bton bao nhieu\b"
+        r"|\bmat bao nhieu(?! (?:ngay|lau|thang|tuan|gio))\b|\bmat tien\b|\bton tien\b|\bton kem\b"
+        r"|\bmien phi\b|\bchi phi\b|\bbn tien\b|\bnop tien\b|\bdong tien\b|\bton phi\b|\bmat phi\b"
+    ),
+    "ask_processing_time": re.compile(
+        r"\bbao lau\b|\bmay ngay\b|\bbao nhieu ngay\b|\bmat may\b|\bmay tuan\b|\bmay thang\b"
+        r"|\bthoi gian (?:giai quyet|xu ly|tra|lam|cap|nhan)\b|\bthoi han giai quyet\b"
+        r"|\b(?:khi nao|bao gio) (?:thi )?(?:co|nhan|lay|xong|duoc)\b|\blau khong\b|\blau ko\b"
+        r"|\bmat bao nhieu (?:ngay|lau|thang|tuan)\b|\bbn ngay\b|\bmay hom\b"
+    ),
+    "ask_agency": re.compile(
+        r"\bo dau\b|\bnoi nop\b|\bnop tai\b|\bco quan nao\b|\bcho nao\b|\bdi dau\b|\btai dau\b"
+        r"|\bnop o\b|\blam o\b|\bxin o\b|\bden (?:co quan|dau)\b|\bo xa hay\b|\bo phuong hay\b"
+        r"|\bcong an (?:xa|phuong|huyen|quan|tinh) nao\b"
+    ),
+    "ask_online": re.compile(
+        r"\bonline\b|\bonl\b|\btruc tuyen\b|\bqua mang\b|\btren mang\b|\bdich vu cong\b"
+        r"|\bvneid\b|\bdinh danh dien tu\b(?= .*\b(?:nop|lam|duoc)\b)|\btai nha\b"
+        r"|\bkhong (?:can|phai) (?:den|di|len|ra)\b|\btren dien thoai\b|\bqua app\b"
+    ),
+    "ask_legal_basis": re.compile(
+        r"\bcan cu\b|\bnghi dinh\b|\bthong tu\b|\bluat nao\b|\bquy dinh (?:nao|o dau|tai)\b"
+        r"|\bvan ban (?:nao|phap luat)\b|\bdieu may\b"
+    ),
+}
+
+
+def detect_facets(text: str) -> tuple[str, ...]:
+    """Question intents asked in `text`, in the order they first appear.
+
+    `ask_procedure` (overview, steps) is never returned: it is what a message
+    asks when it asks none of these.
+    """
+    folded = fold(text or "")[:2000]
+    if not folded or folded.startswith("/"):
+        return ()
+    found: list[tuple[int, str]] = []
+    for intent, pattern in FACET_PATTERNS.items():
+        match = pattern.search(folded)
+        if match:
+            found.append((match.start(), intent))
+    return tuple(intent for _, intent in sorted(found))
+
+
+def facets_of(text: str, intent: str, question_intents: Iterable[str]) -> tuple[str, ...]:
+    """The facets to answer: the NLU's question `intent` first (when it is one
+    of `question_intents` other than `ask_procedure`), then every other facet
+    detected in `text`; `("ask_procedure",)` when nothing specific is asked."""
+    allowed = set(question_intents)
+    out: list[str] = []
+    if intent in allowed and intent != "ask_procedure":
+        out.append(intent)
+    for facet in detect_facets(text):
+        if facet in allowed and facet not in out:
+            out.append(facet)
+    return tuple(out) or ("ask_procedure",)
