@@ -75,9 +75,10 @@ def _hours() -> handoff.OfficeHours | None:
         return None
 
 
-def _seen(request: Request) -> int:
+def _seen(request: Request) -> int | None:
+    """The newest open id the page showed (None on a first render)."""
     raw = request.args.get("seen") or ""
-    return int(raw) if raw.isdigit() else 0
+    return int(raw) if raw.isdigit() else None
 
 
 def _queue_context(request: Request) -> dict:
@@ -94,7 +95,7 @@ def _queue_context(request: Request) -> dict:
         "closed": closed,
         "newest": newest,
         # Alert only on a poll that follows a page which had seen older ones.
-        "new_ids": {r.id for r in waiting if seen and r.id > seen},
+        "new_ids": {r.id for r in waiting if seen is not None and r.id > seen},
         "office_open": hours.is_open() if hours else True,
         "next_opening": (
             handoff.OfficeHours.describe_vi(hours.next_opening()) if hours else ""
