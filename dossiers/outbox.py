@@ -207,9 +207,12 @@ class OutboxDispatcher:
             delay += delay * random.uniform(0, self.jitter)
         return delay
 
-    def _complete(self, item: Any, now: datetime, error: str | None) -> bool:
+    def _complete(
+        self, item: Any, now: datetime, error: str | None, permanent: bool = False
+    ) -> bool:
         """Record the outcome if we still hold the claim; False if we lost it
-        (lease expired and another dispatcher took over)."""
+        (lease expired and another dispatcher took over). A `permanent` error
+        (the sender's exception says no retry can help) fails the row at once."""
         if error is None:
             values = {
                 "status": "delivered",
@@ -218,7 +221,7 @@ class OutboxDispatcher:
                 "claim_token": None,
                 "last_error": None,
             }
-        elif item.attempts >= self.max_attempts:
+        elif item.attempts >= self.max_attempts or permanent:
             values = {
                 "status": "failed",
                 "claimed_until": None,
@@ -253,6 +256,7 @@ class OutboxDispatcher:
         for item in self.claim_due(fixed_now):
             sender = self._senders.get(item.channel)
             error: str | None = None
+            permanent = False
             # Exception texts of chat APIs may quote the recipient: the log gets
             # only the exception type, the row's last_error the full text.
             log_reason = ""
@@ -261,11 +265,15 @@ class OutboxDispatcher:
             else:
                 try:
                     sender.send(item.recipient, item.text)
-                except Exception as exc:  # any sender failure is retried later
-                    error = f"{type(exc).__name__}: {exc}"[:500]
-                    log_reason = type(exc).__name__
+                except Exception as exc:  # retried later, unless the sender says it is final
+                    # Senders mark errors no retry can fix (`permanent`, with a
+                    # `reason_vi` for officers): the row fails now, "undeliverable".
+                    permanent = bool(getattr(exc, "permanent", False))
+                    reason = getattr(exc, "reason_vi", None) if permanent else None
+                    error = (reason or f"{type(exc).__name__}: {exc}")[:500]
+                    log_reason = type(exc).__name__ + (" (permanent)" if permanent else "")
             finished = fixed_now or utcnow()
-            if not self._complete(item, finished, error):
+            if not self._complete(item, finished, error, permanent):
                 log.warning("notification %d: claim lost before completion", item.id)
             if error is None:
                 delivered += 1

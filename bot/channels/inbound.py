@@ -168,16 +168,20 @@ def clean_inbound_text(text: object, limit: int | None = None) -> tuple[str, boo
     """(text fit for the NLU, whether it was cut). Never raises: non-strings
     become "", lone surrogates are replaced, control characters (NUL...) are
     dropped, the result is NFC and at most `limit` (default
-    `LIMITS.max_text_chars`) characters. The cut happens BEFORE any other
-    work, so a megabyte of text costs nothing."""
+    `LIMITS.max_text_chars`) characters, without invisible format characters.
+    The cut happens BEFORE any other work, so a megabyte of text costs nothing."""
     limit = LIMITS.max_text_chars if limit is None else limit
     if not isinstance(text, str):
         return "", False
     cut = len(text) > limit
     text = text[:limit]
     text = text.encode("utf-8", "replace").decode("utf-8") if _has_surrogate(text) else text
-    text = _CONTROL_RE.sub("", unicodedata.normalize("NFC", text)).strip()
-    return text, cut
+    text = _CONTROL_RE.sub("", unicodedata.normalize("NFC", text))
+    # Invisible format characters (zero-width spaces, bidi overrides, BOM)
+    # carry nothing for the NLU and can hide an otherwise empty message.
+    if any(unicodedata.category(ch) == "Cf" for ch in text):
+        text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    return text.strip(), cut
 
 
 def _has_surrogate(text: str) -> bool:

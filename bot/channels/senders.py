@@ -25,7 +25,23 @@ TELEGRAM_MAX_MESSAGE_LENGTH = 4096
 
 
 class TelegramSendError(RuntimeError):
-    """The Bot API refused the message (`description` from Telegram)."""
+    """The Bot API refused the message (`description` from Telegram).
+    `permanent` for refusals no retry can fix (403: the citizen blocked the
+    bot; 400 "chat not found"), with `reason_vi` for officers."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+
+    @property
+    def permanent(self) -> bool:
+        return self.status == 403 or (self.status == 400 and "chat not found" in str(self))
+
+    @property
+    def reason_vi(self) -> str:
+        if self.status == 403:
+            return "Không gửi được qua Telegram: người dân đã chặn hoặc rời khỏi trợ lý (403)."
+        return "Không gửi được qua Telegram: không tìm thấy cuộc trò chuyện (400)."
 
 
 class TelegramSender:
@@ -58,7 +74,9 @@ class TelegramSender:
             if response.status_code != 200 or not body.get("ok"):
                 # 429 carries parameters.retry_after; the outbox backoff covers it.
                 description = body.get("description") or f"HTTP {response.status_code}"
-                raise TelegramSendError(f"sendMessage failed: {description}")
+                raise TelegramSendError(
+                    f"sendMessage failed: {description}", status=response.status_code
+                )
 
 
 class ZaloSender:

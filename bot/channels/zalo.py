@@ -23,15 +23,37 @@ once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+import httpx
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 
+from bot.channels.attachments import (
+    AttachmentRejected,
+    AttachmentStore,
+    attach_to_supplement,
+    check_declared,
+    human_size,
+    waiting_supplement_id,
+)
+from bot.channels.inbound import (
+    LIMITS,
+    TEXT_CUT_NOTE,
+    UNKNOWN_STATE,
+    UNSUPPORTED_REPLIES,
+    Attachment,
+    ConversationState,
+    InboundMessage,
+    clean_inbound_text,
+    plan_turn,
+)
 from bot.channels.store import ChannelStore
 from bot.channels.text import mask_id
 from bot.channels.zalo_api import (
@@ -58,10 +80,88 @@ logger = logging.getLogger(__name__)
 
 CHANNEL_NAME = "zalo"
 
-NON_TEXT_REPLY = (
-    "Xin lỗi, hiện tại trợ lý chỉ đọc được tin nhắn dạng chữ. "
-    "Anh/chị vui lòng nhập câu hỏi bằng chữ giúp em."
-)
+NON_TEXT_REPLY = UNSUPPORTED_REPLIES["unsupported"]
+# Zalo event name -> the kind of the channels' common message model.
+EVENT_KINDS: dict[str, str] = {
+    "user_send_text": "text",
+    "user_send_link": "text",
+    "user_send_image": "attachment",
+    "user_send_file": "attachment",
+    "user_send_sticker": "sticker",
+    "user_send_gif": "sticker",
+    "user_send_audio": "voice",
+    "user_send_video": "video",
+    "user_send_location": "location",
+    "user_send_business_card": "contact",
+}
+_EXTENSION_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
+                    ".pdf": "application/pdf"}
+
+
+def inbound_from_event(event: Mapping[str, Any], sender_id: str) -> InboundMessage:
+    """A Zalo OA webhook event as the channels' common message model. The
+    caption of an image or file (`message.text`) is read as text."""
+    name = str(event.get("event_name") or "")
+    message = event.get("message") if isinstance(event.get("message"), Mapping) else {}
+    kind = EVENT_KINDS.get(name, "unsupported" if name.startswith("user_send_") else "empty")
+    text, cut = clean_inbound_text(message.get("text") if isinstance(message, Mapping) else "")
+    attachment = None
+    location = None
+    if kind == "attachment":
+        items = message.get("attachments") if isinstance(message, Mapping) else None
+        first = items[0] if isinstance(items, list) and items else {}
+        payload = first.get("payload") if isinstance(first, Mapping) else {}
+        payload = payload if isinstance(payload, Mapping) else {}
+        url = str(payload.get("url") or "")
+        file_name = str(payload.get("name") or "") or (
+            "anh-zalo.jpg" if name == "user_send_image" else "tep-zalo"
+        )
+        extension = "." + file_name.rsplit(".", 1)[-1].lower() if "." in file_name else ""
+        content_type = (
+            "image/jpeg" if name == "user_send_image" else _EXTENSION_TYPES.get(extension)
+        )
+        size = payload.get("size")
+        try:
+            size_bytes = int(size) if size is not None else None
+        except (TypeError, ValueError):
+            size_bytes = None
+        attachment = Attachment(
+            "image" if name == "user_send_image" else "file",
+            url=url,
+            file_name=file_name[:255],
+            content_type=content_type,
+            size=size_bytes,
+        )
+    if kind == "location" and isinstance(message, Mapping):
+        coordinates = message.get("location") or {}
+        with contextlib.suppress(TypeError, ValueError, AttributeError, KeyError):
+            location = (float(coordinates["latitude"]), float(coordinates["longitude"]))
+    return InboundMessage(
+        CHANNEL_NAME,
+        sender_id,
+        kind,  # type: ignore[arg-type]
+        text,
+        attachment=attachment,
+        location=location,
+        raw_kind=name,
+        metadata={"cut": True} if cut else {},
+    )
+
+
+def event_is_fresh(event: Mapping[str, Any], now_ms: float | None = None) -> bool:
+    """Whether the event's `timestamp` (ms since the epoch, signed with the
+    body) lies within the accepted window: not older than
+    `LIMITS.zalo_max_event_age_s` (which covers Zalo's own re-deliveries),
+    not further ahead than `LIMITS.zalo_max_clock_skew_s`."""
+    now_ms = time.time() * 1000 if now_ms is None else now_ms
+    try:
+        stamp = float(str(event.get("timestamp")))
+    except (TypeError, ValueError):
+        return False
+    if stamp != stamp:  # NaN
+        return False
+    age_s = (now_ms - stamp) / 1000
+    return -LIMITS.zalo_max_clock_skew_s <= age_s <= LIMITS.zalo_max_event_age_s
 
 
 class ZaloOutput(OutputChannel):
@@ -74,8 +174,21 @@ class ZaloOutput(OutputChannel):
     def __init__(self, client: ZaloClient) -> None:
         self.client = client
 
+    async def _send(self, recipient_id: str, call: Callable[[], Any]) -> None:
+        """Run one OA API call; Zalo's business errors are warnings without a
+        traceback (the reply cannot be sent, nothing is wrong with us)."""
+        try:
+            await asyncio.to_thread(call)
+        except ZaloApiError as exc:
+            logger.warning(
+                "zalo: reply to %s not sent: error %d (%s)",
+                mask_id(recipient_id),
+                exc.code,
+                "permanent" if exc.permanent else "temporary",
+            )
+
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await asyncio.to_thread(self.client.send_text, recipient_id, text)
+        await self._send(recipient_id, lambda: self.client.send_text(recipient_id, text))
 
     async def send_text_with_buttons(
         self,
@@ -84,21 +197,26 @@ class ZaloOutput(OutputChannel):
         buttons: list[dict[str, Any]],
         **kwargs: Any,
     ) -> None:
-        await asyncio.to_thread(self.client.send_text, recipient_id, text, buttons)
+        await self._send(
+            recipient_id, lambda: self.client.send_text(recipient_id, text, buttons)
+        )
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         # An image template needs an uploaded attachment id; a link is enough here.
-        await asyncio.to_thread(self.client.send_text, recipient_id, image)
+        await self._send(recipient_id, lambda: self.client.send_text(recipient_id, image))
 
     async def send_attachment(self, recipient_id: str, attachment: str, **kwargs: Any) -> None:
-        await asyncio.to_thread(self.client.send_text, recipient_id, attachment)
+        await self._send(recipient_id, lambda: self.client.send_text(recipient_id, attachment))
 
     async def send_custom_json(
         self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any
     ) -> None:
         # Custom payloads are Zalo messages already (the domain's `custom:` key).
-        await asyncio.to_thread(
-            self.client.send_message, json_message, strip_sender_prefix(recipient_id)
+        if "private_chat" in json_message:  # a Telegram group invitation: not for Zalo
+            return
+        await self._send(
+            recipient_id,
+            lambda: self.client.send_message(json_message, strip_sender_prefix(recipient_id)),
         )
 
 
@@ -144,10 +262,16 @@ class ZaloInput(InputChannel):
         async def health(request: Request) -> Any:
             return response.json({"status": "ok"})
 
-        @zalo_webhook.route("/webhook", methods=["POST"])
+        @zalo_webhook.route("/webhook", methods=["POST"], stream=True)
         async def receive(request: Request) -> Any:
-            raw = request.body or b""
+            from bot.web.channel import BodyTooLarge, read_body
+
             signature = request.headers.get("X-ZEvent-Signature")
+            try:
+                raw = await read_body(request)
+            except BodyTooLarge as exc:
+                logger.warning("zalo: refused a webhook body over the size limit")
+                return response.json({"error": str(exc)}, status=413)
             if not signature:
                 return response.json({"error": "missing signature"}, status=403)
             try:
@@ -161,19 +285,28 @@ class ZaloInput(InputChannel):
                 return response.json({"error": "bad signature"}, status=403)
             if self.config.app_id and str(event.get("app_id")) != self.config.app_id:
                 return response.json({"error": "unknown app"}, status=403)
+            if not event_is_fresh(event):
+                # A replayed (or hours-late) signed event: acknowledged, never handled.
+                logger.warning("zalo: dropped an event outside the timestamp window")
+                return response.json({"status": "expired"})
+            agent = getattr(request.app.ctx, "agent", None)
 
             event_id = _event_id(event)
             if not await asyncio.to_thread(self.store.first_delivery, CHANNEL_NAME, event_id):
                 logger.info("zalo: dropped a re-delivered event")
                 return response.json({"status": "duplicate"})
-            task = asyncio.get_running_loop().create_task(self._process(event, on_new_message))
+            task = asyncio.get_running_loop().create_task(
+                self._process(event, on_new_message, agent)
+            )
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             return response.json({"status": "accepted"})
 
         return zalo_webhook
 
-    async def _process(self, event: Mapping[str, Any], on_new_message: OnNewMessage) -> None:
+    async def _process(
+        self, event: Mapping[str, Any], on_new_message: OnNewMessage, agent: Any = None
+    ) -> None:
         """One conversation turn for an accepted event; never raises."""
         name = str(event.get("event_name") or "")
         sender = event.get("sender") or event.get("follower") or {}
@@ -183,31 +316,139 @@ class ZaloInput(InputChannel):
         sender_id = SENDER_PREFIX + user_id
         output = self.get_output_channel()
         try:
-            if name == "user_send_text":
-                text = str((event.get("message") or {}).get("text") or "").strip()
-                if not text:
-                    return
-                text_message = text
-            elif name == "follow":
-                text_message = "/greet"
-            elif name.startswith("user_send_"):
-                # Images, stickers, files, locations...: answer politely.
-                await output.send_text_message(sender_id, NON_TEXT_REPLY)
+            if name == "follow":
+                await self._to_rasa(on_new_message, output, sender_id, "/greet", name)
                 return
-            else:
+            inbound = inbound_from_event(event, sender_id)
+            if inbound.kind == "empty":
                 return  # delivery receipts, OA-side events, unfollow...
+            state = ConversationState()
+            if inbound.kind in ("attachment", "contact"):
+                state = await self.conversation_state(agent, sender_id)
+            plan = plan_turn(inbound, state)
             logger.info("zalo: %s from %s", name, mask_id(sender_id))
-            await on_new_message(
-                UserMessage(
-                    text_message,
-                    output,
-                    sender_id,
-                    input_channel=CHANNEL_NAME,
-                    metadata={"zalo_event": name},
+            for reply in plan.replies:
+                await output.send_text_message(sender_id, reply)
+            if inbound.metadata.get("cut"):
+                await output.send_text_message(
+                    sender_id, TEXT_CUT_NOTE.format(limit=LIMITS.max_text_chars)
                 )
-            )
+            if plan.keep_attachment and inbound.attachment is not None:
+                await self.keep_attachment(output, inbound, state)
+            if plan.rasa_text:
+                await self._to_rasa(on_new_message, output, sender_id, plan.rasa_text, name)
         except Exception:
             logger.exception("zalo: failed to handle %s from %s", name, mask_id(sender_id))
+
+    async def _to_rasa(
+        self, on_new_message: OnNewMessage, output: ZaloOutput, sender_id: str, text: str,
+        name: str,
+    ) -> None:
+        await on_new_message(
+            UserMessage(
+                text,
+                output,
+                sender_id,
+                input_channel=CHANNEL_NAME,
+                metadata={"zalo_event": name},
+            )
+        )
+
+    async def conversation_state(self, agent: Any, sender_id: str) -> ConversationState:
+        """The form and field the conversation waits for, from the agent's
+        tracker store (the one every Rasa process shares), and whether a
+        supplement waits (database)."""
+        tracker_store = getattr(agent, "tracker_store", None)
+        if tracker_store is None:
+            return UNKNOWN_STATE
+        try:
+            tracker = await tracker_store.retrieve(sender_id)
+        except Exception:
+            logger.warning("zalo: could not read the conversation state")
+            return UNKNOWN_STATE
+        loop = (tracker.active_loop_name or "") if tracker is not None else ""
+        slot = str(tracker.get_slot("requested_slot") or "") if tracker is not None else ""
+        supplement = None
+        with contextlib.suppress(Exception):
+            supplement = await asyncio.to_thread(
+                waiting_supplement_id, self.store.session_factory, sender_id, CHANNEL_NAME
+            )
+        return ConversationState(loop, slot, supplement_waiting=supplement is not None)
+
+    async def keep_attachment(
+        self, output: ZaloOutput, inbound: InboundMessage, state: ConversationState
+    ) -> None:
+        """Download the file Zalo links to (within the size limit), store it
+        for the form or attach it to the waiting supplement; tell the citizen."""
+        attachment = inbound.attachment
+        assert attachment is not None
+        sender_id = inbound.sender_id
+        store = AttachmentStore(self.store.session_factory, max_bytes=LIMITS.max_attachment_bytes)
+        try:
+            content_type = check_declared(
+                attachment.content_type, attachment.size, LIMITS.max_attachment_bytes
+            )
+            if not attachment.url:
+                raise AttachmentRejected("Tệp không có đường dẫn tải về. Anh/chị vui lòng gửi lại.")
+            data = await asyncio.to_thread(download_limited, attachment.url)
+            saved = await asyncio.to_thread(
+                store.save, sender_id, attachment.file_name, content_type, data
+            )
+        except AttachmentRejected as exc:
+            await output.send_text_message(sender_id, str(exc))
+            return
+        text = (
+            f"Đã nhận tệp “{saved.file_name}” ({human_size(saved.size_bytes)}). "
+            "Tệp sẽ được đính kèm vào hồ sơ khi anh/chị xác nhận nộp."
+        )
+        if state.supplement_waiting:
+            try:
+                supplement = await asyncio.to_thread(
+                    waiting_supplement_id, self.store.session_factory, sender_id, CHANNEL_NAME
+                )
+                if supplement is None:
+                    raise LookupError("the supplement closed meanwhile")
+                code = await asyncio.to_thread(
+                    attach_to_supplement, self.store.session_factory, supplement, saved.id
+                )
+                text = (
+                    f"Đã nhận tệp “{saved.file_name}” cho hồ sơ {code}. Anh/chị gửi tiếp, "
+                    "hoặc nhắn “đã bổ sung xong” khi đủ."
+                )
+            except Exception as exc:  # business refusal: told, no traceback
+                logger.warning("zalo: supplement file refused: %s", type(exc).__name__)
+                text = getattr(exc, "message_vi", None) or (
+                    "Yêu cầu bổ sung này không còn mở nên em chưa gắn được tệp vào hồ sơ."
+                )
+        await output.send_text_message(sender_id, text)
+
+
+def download_limited(url: str, limit: int | None = None, timeout: float = 20.0) -> bytes:
+    """GET `url` reading at most `limit` bytes (`LIMITS.max_attachment_bytes`);
+    AttachmentRejected (Vietnamese message) when larger or unreachable."""
+    limit = LIMITS.max_attachment_bytes if limit is None else limit
+    too_big = AttachmentRejected(
+        f"Tệp quá lớn. Dung lượng tối đa cho mỗi tệp là {human_size(limit)}."
+    )
+    try:
+        with httpx.stream("GET", url, timeout=timeout, follow_redirects=True) as reply:
+            if reply.status_code != 200:
+                raise AttachmentRejected("Em chưa tải được tệp này. Anh/chị vui lòng gửi lại.")
+            declared = reply.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise too_big
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in reply.iter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    raise too_big
+                chunks.append(chunk)
+    except httpx.HTTPError:
+        raise AttachmentRejected(
+            "Em chưa tải được tệp này. Anh/chị vui lòng gửi lại."
+        ) from None
+    return b"".join(chunks)
 
 
 def _event_id(event: Mapping[str, Any]) -> str:

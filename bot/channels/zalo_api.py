@@ -36,12 +36,47 @@ ERROR_TOKEN_EXPIRED = -216
 BUTTON_TYPE = "oa.query.show"
 
 
+# OA API errors that no retry can fix (the citizen cannot be reached this way,
+# or the OA/app is misconfigured): code -> reason shown to officers. Source:
+# the OA API error table (developers.zalo.me "Bảng mã lỗi", as reproduced in
+# integrators' references); -216/-220 (token) are handled by the refresh, and
+# -32 (rate), -200 (send failed), -211/-218 (quota) stay retryable.
+PERMANENT_ERRORS: dict[int, str] = {
+    -201: "tham số gửi tin không hợp lệ",
+    -204: "Official Account đã bị vô hiệu hóa",
+    -205: "Official Account không tồn tại",
+    -207: "ID người dùng Zalo không hợp lệ",
+    -213: "người dân chưa quan tâm (follow) Official Account",
+    -217: "người dân đã chặn tin nhắn từ Official Account",
+    -219: "ứng dụng Zalo đã bị gỡ hoặc vô hiệu hóa",
+    -223: "Official Account chưa cấp quyền gửi tin cho ứng dụng",
+    -224: "Official Account chưa mua gói dịch vụ cần thiết",
+    -227: "tài khoản Zalo của người dân bị khóa hoặc không hoạt động quá 45 ngày",
+    -230: "người dân không tương tác với Official Account trong 7 ngày qua",
+    -232: "người dân chưa tương tác hoặc lần tương tác cuối đã hết hạn",
+    -233: "loại tin nhắn không được hỗ trợ",
+    -244: "người dân đã chặn loại tin nhắn này từ Official Account",
+    -248: "tin nhắn vi phạm tiêu chuẩn nền tảng Zalo",
+}
+
+
 class ZaloApiError(RuntimeError):
-    """The OA API answered with a non-zero `error`."""
+    """The OA API answered with a non-zero `error`. `permanent` is True for
+    codes no retry can fix (`PERMANENT_ERRORS`); `reason_vi` then says why,
+    for officers."""
 
     def __init__(self, code: int, message: str) -> None:
         super().__init__(f"Zalo API error {code}: {message}")
         self.code = code
+
+    @property
+    def permanent(self) -> bool:
+        return self.code in PERMANENT_ERRORS
+
+    @property
+    def reason_vi(self) -> str:
+        reason = PERMANENT_ERRORS.get(self.code, "lỗi tạm thời của Zalo")
+        return f"Không gửi được qua Zalo: {reason} (mã {self.code})."
 
 
 @dataclass(frozen=True)

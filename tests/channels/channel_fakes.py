@@ -343,9 +343,23 @@ class FakeZalo(_Server):
         self.messages: list[dict[str, Any]] = []  # accepted bodies
         self.message_headers: list[str] = []
         self.refresh_requests: list[dict[str, Any]] = []
+        # user_id -> OA API error code answered for messages to that user (e.g.
+        # -230 "User has not interacted with the OA in the past 7 days").
+        self.user_errors: dict[str, int] = {}
         self._generation = itertools.count(2)
+        # name -> bytes served at /files/<name> (Zalo's CDN links of user uploads)
+        self.files: dict[str, bytes] = {}
+        self.file_requests: list[str] = []
+        self.app.router.add_get("/files/{name}", self._file)
         self.app.router.add_post("/v3.0/oa/message/cs", self._message)
         self.app.router.add_post("/v4/oa/access_token", self._refresh)
+
+    async def _file(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        self.file_requests.append(name)
+        if name not in self.files:
+            return web.Response(status=404)
+        return web.Response(body=self.files[name], content_type="image/jpeg")
 
     def expire_token(self) -> None:
         """Invalidate the current access token (the OA API then answers -216)."""
@@ -357,6 +371,12 @@ class FakeZalo(_Server):
         if token != self.valid_access_token:
             return web.json_response({"error": -216, "message": "Access token is invalid"})
         body = await request.json()
+        user_id = str((body.get("recipient") or {}).get("user_id"))
+        if user_id in self.user_errors:
+            code = self.user_errors[user_id]
+            return web.json_response(
+                {"error": code, "message": "User has not interacted with the OA in the past 7 days"}
+            )
         self.messages.append(body)
         return web.json_response(
             {

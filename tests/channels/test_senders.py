@@ -91,3 +91,60 @@ def test_outbox_dispatcher_delivers_through_the_senders(
             assert zalo.messages[0]["message"]["text"] == "Đã có kết quả"
 
     asyncio.run(scenario())
+
+
+def test_zalo_permanent_error_marks_the_notification_undeliverable_at_once(
+    session_factory: sessionmaker, store: ChannelStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    from dossiers.orm import Notification
+    from dossiers.outbox import OutboxDispatcher
+
+    with session_factory() as session:
+        session.add(Notification(channel="zalo", recipient="zalo:778", text="Đã có kết quả"))
+        session.commit()
+
+    async def scenario() -> None:
+        async with FakeZalo() as zalo:
+            zalo.user_errors["778"] = -230
+            config = ZaloConfig(app_id="1", access_token="AT-1", api_base_url=zalo.url)
+            dispatcher = OutboxDispatcher(
+                session_factory, {"zalo": ZaloSender(ZaloClient(config, store))}
+            )
+            assert await asyncio.to_thread(dispatcher.dispatch_once) == 0
+            # Nothing is due any more: no second attempt.
+            assert await asyncio.to_thread(dispatcher.claim_due) == []
+
+    with caplog.at_level("WARNING"):
+        asyncio.run(scenario())
+    with session_factory() as session:
+        row = session.query(Notification).one()
+    assert (row.status, row.attempts) == ("failed", 1)
+    assert "7 ngày" in row.last_error and "-230" in row.last_error
+    assert "778" not in caplog.text
+    assert all(record.exc_info is None for record in caplog.records)
+
+
+def test_zalo_reply_path_logs_business_errors_as_warnings_without_traceback(
+    store: ChannelStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.channels.zalo import ZaloOutput
+
+    async def scenario() -> None:
+        async with FakeZalo() as zalo:
+            zalo.user_errors["779"] = -230
+            config = ZaloConfig(app_id="1", access_token="AT-1", api_base_url=zalo.url)
+            output = ZaloOutput(ZaloClient(config, store))
+            await output.send_text_message("zalo:779", "Chào anh/chị")
+
+    with caplog.at_level("WARNING"):
+        asyncio.run(scenario())
+    warnings = [r for r in caplog.records if r.name == "bot.channels.zalo"]
+    assert [r.levelname for r in warnings] == ["WARNING"]
+    assert warnings[0].exc_info is None and "-230" in warnings[0].getMessage()
+    assert "779" not in caplog.text
+
+
+def test_telegram_blocked_by_the_citizen_is_permanent() -> None:
+    assert TelegramSendError("sendMessage failed: Forbidden: bot was blocked", 403).permanent
+    assert TelegramSendError("sendMessage failed: Bad Request: chat not found", 400).permanent
+    assert not TelegramSendError("sendMessage failed: Too Many Requests", 429).permanent

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -15,6 +16,7 @@ from channel_fakes import FakeZalo, free_port, wait_for
 from rasa.core.channels.channel import UserMessage, register
 from sanic import Sanic
 
+from bot.channels.inbound import UNSUPPORTED_REPLIES
 from bot.channels.store import ChannelStore
 from bot.channels.zalo import ZaloConfig, ZaloInput, event_signature
 
@@ -45,7 +47,7 @@ def event(text: str, msg_id: str, name: str = "user_send_text") -> dict[str, Any
         "app_id": APP_ID,
         "user_id_by_app": "999",
         "event_name": name,
-        "timestamp": "1732672000000",
+        "timestamp": str(int(time.time() * 1000)),
         "sender": {"id": USER},
         "recipient": {"id": "oa-1"},
         "message": {"text": text, "msg_id": msg_id},
@@ -191,7 +193,7 @@ def test_non_text_event_gets_a_polite_answer(store: ChannelStore) -> None:
                 assert (await post(client, url, body)).status_code == 200
             await channel.wait_idle()
             assert agent.messages == []
-            assert "chỉ đọc được tin nhắn dạng chữ" in zalo.messages[0]["message"]["text"]
+            assert zalo.messages[0]["message"]["text"] == UNSUPPORTED_REPLIES["sticker"]
 
     asyncio.run(scenario())
 
