@@ -103,7 +103,10 @@ class ConsoleEnv:
 def console_env(
     catalog_db: TestDatabase, tracker_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ConsoleEnv]:
-    with console_server(catalog_db.url, tracker_store_url=tracker_url) as base:
+    # Every test logs in from 127.0.0.1: the address throttle has its own test.
+    with console_server(
+        catalog_db.url, tracker_store_url=tracker_url, env={"TTHC_CONSOLE_IP_ATTEMPTS": "10000"}
+    ) as base:
         yield ConsoleEnv(
             base, catalog_db, catalog_db.new_factory(), tmp_path_factory.mktemp("files")
         )
