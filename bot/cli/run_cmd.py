@@ -65,6 +65,7 @@ def _run(args: argparse.Namespace) -> int:
             notify = [sys.executable, "-m", "bot.cli", "notify"]
             supervisor.start("notifications", notify, child_env())
         integration = _start_integration(supervisor)
+        console_line = _start_console(supervisor)
         base = f"http://{settings.host}:{settings.rasa_port}"
         print()
         print(f"tthc-bot is running (model {model.name}); channels: {', '.join(channels)}")
@@ -78,6 +79,7 @@ def _run(args: argparse.Namespace) -> int:
             print(f"  Rasa workers:  {settings.rasa_workers} (conversation locks in {locks})")
         for line in integration:
             print(line)
+        print(console_line)
         if not settings.telegram_token:
             print("  Telegram: off (set TELEGRAM_BOT_TOKEN to enable)")
         if not settings.zalo_configured:
@@ -93,6 +95,21 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     finally:
         supervisor.stop()
+
+
+def _start_console(supervisor: object) -> str:
+    """The officers' console (issue 11) on TTHC_CONSOLE_PORT; returns the line to print."""
+    from bot.runtime import child_env
+    from console.settings import ConsoleConfigurationError, ConsoleSettings
+
+    try:
+        settings = ConsoleSettings.from_env()
+    except ConsoleConfigurationError as exc:
+        raise CommandError(str(exc)) from exc
+    argv = [sys.executable, "-m", "bot.cli", "console"]
+    supervisor.start("console", argv, child_env())  # type: ignore[attr-defined]
+    url = f"http://{settings.host}:{settings.port}/"
+    return f"  console:       {url}  (first admin: tthc staff add NAME --role admin)"
 
 
 def _start_integration(supervisor: object) -> list[str]:
