@@ -5,7 +5,8 @@
 - `parse`: run the latest model on a message (or on JSON lines from stdin,
   loading the model once) and print the JSON contract of bot.nlu.runtime.
 - `evaluate`: ours vs a Rasa baseline on the held-out set; reports under
-  `reports/nlu/`; exit status 1 when a target is missed.
+  `reports/nlu/`; exit status 1 when a target is missed. `evaluate --dialogue`
+  sends the dialogue sets through the real servers instead (bot.nlu.dialogue_eval).
 
 Rasa/TensorFlow are imported inside the handlers (seconds of import time).
 """
@@ -137,7 +138,47 @@ def _parse(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- evaluate
 
 
+def _evaluate_dialogue(args: argparse.Namespace) -> int:
+    """`tthc evaluate --dialogue`: the first reply to each message of the
+    dialogue sets through the real stack (bot.nlu.dialogue_eval)."""
+    _runtime()
+    from bot.nlu import dialogue_eval
+    from bot.runtime import ConfigurationError, latest_model
+
+    model = latest_model(Path(args.model or "models"))
+    if model is None:
+        raise CommandError(f"no model at {args.model or 'models/'}: run `tthc train` first")
+    sets = [
+        (dialogue_eval.BARE, Path(args.bare_names)),
+        (dialogue_eval.REAL, Path(args.real_messages)),
+    ]
+    for _, path in sets:
+        if not path.exists():
+            raise CommandError(f"dialogue set not found: {path}")
+    try:
+        result = dialogue_eval.evaluate_dialogue(
+            model,
+            sets=sets,
+            out_dir=Path(args.out),
+            workers=args.workers,
+            limit=args.limit,
+            database_url=args.database_url,
+            progress=lambda message: print(message, file=sys.stderr, flush=True),
+        )
+    except (ConfigurationError, ValueError, RuntimeError) as exc:
+        raise CommandError(str(exc)) from exc
+    dialogue_eval.print_table(result.summary)
+    print(f"reports written to {result.report_md} and {result.report_json}")
+    for miss in result.misses:
+        print(f"target missed: {miss}", file=sys.stderr)
+    if args.report_only:
+        return 0
+    return 0 if result.ok else 1
+
+
 def _evaluate(args: argparse.Namespace) -> int:
+    if args.dialogue:
+        return _evaluate_dialogue(args)
     _runtime()
     from bot.nlu import evaluation
 
@@ -215,6 +256,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="evaluate this trained model (file, or folder: its newest) instead of training "
         "an NLU-only copy of config.yml; the baseline is still trained (or reused)",
     )
+    from bot.nlu import dialogue_eval as de  # light: servers start only when it runs
+
+    p.add_argument(
+        "--dialogue", action="store_true",
+        help="send the dialogue sets through the real action + Rasa servers (newest model of "
+        "--model, default models/) and classify each first reply; exit 1 below target",
+    )
+    p.add_argument("--report-only", action="store_true",
+                   help="with --dialogue: write and print the report, never fail on targets")
+    p.add_argument("--bare-names", default=str(de.DEFAULT_BARE_NAMES))
+    p.add_argument("--real-messages", default=str(de.DEFAULT_REAL_MESSAGES))
+    p.add_argument("--workers", type=int, default=4,
+                   help="with --dialogue: messages in flight at once")
+    p.add_argument("--limit", type=int, help="with --dialogue: only the first N of each set")
+    p.add_argument("--database-url",
+                   help="with --dialogue: use this catalog database instead of a fresh import")
     p.set_defaults(handler=_evaluate)
 
 
