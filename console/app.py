@@ -48,6 +48,8 @@ ROUTE_MODULES: tuple[str, ...] = (
     "console.routes.handoffs",  # H6: hand-offs live
     "console.routes.staff",
     "console.routes.audit",
+    "console.routes.training",  # issue 12: inbox, training data, models
+    "console.routes.analytics",  # issue 12: dashboard
 )
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

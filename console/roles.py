@@ -43,6 +43,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "reports.read": frozenset({"supervisor", "auditor"}),
     "staff.manage": frozenset({"admin"}),
     "audit.read": frozenset({"admin", "auditor"}),
+    # issue 12 (maintainers' loop): inbox, training data, models; analytics
+    "training.manage": frozenset({"trainer", "admin"}),
+    "models.activate": frozenset({"trainer", "admin"}),
+    "models.override": frozenset({"admin"}),  # activate despite a regression (audited)
+    "analytics.read": frozenset({"supervisor", "trainer", "admin", "auditor"}),
 }
 
 assert all(roles <= set(ROLES) for roles in PERMISSIONS.values())

@@ -19,6 +19,7 @@ against git HEAD into a zip for review.
 
 from __future__ import annotations
 
+import difflib
 import io
 import subprocess
 import zipfile
@@ -159,8 +160,11 @@ def export_examples(
 def _git_diff(path: Path, root: Path) -> str:
     try:
         relative = path.resolve().relative_to(root.resolve())
-    except ValueError:
-        return ""
+    except ValueError:  # outside the repository (tests, a custom path): all lines are new
+        if not path.exists():
+            return ""
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        return "".join(difflib.unified_diff([], lines, "/dev/null", str(path)))
     try:
         tracked = (
             subprocess.run(

@@ -408,9 +408,15 @@ def _record(db: Session, occurrence: _Occurrence, settings: InboxSettings) -> bo
         return True
     item.count = (item.count or 0) + 1
     item.reasons = sorted(set(item.reasons or ()) | occurrence.reasons)
+    if _accents(item.text) > _accents(text):
+        fields.pop("text")  # keep the spelling with diacritics: a better example
     for name, value in fields.items():
         setattr(item, name, value)
     return False
+
+
+def _accents(text: str) -> int:
+    return sum(1 for ch in text if not ch.isascii())
 
 
 # ----------------------------------------------------------------------------------------
