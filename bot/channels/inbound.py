@@ -208,7 +208,8 @@ def plan_turn(message: InboundMessage, state: ConversationState) -> TurnPlan:
     if message.kind == "empty":
         return TurnPlan()
     if message.kind == "text":
-        return TurnPlan(rasa_text=text) if text else TurnPlan()
+        # Only invisible characters or spaces: nothing to understand, still an answer.
+        return TurnPlan(rasa_text=text) if text else TurnPlan(replies=(EMPTY_REPLY,))
     if message.is_group and message.kind in ("attachment", "contact", "location"):
         # Personal documents, numbers and places are never taken in a group.
         return TurnPlan(replies=(GROUP_PRIVATE_REPLY,), rasa_text=text or None)
