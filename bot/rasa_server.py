@@ -106,6 +106,9 @@ def main() -> None:
     from bot import handoff_gate, supplement_gate
 
     supplement_gate.install()  # "đã bổ sung xong" while a supplement waits (issue 13)
+    from bot import code_intent
+
+    code_intent.install()  # a pasted dossier code the classifier missed is a look-up
 
     handoff_gate.install()  # silent while an officer holds a conversation
     from rasa.__main__ import main as rasa_main

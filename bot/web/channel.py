@@ -214,6 +214,9 @@ class RestChannel(RestInput):
             )
             return response.json({"messages": texts})
 
+        from bot.supplement_uploads import add_upload_route
+
+        add_upload_route(webhook, self.name())  # files for forms and supplements (issue 13)
         self.add_routes(webhook)
         return webhook
 

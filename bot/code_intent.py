@@ -1,0 +1,63 @@
+"""A message that carries a dossier code and that the classifier could not
+place is a status look-up.
+
+Citizens paste the codes they hold, ours ("hs–7k3m–9qxp") or the
+one-stop-shop's national ones ("000.00.10.H12-251120-0003"), often with a few
+words around them. The rule-based extractor (`bot.nlu.entities`) always finds
+them, but the intent classifier has seen few or none of the national ones and
+answers `nlu_fallback` ("tôi chưa hiểu ý bạn") or, misled by the digits, a
+procedure question. Here, after the NLU, a message with a `dossier_code`
+entity becomes `check_status` unless its intent is one that uses a code
+itself (cancel, hand-off, submission, look-up) or a form is running (its
+answers are the form's business). Works with the shipped model (no
+retraining), by wrapping `MessageProcessor.parse_message` like
+`bot.form_answers`.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+STATUS_INTENT = "check_status"
+# Intents that keep a dossier code for themselves.
+KEPT_INTENTS = frozenset(
+    {STATUS_INTENT, "cancel", "human_handoff", "submit_dossier", "deny", "goodbye", "help"}
+)
+
+
+def reinterpret(parse_data: dict[str, Any], in_form: bool = False) -> dict[str, Any]:
+    """`parse_data` with the intent set to check_status when it carries a
+    dossier code and no intent that uses one (see module doc); unchanged
+    otherwise, and always unchanged while a form runs (`in_form`)."""
+    intent = (parse_data.get("intent") or {}).get("name")
+    if in_form or intent in KEPT_INTENTS:
+        return parse_data
+    entities = parse_data.get("entities") or []
+    if not any(e.get("entity") == "dossier_code" and e.get("value") for e in entities):
+        return parse_data
+    updated = dict(parse_data)
+    updated["intent"] = {"name": STATUS_INTENT, "confidence": 1.0}
+    ranking = [r for r in parse_data.get("intent_ranking") or [] if r.get("name") != STATUS_INTENT]
+    updated["intent_ranking"] = [{"name": STATUS_INTENT, "confidence": 1.0}, *ranking]
+    return updated
+
+
+def install() -> None:
+    """Wrap Rasa's `MessageProcessor.parse_message` (idempotent)."""
+    from rasa.core.processor import MessageProcessor
+
+    original = MessageProcessor.parse_message
+    if getattr(original, "_tthc_code_intent", False):
+        return
+
+    @functools.wraps(original)
+    async def parse_message(
+        self: Any, message: Any, tracker: Any = None, only_output_properties: bool = True
+    ) -> dict[str, Any]:
+        parse_data = await original(self, message, tracker, only_output_properties)
+        in_form = bool(getattr(tracker, "active_loop_name", None)) if tracker else False
+        return reinterpret(parse_data, in_form)
+
+    parse_message._tthc_code_intent = True  # type: ignore[attr-defined]
+    MessageProcessor.parse_message = parse_message  # type: ignore[method-assign]

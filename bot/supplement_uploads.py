@@ -1,0 +1,105 @@
+"""File upload for the web chat and REST clients (issue 13, item 4):
+`POST /webhooks/<channel>/upload`, multipart/form-data with a `sender` field
+and one `file` part.
+
+The same type and size limits as Telegram and Zalo (`bot.channels.attachments`:
+JPG, PNG or PDF, checked by content, at most 10 MB). Where the file goes:
+- a supplement request waits for this sender on this channel: attached to it
+  (`dossiers.supplements.attach_file`), answer says how to finish;
+- the conversation is in the dossier form: kept as a pending attachment that
+  the submission claims (as on Telegram);
+- otherwise: refused with 409 and a plain explanation (nothing waits for a file).
+
+Answers are JSON `{"text": "<Vietnamese reply for the chat>"}` plus
+`dossier_code` when attached to a supplement; errors carry `error` too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+log = logging.getLogger(__name__)
+
+NOTHING_WAITS_VI = (
+    "Hiện chưa có hồ sơ nào cần tệp từ bạn. Tệp chỉ được nhận khi bạn đang khai hồ sơ "
+    "hoặc khi cơ quan yêu cầu bổ sung giấy tờ."
+)
+
+
+def _store_and_route(
+    sender: str, channel: str, file_name: str, content_type: str, data: bytes, in_form: bool
+) -> tuple[int, dict[str, Any]]:
+    from bot.channels.attachments import AttachmentRejected, AttachmentStore, human_size
+    from catalog.database import session_scope, shared_session_factory
+    from dossiers import supplements
+    from dossiers.service import DossierError
+
+    factory = shared_session_factory()
+    with session_scope(factory) as session:
+        waiting = supplements.waiting_supplement(session, sender, channel)
+    if waiting is None and not in_form:
+        return 409, {"error": "nothing_waits", "text": NOTHING_WAITS_VI}
+    store = AttachmentStore(factory)
+    try:
+        saved = store.save(sender, file_name, content_type, data)
+    except AttachmentRejected as exc:
+        return 415, {"error": "rejected", "text": str(exc)}
+    size = human_size(saved.size_bytes)
+    if waiting is None:
+        return 200, {
+            "text": f"Đã nhận tệp “{saved.file_name}” ({size}). "
+            "Tệp sẽ được đính kèm vào hồ sơ khi bạn xác nhận nộp."
+        }
+    try:
+        with session_scope(factory) as session:
+            view = supplements.attach_file(session, waiting.id, saved.id)
+    except DossierError as exc:
+        return 409, {"error": "closed", "text": exc.message_vi}
+    return 200, {
+        "text": f"Đã nhận tệp “{saved.file_name}” ({size}) cho hồ sơ {view.dossier_code}. "
+        "Bạn gửi tiếp, hoặc nhắn “đã bổ sung xong” khi đủ.",
+        "dossier_code": view.dossier_code,
+    }
+
+
+def add_upload_route(webhook: Blueprint, channel: str) -> None:
+    """Register `POST /upload` on a channel's blueprint (`channel` = the
+    input channel name stored with dossiers, e.g. "webchat", "rest")."""
+    from bot.channels.attachments import MAX_ATTACHMENT_BYTES
+    from bot.channels.inbound import LIMITS
+
+    @webhook.route("/upload", methods=["POST"])
+    async def upload(request: Request) -> HTTPResponse:
+        declared = (request.headers.get("content-length") or "").strip()
+        if declared.isdigit() and int(declared) > MAX_ATTACHMENT_BYTES + 64 * 1024:
+            return response.json(
+                {"error": "too_large", "text": "Tệp quá lớn. Dung lượng tối đa là 10 MB."},
+                status=413,
+            )
+        sender = (request.form.get("sender") or "").strip() if request.form else ""
+        upload = request.files.get("file") if request.files else None
+        if not sender or len(sender) > LIMITS.max_sender_chars or upload is None:
+            return response.json(
+                {"error": "bad_request", "text": 'Cần trường "sender" và một tệp "file".'},
+                status=400,
+            )
+        from bot.web.channel import conversation_state
+
+        state = await conversation_state(request, sender)
+        status, body = await asyncio.get_running_loop().run_in_executor(
+            None,
+            _store_and_route,
+            sender,
+            channel,
+            upload.name or "",
+            (upload.type or "").split(";")[0].strip(),
+            upload.body or b"",
+            bool(state.get("active_loop")),
+        )
+        return response.json(body, status=status)
