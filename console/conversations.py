@@ -40,6 +40,7 @@ from dossiers.validation import VIETNAM_TZ, mask_address, mask_citizen_id, mask_
 
 DEFAULT_TRACKER_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'tracker.db'}"
 LOW_CONFIDENCE = 0.6
+REREAD_WINDOW = 1000  # event ids re-read below the highest seen (out-of-order commits)
 FALLBACK_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
 FALLBACK_ACTIONS = frozenset({"action_handle_fallback", "action_default_fallback"})
 HANDOFF_INTENTS = frozenset({"human_handoff"})
@@ -223,6 +224,7 @@ class TrackerReader:
         self._lock = threading.Lock()
         self._summaries: dict[str, ConversationSummary] = {}
         self._last_id = 0
+        self._folded: set[int] = set()
         self._requested: dict[str, str | None] = {}
 
     def available(self) -> bool:
@@ -239,12 +241,21 @@ class TrackerReader:
         if not self.available():
             return
         with self._lock, self.engine.connect() as connection:
+            # Ids from a PostgreSQL sequence may commit out of order (several
+            # Rasa workers): re-read a window below the highest id seen and
+            # skip what was already folded, so a late commit is not lost.
+            floor = self._last_id - REREAD_WINDOW
             rows = connection.execute(
-                select(EVENTS).where(EVENTS.c.id > self._last_id).order_by(EVENTS.c.id)
+                select(EVENTS).where(EVENTS.c.id > floor).order_by(EVENTS.c.id)
             ).all()
             for row in rows:
+                if row.id in self._folded:
+                    continue
                 self._fold(row)
-                self._last_id = row.id
+                self._folded.add(row.id)
+                self._last_id = max(self._last_id, row.id)
+            floor = self._last_id - REREAD_WINDOW
+            self._folded = {i for i in self._folded if i > floor}
 
     def _fold(self, row: Any) -> None:
         summary = self._summaries.get(row.sender_id)

@@ -19,6 +19,7 @@ from console.conversations import (
 from console.exports import FORMATS, export_response
 from console.web import NavItem, client_ip, db_session, error_page, render, requires
 from dossiers.orm import Dossier, HandoffRequest
+from dossiers.service import status_label
 
 bp = Blueprint("conversations", url_prefix="/conversations")
 NAV = [NavItem("Hội thoại", "/conversations", "conversations.read", order=20)]
@@ -100,7 +101,7 @@ def _transcript_page(request: Request, sender_id: str, *, reveal: bool) -> HTTPR
             if staff.can("dossiers.read")
             else []
         )
-        dossier_rows = [(d.code, d.procedure_name, d.status) for d in dossiers]
+        dossier_rows = [(d.code, d.procedure_name, status_label(d.status)) for d in dossiers]
     return render(
         request,
         "conversations/detail.html",

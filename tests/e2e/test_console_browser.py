@@ -37,11 +37,11 @@ def tracker_url(servers: Servers) -> str:
     return f"sqlite:///{directory / 'tracker.db'}"
 
 
-def shoot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+def shoot(page, name: str, *, full_page: bool = False) -> None:  # type: ignore[no-untyped-def]
     directory = screenshot_dir()
     if directory is not None:
         directory.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(directory / f"console-{name}.png"), full_page=False)
+        page.screenshot(path=str(directory / f"console-{name}.png"), full_page=full_page)
 
 
 def test_officer_reads_conversation_and_asks_for_a_supplement(servers: Servers) -> None:
@@ -115,7 +115,7 @@ def test_officer_reads_conversation_and_asks_for_a_supplement(servers: Servers) 
 
         page.goto(f"{base}/dossiers/{code}")
         expect(page.locator("text=giay-chung-sinh.pdf").first).to_be_visible()
-        shoot(page, "dossier")
+        shoot(page, "dossier", full_page=True)
         with page.expect_download() as download:
             page.click("a:has-text('giay-chung-sinh.pdf')")
         assert Path(download.value.path()).read_bytes() == PDF
