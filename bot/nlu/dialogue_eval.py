@@ -21,12 +21,14 @@ classified. The rules, also published for the understanding side in
 3. `not_found` ("chưa tìm thấy thủ tục"), 4. `which_procedure` ("Bạn muốn hỏi
    về thủ tục nào?"), 5. `not_understood` ("chưa hiểu ý bạn", or no reply),
    6. `out_of_scope` ("chỉ hỗ trợ về thủ tục hành chính"), 7. `handoff`
-   ("chuyển yêu cầu" … "cán bộ"), 8. `other`. Texts are compared accent-folded.
+   ("chuyển yêu cầu" … "cán bộ"), 8. `form_started` (the dossier form began,
+   "cùng nộp hồ sơ": the question was not answered; the code is recorded),
+   9. `other`. Texts are compared accent-folded.
 
 Buckets (each in-scope message falls in exactly one): `direct`,
-`short_choice`, `long_choice`, `wrong`, `not_understood` (kinds 3-8 and
-transport errors: the citizen got no procedure). Acceptable = direct +
-short_choice.
+`short_choice`, `long_choice`, `wrong`, `not_understood` (kinds 3-9 and
+transport errors: the citizen got no answer about a procedure). Acceptable =
+direct + short_choice.
 
 Facets (documents, fee, time, office, online, legal_basis, overview, steps)
 are judged on the procedure answer the citizen ends up with in the first
@@ -39,7 +41,8 @@ facet whose answer shows every facet asked ÷ messages asking ≥ 1 facet.
 Targets (issue 9): bare names 100 % acceptable and 0 not understood; real
 messages direct ≥ 80 %, acceptable ≥ 95 %, wrong ≤ 3 %, not understood
 ≤ 3 %, facets ≥ 90 %. Out-of-scope items (`procedures: []`) are reported
-(answered out of scope / offered a procedure / hand-off filed), not targeted.
+(answered out of scope or "not found" / offered a procedure / not understood /
+hand-off filed), not targeted.
 """
 
 from __future__ import annotations
@@ -74,7 +77,7 @@ SHORT_CHOICE_MAX = 3
 
 KINDS = (
     "direct", "short_choice", "long_choice", "wrong", "not_found", "which_procedure",
-    "not_understood", "out_of_scope", "handoff", "other", "error",
+    "not_understood", "out_of_scope", "handoff", "form_started", "other", "error",
 )  # fmt: skip
 BUCKETS = ("direct", "short_choice", "long_choice", "wrong", "not_understood")
 FACETS = ("documents", "fee", "time", "office", "online", "legal_basis", "overview", "steps")
@@ -123,6 +126,8 @@ _NOT_FOUND = "chua tim thay thu tuc"
 _WHICH_PROCEDURE = "ban muon hoi ve thu tuc nao"
 _NOT_UNDERSTOOD = "chua hieu y ban"
 _OUT_OF_SCOPE = "chi ho tro ve thu tuc hanh chinh"
+_FORM_STARTED = "cung nop ho so"
+_CODE_IN_TEXT = re.compile(r"\(mã\s+(\d+\.\d{6})\)")
 
 
 # --------------------------------------------------------------------------- the sets
@@ -264,6 +269,9 @@ def classify_reply(messages: Sequence[dict[str, Any]], acceptable: Iterable[str]
         return Classification("out_of_scope")
     if "chuyen yeu cau" in folded and "can bo" in folded:
         return Classification("handoff")
+    if _FORM_STARTED in folded:
+        match = _CODE_IN_TEXT.search(" ".join(texts))
+        return Classification("form_started", code=match.group(1) if match else None)
     return Classification("other")
 
 
@@ -424,10 +432,13 @@ def score(results: Sequence[Result]) -> dict[str, Any]:
         if outside:
             entry["out_of_scope"] = {
                 "n": len(outside),
-                "answered_out_of_scope": sum(r.kind == "out_of_scope" for r in outside),
-                "offered_a_procedure": sum(r.kind in ("wrong",) for r in outside),
+                # "not found" also tells the citizen the catalog has nothing for it
+                "answered_out_of_scope": sum(
+                    r.kind in ("out_of_scope", "not_found") for r in outside
+                ),
+                "offered_a_procedure": sum(r.kind == "wrong" for r in outside),
                 "not_understood": sum(
-                    r.kind in ("not_understood", "not_found", "which_procedure") for r in outside
+                    r.kind in ("not_understood", "which_procedure") for r in outside
                 ),
                 "handoff_filed": sum(r.kind == "handoff" for r in outside),
                 "other": sum(r.kind in ("other", "error") for r in outside),
@@ -518,14 +529,14 @@ def table_lines(summary: dict[str, Any]) -> list[str]:
     detail = ", ".join(
         f"{k} {bare['kinds'].get(k, 0) if bare else 0}/{real['kinds'].get(k, 0) if real else 0}"
         for k in kinds
-        if k not in BUCKETS
+        if k not in BUCKETS[:-1]  # the kinds that make up "not understood"
     )
     if detail:
         lines.append(f"| not understood, by kind (bare/real) | {detail} | |")
     oos = (real or {}).get("out_of_scope")
     if oos:
         lines.append(
-            f"| out-of-scope messages ({oos['n']}) | | answered out of scope "
+            f"| out-of-scope messages ({oos['n']}) | | answered out of scope or not found "
             f"{oos['answered_out_of_scope']}, offered a procedure {oos['offered_a_procedure']}, "
             f"not understood {oos['not_understood']}, hand-off filed {oos['handoff_filed']}, "
             f"other {oos['other']} |"

@@ -205,6 +205,12 @@ def test_handoff_and_other_replies() -> None:
     assert de.classify_reply([_rest(handoff)], []).kind == "handoff"
     greeting = "Xin chào! Tôi là trợ lý thủ tục hành chính của Cổng Dịch vụ công."
     assert de.classify_reply([_rest(greeting)], [BIRTH]).kind == "other"
+    # recorded: "tạm vắng" alone started the dossier form instead of answering
+    form = "Mình cùng nộp hồ sơ “Khai báo tạm vắng” (mã 1.003677) nhé. Bạn có thể gõ “hủy”…"
+    started = de.classify_reply([_rest(form)], ["1.003677"])
+    assert (started.kind, started.code, started.bucket) == (
+        "form_started", "1.003677", "not_understood",
+    )  # fmt: skip
 
 
 def test_out_of_scope_item_answered_with_a_procedure_is_wrong(
