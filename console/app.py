@@ -46,6 +46,7 @@ ROUTE_MODULES: tuple[str, ...] = (
     "console.routes.conversations",
     "console.routes.dossiers",
     "console.routes.handoffs",  # H6: hand-offs live
+    "console.routes.reports",
     "console.routes.staff",
     "console.routes.audit",
     "console.routes.training",  # issue 12: inbox, training data, models

@@ -41,11 +41,33 @@ def _read_password(prompt: str = "Mật khẩu") -> str:
     return first
 
 
+def check_console_tables(url: str | None) -> None:
+    """A database migrated while migration 0006 was still an empty placeholder
+    is stamped past it without the console tables: say how to repair it."""
+    from sqlalchemy import inspect
+
+    from catalog.database import make_engine
+
+    engine = make_engine(url)
+    try:
+        present = inspect(engine).has_table("console_staff")
+    finally:
+        engine.dispose()
+    if not present:
+        raise CommandError(
+            "the database has no console tables although it is at the newest migration "
+            "(it was migrated while 0006 was an empty placeholder). Back it up, then: "
+            ".venv/bin/python -c \"from alembic import command; from catalog.database import "
+            "alembic_config; command.stamp(alembic_config(), '0005')\" && tthc db upgrade"
+        )
+
+
 def _staff_add(args: argparse.Namespace) -> int:
     from catalog.database import session_scope
     from console.auth import StaffError, add_staff
 
     factory = open_database_or_exit(args)
+    check_console_tables(getattr(args, "database_url", None))
     password = _read_password()
     try:
         with session_scope(factory) as db:
@@ -129,6 +151,7 @@ def _console(args: argparse.Namespace) -> int:
         upgrade_database(settings.database_url)
     except DatabaseUnavailable as exc:
         raise CommandError(str(exc)) from exc
+    check_console_tables(settings.database_url)
     app = create_app(settings, name="tthc_console")
     print(f"console: http://{settings.host}:{settings.port}/", flush=True)
     app.run(

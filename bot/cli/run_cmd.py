@@ -99,13 +99,15 @@ def _run(args: argparse.Namespace) -> int:
 
 def _start_console(supervisor: object) -> str:
     """The officers' console (issue 11) on TTHC_CONSOLE_PORT; returns the line to print."""
+    from bot.cli.console_cmd import check_console_tables
     from bot.runtime import child_env
     from console.settings import ConsoleConfigurationError, ConsoleSettings
 
     try:
         settings = ConsoleSettings.from_env()
-    except ConsoleConfigurationError as exc:
-        raise CommandError(str(exc)) from exc
+        check_console_tables(settings.database_url)
+    except (ConsoleConfigurationError, CommandError) as exc:
+        return f"  console:       off ({exc})"  # the assistant runs without it
     argv = [sys.executable, "-m", "bot.cli", "console"]
     supervisor.start("console", argv, child_env())  # type: ignore[attr-defined]
     url = f"http://{settings.host}:{settings.port}/"

@@ -10,19 +10,22 @@ again before display.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from pathlib import Path
 from typing import Any
 
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, raw
+from sqlalchemy import select
 
 from console import audit
 from console.catalog_names import procedure_name
 from console.web import NavItem, client_ip, db_session, form_value, redirect_to, render, requires
-from training import inbox
+from training import bank, inbox, jobs
 from training.aliases import AliasError, add_alias
 from training.export import change_set, export_examples
-from training.orm import InboxItem
+from training.orm import InboxItem, ModelVersion, TrainingJob
 from training.scrub import scrub
 from training.settings import TrainingSettings
 
@@ -298,3 +301,146 @@ async def download_changes(request: Request) -> HTTPResponse:
         content_type="application/zip",
         headers={"Content-Disposition": 'attachment; filename="training-changes.zip"'},
     )
+
+
+# ------------------------------------------------------------------ jobs and the model bank
+
+
+def _jobs_and_models(db: Any) -> tuple[list[TrainingJob], list[ModelVersion]]:
+    jobs = db.execute(select(TrainingJob).order_by(TrainingJob.id.desc()).limit(20)).scalars()
+    models = db.execute(select(ModelVersion).order_by(ModelVersion.id.desc())).scalars()
+    return list(jobs), list(models)
+
+
+@bp.get("/models")
+@requires("training.manage")
+async def models_page(request: Request) -> HTTPResponse:
+    settings = _settings(request)
+    with db_session(request) as db:
+        jobs, models = _jobs_and_models(db)
+        for row in (*jobs, *models):
+            db.expunge(row)
+    loop = asyncio.get_running_loop()
+    workers = []
+    for url in settings.rasa_urls:
+        status = await loop.run_in_executor(None, bank.worker_status, url, settings.rasa_token, 2.0)
+        workers.append(
+            {
+                "url": url,
+                "model": Path(str((status or {}).get("model_file") or "")).name,
+                "up": status is not None,
+            }
+        )
+    return render(
+        request,
+        "training/models.html",
+        jobs=jobs,
+        models=models,
+        workers=workers,
+        busy=any(j.status in ("queued", "running") for j in jobs),
+        msg=request.args.get("msg", ""),
+        error=request.args.get("error", ""),
+    )
+
+
+@bp.post("/jobs")
+@requires("training.manage")
+async def start_job(request: Request) -> HTTPResponse:
+    try:
+        with db_session(request) as db:
+            job = jobs.enqueue(db, request.ctx.staff.username)
+            audit.record(
+                db, request.ctx.staff, "training.job", "training_job", job.id, ip=client_ip(request)
+            )
+            job_id = job.id
+    except jobs.JobError as exc:
+        return redirect_to("/training/models", error=str(exc))
+    return redirect_to(f"/training/jobs/{job_id}")
+
+
+@bp.get("/jobs/<job_id:int>")
+@requires("training.manage")
+async def job_page(request: Request, job_id: int) -> HTTPResponse:
+    with db_session(request) as db:
+        job = db.get(TrainingJob, job_id)
+        if job is not None:
+            db.expunge(job)
+    template = "training/_job.html" if request.headers.get("HX-Request") else "training/job.html"
+    return render(request, template, job=job, missing=job_id)
+
+
+def _gate_view(model: ModelVersion) -> dict[str, Any]:
+    gate = model.gate or {}
+    return {
+        "overall": gate.get("overall") or [],
+        "per_intent": gate.get("per_intent") or {},
+        "passed": bool(gate.get("passed")),
+        "regressions": gate.get("regressions") or [],
+        "live_model": gate.get("live_model"),
+        "margins": gate.get("margins") or {},
+    }
+
+
+@bp.get("/models/<model_id:int>")
+@requires("training.manage")
+async def model_page(request: Request, model_id: int) -> HTTPResponse:
+    with db_session(request) as db:
+        model = db.get(ModelVersion, model_id)
+        if model is not None:
+            db.expunge(model)
+    if model is None:
+        return render(request, "training/model.html", model=None, missing=model_id)
+    inputs = dict(model.inputs or {})
+    return render(
+        request,
+        "training/model.html",
+        model=model,
+        gate=_gate_view(model),
+        data_files=sorted((inputs.get("data_files") or {}).items()),
+        config_text=inputs.get("config") or "",
+        command=" ".join(inputs.get("command") or []),
+        msg=request.args.get("msg", ""),
+        error=request.args.get("error", ""),
+    )
+
+
+@bp.post("/models/<model_id:int>/activate")
+@requires("models.activate")
+async def activate_model(request: Request, model_id: int) -> HTTPResponse:
+    staff = request.ctx.staff
+    override = form_value(request, "override") == "1"
+    if override and not staff.can("models.override"):
+        return redirect_to(
+            f"/training/models/{model_id}",
+            error="Chỉ quản trị viên được kích hoạt bất chấp kết quả so sánh.",
+        )
+    settings = _settings(request)
+    try:
+        with db_session(request) as db:
+            before = db.get(ModelVersion, model_id)
+            rollback = before is not None and before.activated_at is not None
+            model, previous = bank.activate(db, model_id, staff.username, override=override)
+            audit.record(
+                db,
+                staff,
+                "model.rollback" if rollback else "model.activate",
+                "model",
+                model_id,
+                ip=client_ip(request),
+                model=model.name,
+                previous=previous.name if previous else None,
+                override=override,
+                gate_passed=bool((model.gate or {}).get("passed")),
+            )
+            path = Path(model.path)
+            name = model.name
+    except bank.ActivationError as exc:
+        return redirect_to(f"/training/models/{model_id}", error=str(exc))
+    loop = asyncio.get_running_loop()
+    pushed = await loop.run_in_executor(
+        None, bank.push_to_workers, path, settings.rasa_urls, settings.rasa_token
+    )
+    note = f"{name} đang chạy; các tiến trình Rasa tự tải mô hình từ kho mô hình."
+    if pushed:
+        note += f" PUT /model: {sum(p.ok for p in pushed)}/{len(pushed)} tiến trình nhận ngay."
+    return redirect_to("/training/models", msg=note)

@@ -155,3 +155,13 @@ def test_detail_reveal_attachment_and_export(console_env: ConsoleEnv) -> None:
         actions = set(db.execute(select(AuditEntry.action).where(
             AuditEntry.target_id == code)).scalars())
     assert {"personal.reveal", "attachment.download", "export.dossiers"} <= actions
+
+
+@pytestmark_slow
+def test_reports_count_dossiers_and_conversations(console_env: ConsoleEnv) -> None:
+    console_env.dossier(status="received")
+    page = console_env.client("supervisor").get("/reports")
+    assert page.status_code == 200
+    assert "Đã tiếp nhận" in page.text and "Đăng ký khai sinh" in page.text
+    assert "Hội thoại 7 ngày qua" in page.text
+    assert console_env.client("officer").get("/reports").status_code == 403
