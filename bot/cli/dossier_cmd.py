@@ -61,10 +61,18 @@ def _set_status(args: argparse.Namespace) -> int:
 
     try:
         with session_scope(open_database_or_exit(args)) as session:
-            dossier = change_status(
-                session, args.code, args.status, actor=args.actor, note=args.note or ""
-            )
-            code, status = dossier.code, dossier.status
+            if args.status == "need_supplement":  # opens the request the chat answers
+                from dossiers.supplements import request_supplement
+
+                view = request_supplement(
+                    session, args.code, args.document or [], note=args.note or "", actor=args.actor
+                )
+                code, status = view.dossier_code, "need_supplement"
+            else:
+                dossier = change_status(
+                    session, args.code, args.status, actor=args.actor, note=args.note or ""
+                )
+                code, status = dossier.code, dossier.status
     except DossierError as exc:
         raise _dossier_error(exc) from exc
     print(f"{code}: {status_label(status)} ({status}); the citizen will be notified")
@@ -113,6 +121,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("status", choices=STATUSES)
     p.add_argument("--note", help="shown to the citizen")
     p.add_argument("--actor", default="officer:cli", help="who made the change (audit trail)")
+    p.add_argument(
+        "--document",
+        action="append",
+        help="need_supplement: a missing document (repeat for several)",
+    )
 
     p = add("show", "one dossier with its history (personal data masked)", _show)
     p.add_argument("code")
