@@ -164,6 +164,10 @@ def _files(attachments: list[Attachment]) -> tuple[list[dict[str, Any]], list[Ou
     return meta, files
 
 
+class DossierNotDeliveredYet(RuntimeError):
+    """A supplement waits for its dossier's own delivery (retried later)."""
+
+
 @dataclass(frozen=True)
 class ClaimedJob:
     id: int
@@ -275,6 +279,15 @@ class DeliveryWorker(OutboxDispatcher):
                 kind = "dossier"
                 reference = None
             else:
+                waiting = session.execute(
+                    select(DeliveryJob.id).where(
+                        DeliveryJob.dossier_id == dossier.id,
+                        DeliveryJob.kind == "dossier",
+                        DeliveryJob.status.in_(("pending", "sending")),
+                    )
+                ).first()
+                if waiting is not None:  # the one-stop-shop must know the dossier first
+                    raise DossierNotDeliveredYet(f"dossier {dossier.code} not delivered yet")
                 request = session.get(SupplementRequest, job.supplement_id)
                 if request is None:
                     raise LookupError(f"supplement {job.supplement_id} is gone")

@@ -14,7 +14,7 @@ from sqlalchemy.orm import sessionmaker
 
 from catalog.database import session_scope
 from dossiers.backends import HttpBackend
-from dossiers.delivery import DeliveryWorker, delivery_enabled
+from dossiers.delivery import DeliveryWorker, DossierNotDeliveredYet, delivery_enabled
 from dossiers.integration_orm import DeliveryJob
 from dossiers.orm import Attachment, Dossier, Notification, utcnow
 from dossiers.service import change_status, submit_dossier
@@ -220,3 +220,29 @@ def test_supplement_is_forwarded_with_its_files(
     assert received["supplement"]["items"] == ["Bản sao CCCD"]
     assert received["files"][0]["size_bytes"] == 13
     assert [j.status for j in jobs(factory)] == ["delivered", "delivered"]
+
+
+def test_supplement_waits_for_its_dossier(factory: sessionmaker, shop: OneStopShop) -> None:
+    code = submit(factory)  # its delivery job is still pending
+    for status in ("received", "processing"):
+        with session_scope(factory) as session:
+            change_status(session, code, status, actor="officer:1")
+    with session_scope(factory) as session:
+        supplement_id = request_supplement(session, code, [], note="Ký lại", actor="o:1").id
+        complete_supplement(
+            session, supplement_id, actor="officer:1", require_parts=False, deliver=True
+        )
+    sender = worker(factory, shop.url)
+    [dossier_job, supplement_job] = sender.claim_due()
+    assert supplement_job.kind == "supplement"
+    with pytest.raises(DossierNotDeliveredYet):  # transient: retried, never "rejected"
+        sender._send(supplement_job)
+    assert shop.state.data["posts"] == 0
+    sender._complete(dossier_job, utcnow(), "simulated")  # dossier back to pending
+    sender._complete(supplement_job, utcnow(), "simulated")
+    later = utcnow() + timedelta(minutes=30)
+    # In one pass the dossier goes first (older), then the supplement finds it delivered;
+    # a supplement never reaches the shop before its dossier.
+    assert sender.dispatch_once(now=later) == 2
+    assert [j.status for j in jobs(factory)] == ["delivered", "delivered"]
+    assert shop.state.data["supplements"][0]["reference"].startswith("000.00.10.H12-")
