@@ -9,11 +9,17 @@
 - TTHC_RASA_URLS           comma-separated Rasa base URLs to push an activated model to
                            with `PUT /model` (optional; workers also pull from the model store)
 - RASA_AUTH_TOKEN / TTHC_RASA_TOKEN  token of Rasa's HTTP API (`--auth-token`)
+- TTHC_TRAINING_ARGS       extra `tthc train` arguments for console jobs (e.g. "--nlu-only")
+- TTHC_TRAINING_TEST_SET / TTHC_TRAINING_REAL_MESSAGES  evaluation sets of the gate
+  (default tests/nlu/test_set.yml and tests/nlu/real_messages.yml)
+- TTHC_BOOTSTRAP_MODELS    where the first live model comes from when the bank has none
+  (default models/, the model `tthc train` shipped)
 """
 
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +41,10 @@ class TrainingSettings:
     gate_margin: float = 0.02
     rasa_urls: tuple[str, ...] = field(default_factory=tuple)
     rasa_token: str = ""
+    train_args: tuple[str, ...] = ()
+    test_set: Path = PROJECT_ROOT / "tests" / "nlu" / "test_set.yml"
+    real_messages: Path = PROJECT_ROOT / "tests" / "nlu" / "real_messages.yml"
+    bootstrap_models: Path = PROJECT_ROOT / "models"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> TrainingSettings:
@@ -65,4 +75,8 @@ class TrainingSettings:
             rasa_urls=urls,
             rasa_token=env.get("TTHC_RASA_TOKEN", "").strip()
             or env.get("RASA_AUTH_TOKEN", "").strip(),
+            train_args=tuple(shlex.split(env.get("TTHC_TRAINING_ARGS", ""))),
+            test_set=path("TTHC_TRAINING_TEST_SET", cls.test_set),
+            real_messages=path("TTHC_TRAINING_REAL_MESSAGES", cls.real_messages),
+            bootstrap_models=path("TTHC_BOOTSTRAP_MODELS", cls.bootstrap_models),
         )

@@ -1,0 +1,203 @@
+"""`tthc training ...` (issue 12): the maintainers' loop from the terminal.
+
+- `collect`: read new tracker-store events into the misunderstood inbox;
+- `export`: write labelled items to the console's NLU file;
+- `enqueue`: queue a training job (as the console's "Huấn luyện" button);
+- `worker [--once]`: run queued training jobs, one at a time;
+- `model-store [--port]`: serve the live model to Rasa workers (they pull it);
+- `models`: list the bank; `activate ID [--override]`: make a model live
+  (the gate applies; `--override` is the admin's decision, audited);
+- `register PATH`: add an existing archive (e.g. the shipped model) to the bank.
+
+Every change of the live model is written to the console's audit log with the
+actor `cli:<os user>`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import importlib.util
+import os
+import sys
+import time
+from pathlib import Path
+
+from bot.cli import CommandError, command_group, open_database_or_exit
+
+
+def _ensure_importable() -> None:
+    """`training/` and `console/` sit beside `bot/`; an editable install made
+    before they existed does not map them, so fall back to the checkout root."""
+    if importlib.util.find_spec("training") is None or importlib.util.find_spec("console") is None:
+        sys.path.append(str(Path(__file__).resolve().parents[2]))
+
+
+def _actor():  # type: ignore[no-untyped-def]
+    from console.audit import SystemActor
+
+    try:
+        user = getpass.getuser()
+    except Exception:  # no user name in some containers
+        user = str(os.getuid())
+    return SystemActor(f"cli:{user}"[:64])
+
+
+def _tracker_engine():  # type: ignore[no-untyped-def]
+    from bot.runtime import Settings
+    from catalog.database import make_engine
+
+    return make_engine(Settings.from_env().tracker_store_url)
+
+
+def _collect(args: argparse.Namespace) -> int:
+    from catalog.database import session_scope
+    from training.inbox import InboxSettings, collect
+
+    factory = open_database_or_exit(args)
+    engine = _tracker_engine()
+    try:
+        with session_scope(factory) as db:
+            stats = collect(db, engine, InboxSettings.from_env())
+    finally:
+        engine.dispose()
+    print(f"{stats.events} events read, {stats.occurrences} misunderstood messages, "
+          f"{stats.new_groups} new inbox items (cursor at event {stats.last_event_id})")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from catalog.database import session_scope
+    from training.export import export_examples
+    from training.settings import TrainingSettings
+
+    settings = TrainingSettings.from_env()
+    with session_scope(open_database_or_exit(args)) as db:
+        result = export_examples(db, settings.nlu_file)
+    print(f"{result.total} examples in {result.path}"
+          f"{' (changed)' if result.changed else ''}; {len(result.excluded)} left out "
+          "(evaluation texts)")
+    return 0
+
+
+def _enqueue(args: argparse.Namespace) -> int:
+    from catalog.database import session_scope
+    from console import audit
+    from training.jobs import JobError, enqueue
+
+    actor = _actor()
+    try:
+        with session_scope(open_database_or_exit(args)) as db:
+            job = enqueue(db, actor.username)
+            audit.record(db, actor, "training.job", "training_job", job.id)
+            print(f"training job {job.id} queued")
+    except JobError as exc:
+        raise CommandError(str(exc)) from exc
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from training.jobs import run_next
+    from training.settings import TrainingSettings
+
+    factory = open_database_or_exit(args)
+    settings = TrainingSettings.from_env()
+    print(f"training worker: polling every {args.poll} s", flush=True)
+    while True:
+        job = run_next(factory, settings)
+        if job is not None:
+            print(f"training job {job} finished", flush=True)
+        if args.once:
+            return 0
+        if job is None:
+            time.sleep(args.poll)
+
+
+def _model_store(args: argparse.Namespace) -> int:
+    from training.model_server import serve
+
+    factory = open_database_or_exit(args)
+    port = args.port or int(os.environ.get("TTHC_MODEL_STORE_PORT", "5056"))
+    try:
+        serve(factory, args.host, port)
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+def _models(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from catalog.database import session_scope
+    from training.orm import ModelVersion
+
+    with session_scope(open_database_or_exit(args)) as db:
+        models = db.execute(select(ModelVersion).order_by(ModelVersion.id)).scalars().all()
+        if not models:
+            print("the model bank is empty")
+        for m in models:
+            accuracy = ((m.evaluation or {}).get("intent") or {}).get("accuracy")
+            gate = m.gate or {}
+            verdict = "" if not gate else ("gate ok" if gate.get("passed") else "REGRESSION")
+            print(f"{m.id:>4}  {m.status:<9} {m.name:<48} "
+                  f"{'' if accuracy is None else f'acc {accuracy:.3f}':<10} {verdict}")
+    return 0
+
+
+def _activate(args: argparse.Namespace) -> int:
+    from catalog.database import session_scope
+    from console import audit
+    from training.bank import ActivationError, activate, push_to_workers
+    from training.settings import TrainingSettings
+
+    actor = _actor()
+    settings = TrainingSettings.from_env()
+    try:
+        with session_scope(open_database_or_exit(args)) as db:
+            model, previous = activate(db, args.model_id, actor.username, override=args.override)
+            audit.record(db, actor, "model.activate", "model", model.id,
+                         previous=previous.name if previous else None, override=args.override)
+            path = Path(model.path)
+            print(f"model {model.name} is live (was: {previous.name if previous else '-'})")
+    except ActivationError as exc:
+        raise CommandError(str(exc)) from exc
+    for result in push_to_workers(path, settings.rasa_urls, settings.rasa_token):
+        print(f"  PUT /model {result.url}: {'ok' if result.ok else result.status}")
+    return 0
+
+
+def _register(args: argparse.Namespace) -> int:
+    from catalog.database import session_scope
+    from training.bank import register_model
+    from training.settings import TrainingSettings
+
+    settings = TrainingSettings.from_env()
+    try:
+        with session_scope(open_database_or_exit(args)) as db:
+            model = register_model(db, Path(args.path), settings.model_bank,
+                                   inputs={"source": str(args.path)})
+            print(f"registered model {model.id}: {model.name}")
+    except (FileNotFoundError, ValueError) as exc:
+        raise CommandError(f"cannot register {args.path}: {exc}") from exc
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    _ensure_importable()
+    add = command_group(subparsers, "training", "misunderstood inbox, training jobs, model bank")
+    add("collect", "read new conversations into the misunderstood inbox", _collect)
+    add("export", "write labelled inbox items to the console's NLU file", _export)
+    add("enqueue", "queue a training job", _enqueue)
+    parser = add("worker", "run queued training jobs (one at a time)", _worker)
+    parser.add_argument("--once", action="store_true", help="run at most one job, then exit")
+    parser.add_argument("--poll", type=float, default=5.0, help="seconds between queue checks")
+    parser = add("model-store", "serve the live model to Rasa workers", _model_store)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, help="default: TTHC_MODEL_STORE_PORT or 5056")
+    add("models", "list the model bank", _models)
+    parser = add("activate", "make a model live (gate applies)", _activate)
+    parser.add_argument("model_id", type=int)
+    parser.add_argument("--override", action="store_true",
+                        help="activate despite a regression (admin decision, audited)")
+    parser = add("register", "add a model archive to the bank", _register)
+    parser.add_argument("path")

@@ -1,0 +1,120 @@
+"""Evaluate one trained model for the model bank (issue 12), as a child process.
+
+    python -m bot.training_eval --model var/model_bank/x.tar.gz --out eval.json \
+        [--test-set tests/nlu/test_set.yml] [--real-messages tests/nlu/real_messages.yml]
+
+Parses the held-out set (`bot.nlu.evaluation` scoring rules: nlu_fallback is
+wrong, "faq/x" compares as "faq") and, when it exists, issue 9's real-message
+set (procedure codes only: it has no intent labels), and writes the
+evaluation JSON that `training.gate.compare` reads: overall intent accuracy
+and macro-F1, per-intent precision/recall/F1/support, procedure top-1/top-3.
+Runs Rasa, hence a child process of the training worker (the console never
+imports TensorFlow).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.nlu import evaluation, runtime
+
+REAL_MESSAGES = runtime.PROJECT_ROOT / "tests" / "nlu" / "real_messages.yml"
+
+
+def per_intent(gold: Sequence[str], predicted: Sequence[str]) -> dict[str, dict[str, float]]:
+    """intent -> precision, recall, f1 (0..1, 4 decimals) and support, over gold labels."""
+    out: dict[str, dict[str, float]] = {}
+    for label in sorted(set(gold)):
+        tp = sum(1 for g, p in zip(gold, predicted, strict=True) if g == label and p == label)
+        fp = sum(1 for g, p in zip(gold, predicted, strict=True) if g != label and p == label)
+        fn = sum(1 for g, p in zip(gold, predicted, strict=True) if g == label and p != label)
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        out[label] = {
+            "precision": round(precision, 4),
+            "recall": round(recall, 4),
+            "f1": round(f1, 4),
+            "support": tp + fn,
+        }
+    return out
+
+
+def _top(parses: Sequence[dict[str, Any]], acceptable: Sequence[Sequence[str]]) -> dict[str, Any]:
+    pairs = [(p, a) for p, a in zip(parses, acceptable, strict=True) if a]
+    if not pairs:
+        return {"n": 0, "top1": 0.0, "top3": 0.0}
+
+    def codes(parse: dict[str, Any]) -> list[str]:
+        return [c["code"] for c in parse.get("procedure_candidates") or []]
+
+    top1 = sum(1 for p, a in pairs if codes(p)[:1] and codes(p)[0] in a)
+    top3 = sum(1 for p, a in pairs if any(c in a for c in codes(p)[:3]))
+    return {"n": len(pairs), "top1": round(top1 / len(pairs), 4),
+            "top3": round(top3 / len(pairs), 4)}
+
+
+def evaluate_model(
+    model: Path, test_set: Path = evaluation.DEFAULT_TEST_SET, real_messages: Path | None = None
+) -> dict[str, Any]:
+    """The evaluation JSON of `model` (see training.gate for its shape)."""
+    started = time.monotonic()
+    examples = evaluation.load_test_set(test_set)
+    real: list[dict[str, Any]] = []
+    if real_messages is not None and real_messages.exists():
+        data = yaml.safe_load(real_messages.read_text(encoding="utf-8")) or {}
+        real = [i for i in data.get("items") or [] if isinstance(i, dict) and i.get("text")]
+    parser = runtime.NLUParser(model)
+    try:
+        parses = [parser.parse(e.text) for e in examples]
+        real_parses = [parser.parse(str(i["text"])) for i in real]
+    finally:
+        parser.close()
+    gold = [e.intent for e in examples]
+    predicted = evaluation._predicted_intents(parses)
+    metrics = evaluation.intent_metrics(examples, predicted)
+    result: dict[str, Any] = {
+        "model": Path(model).name,
+        "test_set": str(test_set),
+        "n": len(examples),
+        "intent": {
+            "accuracy": metrics["accuracy"],
+            "macro_f1": metrics["macro_f1"],
+            "fallback_rate": metrics["fallback_rate"],
+            "per_intent": per_intent(gold, predicted),
+        },
+        "procedure": _top(parses, [e.procedures for e in examples]),
+    }
+    if real:
+        result["real_messages"] = _top(
+            real_parses, [[str(c) for c in i.get("procedures") or []] for i in real]
+        )
+    result["seconds"] = round(time.monotonic() - started, 1)
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.training_eval")
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--test-set", default=str(evaluation.DEFAULT_TEST_SET))
+    parser.add_argument("--real-messages", default=str(REAL_MESSAGES))
+    args = parser.parse_args(argv)
+    real = Path(args.real_messages) if args.real_messages else None
+    result = evaluate_model(Path(args.model), Path(args.test_set), real)
+    Path(args.out).write_text(json.dumps(result, ensure_ascii=False, indent=1), "utf-8")
+    print(f"evaluated {Path(args.model).name}: intent accuracy {result['intent']['accuracy']}, "
+          f"procedure top-1 {result['procedure']['top1']} ({result['seconds']} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

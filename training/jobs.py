@@ -1,0 +1,398 @@
+"""Training jobs: a queue in the database, run one at a time by a worker.
+
+`enqueue` adds a job (refused while another is queued or running: a second
+request would train on the same data). `run_next` — called in a loop by
+`tthc training worker` — claims the oldest queued job and runs it:
+
+1. export: labelled inbox items → the console's NLU file (training.export);
+2. train: `python -m bot.cli train --out <tmp> --fixed-model-name <name>
+   --config <config> [TTHC_TRAINING_ARGS]` in a child process, its output
+   streamed into the job's log, epochs mapped to progress;
+3. register the archive in the model bank (training.bank), with the hashes of
+   every data file and of the config that produced it;
+4. evaluate the candidate and (once, cached on its row) the live model with
+   `python -m bot.training_eval` on the held-out and real-message sets;
+5. compare (training.gate) and store the verdict on the candidate.
+
+Only one job runs at a time, across processes and hosts: the worker takes a
+lock row (`training_cursor` name "training_lock") with a compare-and-set
+UPDATE, which both SQLite and PostgreSQL execute atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from catalog.database import PROJECT_ROOT, session_scope
+from dossiers.orm import utcnow
+from training import bank
+from training.export import export_examples
+from training.gate import Margins, compare
+from training.orm import Cursor, ModelVersion, TrainingJob
+from training.settings import TrainingSettings
+
+__all__ = ["JobError", "enqueue", "run_next", "training_inputs"]
+
+LOCK = "training_lock"
+LOG_LIMIT = 40_000
+_EPOCHS = re.compile(r"Epochs:\s+(\d{1,3})%")
+
+
+class JobError(RuntimeError):
+    """A job cannot be queued (another is pending); message in Vietnamese."""
+
+
+def enqueue(db: Session, requested_by: str) -> TrainingJob:
+    """Queue a training job. Raises JobError while one is queued or running."""
+    pending = db.execute(
+        select(TrainingJob).where(TrainingJob.status.in_(("queued", "running")))
+    ).first()
+    if pending is not None:
+        raise JobError(f"Đã có lượt huấn luyện số {pending[0].id} đang chờ hoặc đang chạy.")
+    job = TrainingJob(requested_by=requested_by, status="queued", stage="Đang chờ", log="")
+    db.add(job)
+    db.flush()
+    return job
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def training_inputs(settings: TrainingSettings) -> tuple[dict[str, Any], str, str]:
+    """(inputs, data_hash, config_hash): every training data file with its sha256,
+    the config text, the domain files' hashes."""
+    files = {}
+    for path in sorted(p for p in settings.data.rglob("*") if p.is_file()):
+        try:
+            name = str(path.relative_to(PROJECT_ROOT))
+        except ValueError:
+            name = str(path)
+        files[name] = _sha(path)
+    domain = {
+        str(p.relative_to(PROJECT_ROOT)): _sha(p)
+        for p in sorted((PROJECT_ROOT / "bot" / "domain").glob("*.yml"))
+    }
+    config_text = settings.config.read_text(encoding="utf-8") if settings.config.exists() else ""
+    data_hash = hashlib.sha256(json.dumps([files, domain], sort_keys=True).encode()).hexdigest()
+    config_hash = hashlib.sha256(config_text.encode()).hexdigest()
+    inputs = {
+        "data_files": files,
+        "domain_files": domain,
+        "config_path": str(settings.config),
+        "config": config_text,
+        "train_args": list(settings.train_args),
+    }
+    return inputs, data_hash, config_hash
+
+
+def _inside(path: Path, directory: Path) -> bool:
+    try:
+        path.resolve().relative_to(directory.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def _take_lock(db: Session, job_id: int) -> bool:
+    if db.get(Cursor, LOCK) is None:
+        db.add(Cursor(name=LOCK, last_event_id=0))
+        db.flush()
+    taken = db.execute(
+        update(Cursor)
+        .where(Cursor.name == LOCK, Cursor.last_event_id == 0)
+        .values(last_event_id=job_id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return taken == 1
+
+
+def _release_lock(db: Session, job_id: int) -> None:
+    db.execute(
+        update(Cursor)
+        .where(Cursor.name == LOCK, Cursor.last_event_id == job_id)
+        .values(last_event_id=0)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _recover_stale(db: Session) -> None:
+    """A job left `running` by a worker of this host that no longer exists is
+    failed and its lock released (the worker crashed or was killed)."""
+    host = socket.gethostname()
+    for job in db.execute(select(TrainingJob).where(TrainingJob.status == "running")).scalars():
+        owner = (job.worker or "").rsplit(":", 1)
+        if len(owner) == 2 and owner[0] == host and owner[1].isdigit():
+            try:
+                os.kill(int(owner[1]), 0)
+                continue
+            except ProcessLookupError:
+                pass
+            except PermissionError:
+                continue
+            job.status = "failed"
+            job.error = "Tiến trình huấn luyện đã dừng bất thường."
+            job.finished_at = utcnow()
+            _release_lock(db, job.id)
+
+
+class _Progress:
+    """Buffers a job's log and progress; writes them to the database every
+    `interval` seconds (and on `flush`)."""
+
+    def __init__(self, factory: sessionmaker, job_id: int, interval: float = 2.0) -> None:
+        self.factory = factory
+        self.job_id = job_id
+        self.interval = interval
+        self.lines: list[str] = []
+        self.progress = 0
+        self.stage = ""
+        self._last = 0.0
+
+    def set(self, progress: int, stage: str) -> None:
+        self.progress, self.stage = progress, stage
+        self.log(f"== {stage}")
+        self.flush()
+
+    def log(self, line: str) -> None:
+        self.lines.append(line.rstrip("\n"))
+        if time.monotonic() - self._last > self.interval:
+            self.flush()
+
+    def flush(self) -> None:
+        self._last = time.monotonic()
+        text = "\n".join(self.lines)[-LOG_LIMIT:]
+        with session_scope(self.factory) as db:
+            db.execute(
+                update(TrainingJob)
+                .where(TrainingJob.id == self.job_id)
+                .values(log=text, progress=self.progress, stage=self.stage[:64])
+            )
+
+
+def _run(command: list[str], progress: _Progress, on_line: Callable[[str], None] | None) -> None:
+    env = dict(os.environ)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    progress.log("$ " + " ".join(command))
+    process = subprocess.Popen(
+        command,
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+    )
+    assert process.stdout is not None
+    for raw in process.stdout:
+        for line in raw.replace("\r", "\n").splitlines():
+            if line.strip():
+                progress.log(line)
+                if on_line:
+                    on_line(line)
+    code = process.wait()
+    if code != 0:
+        raise RuntimeError(f"lệnh kết thúc với mã {code}: {' '.join(command[:4])} ...")
+
+
+def _evaluate(model: ModelVersion, settings: TrainingSettings, progress: _Progress) -> dict:
+    with tempfile.TemporaryDirectory(prefix="tthc-eval-") as tmp:
+        out = Path(tmp) / "evaluation.json"
+        _run(
+            [
+                sys.executable,
+                "-m",
+                "bot.training_eval",
+                "--model",
+                model.path,
+                "--out",
+                str(out),
+                "--test-set",
+                str(settings.test_set),
+                "--real-messages",
+                str(settings.real_messages),
+            ],
+            progress,
+            None,
+        )
+        return json.loads(out.read_text(encoding="utf-8"))
+
+
+def _bootstrap_live(db: Session, settings: TrainingSettings) -> ModelVersion | None:
+    """The live model; when the bank has none, the newest model of
+    `settings.bootstrap_models` (what `tthc train` shipped) becomes it."""
+    live = bank.active_model(db)
+    if live is not None:
+        return live
+    source = settings.bootstrap_models
+    archives = (
+        sorted(source.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+        if (source.is_dir())
+        else []
+    )
+    if not archives:
+        return None
+    existing = db.execute(
+        select(ModelVersion).where(ModelVersion.name == archives[-1].name)
+    ).scalar_one_or_none()
+    model = existing or bank.register_model(
+        db, archives[-1], settings.model_bank, inputs={"source": str(archives[-1])}
+    )
+    model.status = "active"
+    model.activated_at = utcnow()
+    model.activated_by = "bootstrap"
+    db.flush()
+    return model
+
+
+def run_next(factory: sessionmaker, settings: TrainingSettings | None = None) -> int | None:
+    """Claim and run the oldest queued job; returns its id, or None when there is
+    none (or another job holds the lock). Never raises for a failing job: the
+    job is marked failed with the error and the log kept."""
+    settings = settings or TrainingSettings.from_env()
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    with session_scope(factory) as db:
+        _recover_stale(db)
+    with session_scope(factory) as db:
+        job = (
+            db.execute(
+                select(TrainingJob).where(TrainingJob.status == "queued").order_by(TrainingJob.id)
+            )
+            .scalars()
+            .first()
+        )
+        if job is None or not _take_lock(db, job.id):
+            return None
+        claimed = db.execute(
+            update(TrainingJob)
+            .where(TrainingJob.id == job.id, TrainingJob.status == "queued")
+            .values(status="running", started_at=utcnow(), worker=worker, stage="Bắt đầu")
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed != 1:
+            _release_lock(db, job.id)
+            return None
+        job_id = job.id
+    progress = _Progress(factory, job_id)
+    try:
+        _execute(factory, job_id, settings, progress)
+        status, error = "succeeded", None
+    except Exception as exc:  # a failing job must not kill the worker
+        progress.log(f"LỖI: {exc}")
+        status, error = "failed", str(exc)[:2000]
+    progress.progress = 100 if status == "succeeded" else progress.progress
+    progress.stage = "Xong" if status == "succeeded" else "Lỗi"
+    progress.flush()
+    with session_scope(factory) as db:
+        db.execute(
+            update(TrainingJob)
+            .where(TrainingJob.id == job_id)
+            .values(status=status, error=error, finished_at=utcnow())
+        )
+        _release_lock(db, job_id)
+    return job_id
+
+
+def _execute(
+    factory: sessionmaker, job_id: int, settings: TrainingSettings, progress: _Progress
+) -> None:
+    progress.set(3, "Ghi dữ liệu từ hộp thư")
+    with session_scope(factory) as db:
+        result = export_examples(db, settings.nlu_file)
+    progress.log(
+        f"{result.total} câu mẫu từ bảng điều khiển; {len(result.excluded)} bị loại "
+        "(trùng bộ đánh giá)"
+    )
+    inputs, data_hash, config_hash = training_inputs(settings)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    name = f"console-{stamp}-job{job_id}"
+    progress.set(8, "Huấn luyện")
+
+    def on_line(line: str) -> None:
+        match = _EPOCHS.search(line)
+        if match:
+            progress.progress = 10 + int(int(match.group(1)) * 0.6)
+
+    with tempfile.TemporaryDirectory(prefix="tthc-train-") as tmp:
+        command = [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "train",
+            "--out",
+            tmp,
+            "--fixed-model-name",
+            name,
+            "--config",
+            str(settings.config),
+            *settings.train_args,
+        ]
+        if settings.nlu_file.exists() and not _inside(settings.nlu_file, settings.data):
+            command += ["--data", str(settings.nlu_file)]  # a custom location: add it
+            inputs["data_files"][str(settings.nlu_file)] = _sha(settings.nlu_file)
+        _run(command, progress, on_line)
+        archive = Path(tmp) / f"{name}.tar.gz"
+        if not archive.exists():
+            found = sorted(Path(tmp).glob("*.tar.gz"))
+            if not found:
+                raise RuntimeError("huấn luyện không tạo ra tệp mô hình")
+            archive = found[-1]
+        with session_scope(factory) as db:
+            inputs["command"] = command[2:]
+            model = bank.register_model(
+                db,
+                archive,
+                settings.model_bank,
+                inputs=inputs,
+                data_hash=data_hash,
+                config_hash=config_hash,
+            )
+            db.execute(
+                update(TrainingJob).where(TrainingJob.id == job_id).values(model_id=model.id)
+            )
+            model_id = model.id
+    progress.set(75, "Đánh giá mô hình mới")
+    with session_scope(factory) as db:
+        candidate = db.get(ModelVersion, model_id)
+        evaluation = _evaluate(candidate, settings, progress)
+        candidate.evaluation = evaluation
+    with session_scope(factory) as db:
+        live = _bootstrap_live(db, settings)
+        live_id = live.id if live is not None else None
+        needs_eval = live is not None and live.evaluation is None
+    if needs_eval:
+        progress.set(85, "Đánh giá mô hình đang chạy")
+        with session_scope(factory) as db:
+            live = db.get(ModelVersion, live_id)
+            live.evaluation = _evaluate(live, settings, progress)
+    progress.set(95, "So sánh")
+    with session_scope(factory) as db:
+        candidate = db.get(ModelVersion, model_id)
+        live = db.get(ModelVersion, live_id) if live_id is not None else None
+        verdict = compare(
+            live.evaluation if live is not None else None,
+            candidate.evaluation,
+            Margins(overall=settings.gate_margin),
+        )
+        candidate.gate = {**verdict.to_json(), "live_model": live.name if live else None}
+        progress.log(
+            "Kết quả: "
+            + ("đạt" if verdict.passed else "KHÔNG đạt: " + ", ".join(verdict.regressions))
+        )
