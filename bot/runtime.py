@@ -145,13 +145,19 @@ def check_services(settings: Settings) -> None:
             ) from exc
 
 
-def write_rasa_files(settings: Settings, directory: Path = VAR_DIR) -> tuple[Path, Path]:
-    """Write endpoints.yml and credentials.yml for this run; return their paths."""
+def write_rasa_files(
+    settings: Settings, directory: Path = VAR_DIR, *, model_store_url: str | None = None
+) -> tuple[Path, Path]:
+    """Write endpoints.yml and credentials.yml for this run; return their paths.
+    `model_store_url`: every Rasa worker pulls its model from there (issue 12's
+    model bank, training/model_server.py) instead of loading `--model`."""
     directory.mkdir(parents=True, exist_ok=True)
     endpoints: dict[str, Any] = {
         "action_endpoint": {"url": f"http://127.0.0.1:{settings.action_port}/webhook"},
         "tracker_store": tracker_store_config(settings.tracker_store_url),
     }
+    if model_store_url:
+        endpoints["models"] = {"url": model_store_url, "wait_time_between_pulls": 10}
     lock = lock_store_config(settings.lock_store_url)
     if lock is not None:
         endpoints["lock_store"] = lock

@@ -49,6 +49,7 @@ def _run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
+        training = _start_training(supervisor, settings, model)  # issue 12: model bank
         try:
             start_servers(supervisor, settings, model, endpoints, credentials, child_env())
         except ConfigurationError as exc:
@@ -80,6 +81,8 @@ def _run(args: argparse.Namespace) -> int:
         for line in integration:
             print(line)
         print(console_line)
+        for line in training:
+            print(line)
         if not settings.telegram_token:
             print("  Telegram: off (set TELEGRAM_BOT_TOKEN to enable)")
         if not settings.zalo_configured:
@@ -112,6 +115,19 @@ def _start_console(supervisor: object) -> str:
     supervisor.start("console", argv, child_env())  # type: ignore[attr-defined]
     url = f"http://{settings.host}:{settings.port}/"
     return f"  console:       {url}  (first admin: tthc staff add NAME --role admin)"
+
+
+def _start_training(supervisor: object, settings: object, model: object) -> list[str]:
+    """Issue 12: the model store every Rasa worker pulls the live model from, the
+    training worker, and the daily retention job. `TTHC_MODEL_STORE=off` keeps
+    Rasa on `--model` (no console activation). Returns the lines to print."""
+    import os
+
+    from bot.cli.training_cmd import start_maintainers_loop
+
+    if os.environ.get("TTHC_MODEL_STORE", "").strip().lower() in {"off", "0", "no"}:
+        return ["  model store:   off (TTHC_MODEL_STORE=off: Rasa serves models/)"]
+    return start_maintainers_loop(supervisor, settings, model)
 
 
 def _start_integration(supervisor: object) -> list[str]:

@@ -201,3 +201,57 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="activate despite a regression (admin decision, audited)")
     parser = add("register", "add a model archive to the bank", _register)
     parser.add_argument("path")
+
+
+def ensure_shipped_model(db, model_path: Path, bank_dir: Path) -> tuple[str, bool]:  # type: ignore[no-untyped-def]
+    """Make the model `tthc run` found in models/ known to the bank: registered
+    the first time it is seen and then made live (a fresh `tthc train` is what
+    the maintainer asked for); a model seen before leaves the bank's choice
+    (console activations survive restarts). Returns (live model name, changed)."""
+    from sqlalchemy import select
+
+    from training.bank import activate, active_model, register_model
+    from training.orm import ModelVersion
+
+    known = db.execute(
+        select(ModelVersion).where(ModelVersion.name == model_path.name)
+    ).scalar_one_or_none()
+    if known is None:
+        known = register_model(db, model_path, bank_dir, inputs={"source": str(model_path)})
+        activate(db, known.id, "tthc run", override=True)
+        return known.name, True
+    live = active_model(db)
+    if live is None or not Path(live.path).is_file():
+        activate(db, known.id, "tthc run", override=True)
+        return known.name, True
+    return live.name, False
+
+
+def start_maintainers_loop(supervisor, settings, model: Path) -> list[str]:  # type: ignore[no-untyped-def]
+    """For `tthc run`: bank bootstrap, model store (Rasa workers pull from it),
+    training worker, daily retention. Rewrites var/endpoints.yml. Returns the
+    lines to print; raises CommandError when the model store does not start."""
+    from bot.runtime import child_env, wait_for_port, write_rasa_files
+    from catalog.database import session_scope
+    from training.settings import TrainingSettings
+
+    training = TrainingSettings.from_env()
+    factory = open_database_or_exit(argparse.Namespace(database_url=None))
+    with session_scope(factory) as db:
+        live, changed = ensure_shipped_model(db, Path(model), training.model_bank)
+    port = int(os.environ.get("TTHC_MODEL_STORE_PORT", "").strip() or "5056")
+    argv = [sys.executable, "-m", "bot.cli", "training", "model-store", "--port", str(port)]
+    store = supervisor.start("model store", argv, child_env())
+    if not wait_for_port("127.0.0.1", port, 60, store):
+        raise CommandError(f"the model store did not start on port {port}")
+    url = f"http://127.0.0.1:{port}/models/active"
+    write_rasa_files(settings, model_store_url=url)
+    worker = [sys.executable, "-m", "bot.cli", "training", "worker"]
+    supervisor.start("training worker", worker, child_env())
+    lines = [f"  model store:   {url} (live: {live}{', new from models/' if changed else ''})",
+             "  training:      worker running (console: Huấn luyện)"]
+    if importlib.util.find_spec("training.retention") is not None:
+        retention = [sys.executable, "-m", "bot.cli", "retention", "run", "--daily"]
+        supervisor.start("retention", retention, child_env())
+        lines.append("  retention:     daily (tthc retention run)")
+    return lines

@@ -220,3 +220,27 @@ def test_activation_reaches_two_rasa_workers_and_rolls_back(
         finally:
             server.shutdown()
             server.server_close()
+
+
+def test_tthc_run_bootstrap_and_endpoints(tmp_path: Path) -> None:
+    from bot.cli.training_cmd import ensure_shipped_model
+    from bot.runtime import Settings, write_rasa_files
+
+    shipped = _archive(tmp_path, "20261130-shipped.tar.gz", b"shipped")
+    with isolated_database("sqlite", tmp_path) as database:
+        factory = database.new_factory()
+        with factory.begin() as db:
+            assert ensure_shipped_model(db, shipped, tmp_path / "bank") == (shipped.name, True)
+            other = bank.register_model(db, _archive(tmp_path, "c.tar.gz", b"c"),
+                                        tmp_path / "bank")
+            bank.activate(db, other.id, "admin", override=True)  # chosen in the console
+        with factory.begin() as db:  # a restart keeps the console's choice
+            assert ensure_shipped_model(db, shipped, tmp_path / "bank") == ("c.tar.gz", False)
+        newer = _archive(tmp_path, "20261201-newer.tar.gz", b"newer")
+        with factory.begin() as db:  # a freshly trained model wins
+            assert ensure_shipped_model(db, newer, tmp_path / "bank") == (newer.name, True)
+    settings = Settings.from_env({})
+    endpoints, _ = write_rasa_files(settings, tmp_path, model_store_url="http://x/models/active")
+    assert "wait_time_between_pulls" in endpoints.read_text()
+    endpoints, _ = write_rasa_files(settings, tmp_path)
+    assert "models" not in endpoints.read_text()
