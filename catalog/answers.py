@@ -12,17 +12,42 @@ Rules the answers follow (from the issue and catalog/data/SOURCES.md):
   and a maintainers' fee correction, are always shown, never hidden;
 - a processing time without unit is shown as "1 (Cổng DVC không ghi đơn vị)":
   we never guess the unit;
-- long document lists are cut, with "xem đầy đủ tại <url>".
+- long document lists are cut, with "xem đầy đủ tại <url>";
+- documents: what most applicants submit first (declaration form, core
+  evidence, the ID to present), then "Trường hợp riêng" as short lines, the
+  portal's notes only on request (`answer_document_notes`);
+- fees: the fee that applies today (`catalog.fees`, a clock tests can set),
+  when it changes and the document it comes from; an expired rule is shown as
+  past, never as current;
+- a fact resting on a legal document the registry knows as replaced or
+  expired carries "căn cứ pháp lý này đã được thay thế bởi …; thông tin có
+  thể đã thay đổi";
+- every reply fits one message of the strictest channel (`MAX_MESSAGE_CHARS`,
+  Telegram's 4096).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 
-from catalog.model import CHANNEL_ONLINE, CHANNELS, Document, Procedure, SubmissionMethod
+from catalog import fees
+from catalog.legal import NUMBER_RE, LegalEntry, is_stale, normalize_number, stale_note
+from catalog.model import (
+    CHANNEL_ONLINE,
+    CHANNELS,
+    KIND_CONDITIONAL,
+    KIND_DECLARATION,
+    KIND_NOTE,
+    KIND_PRESENT,
+    KIND_SUBMIT,
+    Document,
+    Procedure,
+    SubmissionMethod,
+)
 
 PORTAL_HOME = "https://dichvucong.gov.vn"
 # Shown when a record has no detail URL: the portal's own search is the best
@@ -34,6 +59,10 @@ MAX_DOCUMENT_CHARS = 220
 MAX_LEGAL = 8
 MAX_STEPS_CHARS = 450
 MAX_AGENCIES = 6
+MAX_SPECIAL_CASES = 6
+MAX_NOTES = 12
+# Telegram's limit for one message; Zalo/web accept more, so this fits all.
+MAX_MESSAGE_CHARS = 4096
 
 # Intents that have an answer function; the action picks by intent name.
 QUESTION_INTENTS: tuple[str, ...] = (
@@ -124,6 +153,45 @@ def _unwrap(curated: object) -> tuple[Procedure, object | None]:
     return procedure, getattr(curated, "fee_correction", None)
 
 
+def _registry(curated: object) -> Mapping[str, LegalEntry]:
+    """Registry entries attached to a CuratedProcedure ({} for a bare Procedure)."""
+    return getattr(curated, "legal", None) or {}
+
+
+def fit_message(lines: Sequence[str], limit: int = MAX_MESSAGE_CHARS) -> str:
+    """Join `lines` into one message of at most `limit` characters.
+
+    The first line (header) and the last (portal link) are kept; lines are
+    dropped from the end of the middle, replaced by "…", until it fits.
+    """
+    text = "\n".join(lines)
+    if len(text) <= limit or len(lines) < 3:
+        return text[:limit]
+    head, middle, tail = lines[0], list(lines[1:-1]), lines[-1]
+    while middle and len("\n".join([head, *middle, "…", tail])) > limit:
+        middle.pop()
+    return "\n".join([head, *middle, "…", tail])[:limit]
+
+
+def stale_warnings(
+    curated: object, numbers: Sequence[str] | None = None, day: date | None = None
+) -> list[str]:
+    """Warnings for the stale legal documents among `numbers` (default: the
+    procedure's legal bases), one line each, from the registry entries the
+    CuratedProcedure carries. [] when none is known stale."""
+    procedure, _ = _unwrap(curated)
+    registry = _registry(curated)
+    day = day or fees.today()
+    if numbers is None:
+        numbers = [lb.number for lb in procedure.legal_basis if lb.number]
+    out = []
+    for number in dict.fromkeys(n for n in numbers if n):
+        note = stale_note(number, registry, day)
+        if note:
+            out.append(note)
+    return out
+
+
 # ---------------------------------------------------------------------------
 # Fees and processing times
 # ---------------------------------------------------------------------------
@@ -176,19 +244,91 @@ def describe_time(method: SubmissionMethod) -> str:
     return "Cổng DVC không ghi thời gian"
 
 
-def answer_fee(curated: object) -> Answer:
+def _numbers_in(text: str) -> list[str]:
+    return [n for n in (normalize_number(m) for m in NUMBER_RE.findall(text or "")) if n]
+
+
+def _rule_source(rule: object | None) -> str:
+    source = getattr(rule, "source", None)
+    return f" theo {source}" if source else ""
+
+
+def describe_fee_today(method: SubmissionMethod, day: date | None = None) -> str:
+    """One channel's fee on `day` (default today): the amount in force, the rule
+    and document it comes from, when it changes, and rules already expired
+    (shown as past). Falls back to the cell text when no rule has an amount."""
+    day = day or fees.today()
+    today_fee = fees.fee_on(method, day)
+    rule = today_fee.rule
+    parts: list[str] = []
+    if today_fee.amount_vnd is not None and rule is not None:
+        amount = "Miễn phí" if today_fee.amount_vnd == 0 else _format_vnd(today_fee.amount_vnd)
+        if rule.kind == "reduction":
+            detail = f"đã giảm, bằng {rule.percent}% mức thu{_rule_source(rule)}"
+        elif rule.kind == "window":
+            detail = f"mức áp dụng trong thời hạn{_rule_source(rule)}"
+        else:
+            detail = _rule_source(rule).strip()
+        parts.append(f"{amount}" + (f" ({detail})" if detail else ""))
+        if today_fee.next_change is not None:
+            later = today_fee.next_amount_vnd
+            later_text = (
+                "Cổng DVC không ghi mức sau đó"
+                if later is None
+                else ("miễn phí" if later == 0 else _format_vnd(later))
+            )
+            parts.append(f"từ {fees.format_date(today_fee.next_change)}: {later_text}")
+    else:
+        text, _, _ = describe_fee(method)
+        past = [r for r in today_fee.expired if r.amount_vnd]
+        base = max(past, key=lambda r: (r.kind == "base", r.valid_until), default=None)
+        if base is not None and base.amount_vnd:
+            parts.append(
+                f"mức {_format_vnd(base.amount_vnd)} Cổng DVC ghi chỉ áp dụng đến hết "
+                f"{fees.format_date(base.valid_until)}{_rule_source(base)} — đã hết hạn; Cổng chưa "
+                "ghi mức hiện hành, hãy hỏi cơ quan tiếp nhận"  # type: ignore[arg-type]
+            )
+        else:
+            parts.append(text)
+    # The most recent special rate that ended, as past (never as current).
+    ended = [r for r in today_fee.expired if r.kind != "base" and r.amount_vnd is not None]
+    last = max(ended, key=lambda r: r.valid_until or date.min, default=None)
+    if last is not None and last.amount_vnd != today_fee.amount_vnd and last.valid_until:
+        parts.append(
+            f"mức {_format_vnd(last.amount_vnd)}{_rule_source(last)} đã hết hạn ngày "
+            f"{fees.format_date(last.valid_until)}"
+        )
+    return "; ".join(parts)
+
+
+def answer_fee(curated: object, today: date | None = None) -> Answer:
+    """Fees per channel as they apply `today` (default: `catalog.fees.today()`),
+    the portal's notes, contradictions, curated fees (marked) and stale legal
+    bases the fee rests on."""
     procedure, correction = _unwrap(curated)
-    lines = [_header(procedure), "💰 Phí, lệ phí theo hình thức nộp:"]
+    day = today or fees.today()
+    lines = [
+        _header(procedure),
+        f"💰 Phí, lệ phí theo hình thức nộp (áp dụng ngày {fees.format_date(day)}):",
+    ]
     notes: dict[str, list[str]] = {}  # note -> channels, so a shared note shows once
     contradictions: set[str] = set()
     methods = _ordered_methods(procedure)
+    by_text: dict[str, list[str]] = {}
+    cited: list[str] = []
     for method in methods:
-        text, note, contradiction = describe_fee(method)
-        lines.append(f"• {method.channel}: {text}{' (xem ghi chú ⚠️)' if contradiction else ''}")
+        _, note, contradiction = describe_fee(method)
+        today_text = describe_fee_today(method, day)
+        mark = " (xem ghi chú ⚠️)" if contradiction else ""
+        by_text.setdefault(f"{today_text}{mark}", []).append(method.channel)
+        cited.extend(r.source for r in method.fee_rules if r.source)
+        cited.extend(_numbers_in(method.fee.note))
         if note:
             notes.setdefault(note, []).append(method.channel)
             if contradiction:
                 contradictions.add(note)
+    for text, channels in by_text.items():
+        lines.append(f"• {', '.join(dict.fromkeys(channels))}: {text}")
     if not methods:
         lines.append("• Cổng DVC không ghi thông tin lệ phí cho thủ tục này.")
     for note, channels in notes.items():
@@ -205,9 +345,16 @@ def answer_fee(curated: object) -> Answer:
         source = getattr(correction, "source", "")
         detail = text or (_format_vnd(amount) if amount is not None else "")
         source_part = f" (nguồn: {_clip(source, 300)})" if source else ""
-        lines.append(f"⚠️ Lệ phí đã được cán bộ rà soát: {detail}{source_part}")
+        if not any(m.fee.text.strip() for m in methods):
+            lines.append(
+                f"📌 Mức phí do nhóm duy trì bổ sung (Cổng DVC không ghi): {detail}{source_part}"
+            )
+        else:
+            lines.append(f"⚠️ Lệ phí đã được cán bộ rà soát: {detail}{source_part}")
+        cited.extend(_numbers_in(source))
+    lines.extend(stale_warnings(curated, cited, day))
     lines.append(_link_line(procedure))
-    return Answer("\n".join(lines), ("ask_documents", "ask_processing_time", "ask_online"))
+    return Answer(fit_message(lines), ("ask_documents", "ask_processing_time", "ask_online"))
 
 
 def answer_processing_time(curated: object) -> Answer:
@@ -241,7 +388,78 @@ def _case_label(case: str | None) -> str:
     return label
 
 
+_GENERIC_CASE_RE = re.compile(
+    r"^(?:giay to phai nop|thanh phan ho so|ho so gom|ho so bao gom|giay to phai xuat trinh"
+    r"|cac giay to phai nop|ho so nop)\b"
+)
+_ID_RE = re.compile(r"can cuoc|ho chieu|tuy than|chung minh nhan dan|dinh danh")
+# The form most applicants fill in ("Tờ khai ...") anchors the main group.
+_FORM_RANK = {"to khai": 0, "giay kh": 0, "phieu d": 1, "don de ": 1, "mau ho ": 1, "mau die": 1}
+
+
+def _generic_case(case: str | None) -> bool:
+    label = _fold(_case_label(case))
+    return not label or bool(_GENERIC_CASE_RE.match(label))
+
+
+@dataclass(frozen=True)
+class DocumentGroups:
+    """A procedure's documents as a citizen reads them (see `group_documents`)."""
+
+    main: tuple[Document, ...]  # declaration forms first, then core evidence
+    present: tuple[Document, ...]  # to show at the counter (ID first)
+    special: tuple[Document, ...]  # only in a stated case
+    notes: tuple[Document, ...]  # "Lưu ý", explanations: never documents
+
+
+def group_documents(procedure: Procedure) -> DocumentGroups:
+    """Split `procedure.documents` by kind: what most applicants submit (rows of
+    the unlabelled/"Giấy tờ phải nộp" group, or of the first group when every
+    row sits in a "Trường hợp ..." group), what to present, special cases and
+    notes. Page order is kept within each part."""
+    docs = list(procedure.documents)
+    notes = [d for d in docs if d.kind == KIND_NOTE]
+    present = [d for d in docs if d.kind == KIND_PRESENT]
+    filed = [d for d in docs if d.kind in (KIND_DECLARATION, KIND_SUBMIT)]
+    if filed and not any(_generic_case(d.case) for d in filed):
+        # Every row sits in a case group: the group (contiguous run of one
+        # label) of the first declaration form, else of the first document.
+        forms = [d for d in filed if d.kind == KIND_DECLARATION] or filed
+        anchor = min(forms, key=lambda d: _FORM_RANK.get(_fold(d.name)[:7], 2))
+        index = docs.index(anchor)
+        start = end = index
+        while start > 0 and docs[start - 1].case == anchor.case:
+            start -= 1
+        while end + 1 < len(docs) and docs[end + 1].case == anchor.case:
+            end += 1
+        run = docs[start : end + 1]
+        main = [d for d in filed if any(d is r for r in run)]
+    else:
+        main = [d for d in filed if _generic_case(d.case)]
+    special = [
+        d
+        for d in docs
+        if d.kind == KIND_CONDITIONAL
+        or (d.kind in (KIND_DECLARATION, KIND_SUBMIT) and not any(d is m for m in main))
+    ]
+    # Stable sort: the paper declaration ("Tờ khai ...") first, other forms, then evidence.
+    main.sort(key=lambda d: (d.kind != KIND_DECLARATION, _FORM_RANK.get(_fold(d.name)[:7], 2)))
+    present.sort(key=lambda d: not _ID_RE.search(_fold(d.name)))
+    return DocumentGroups(tuple(main), tuple(present), tuple(special), tuple(notes))
+
+
+def _document_line(document: Document, limit: int = MAX_DOCUMENT_CHARS) -> str:
+    detail = _quantity(document)
+    extra = f" — mẫu: {_clip(document.form, 80)}" if document.form else ""
+    suffix = f" ({detail})" if detail else ""
+    return f"• {_clip(_strip_bullet(document.name), limit)}{suffix}{extra}"
+
+
 def answer_documents(curated: object, max_items: int = MAX_DOCUMENTS) -> Answer:
+    """What to prepare: first what most applicants submit (the declaration form
+    with its template, the core evidence), the ID/papers to present, then
+    "Trường hợp riêng" as short lines; notes are counted and offered
+    (`answer_document_notes`). At most `max_items` main documents."""
     procedure, _ = _unwrap(curated)
     lines = [_header(procedure)]
     documents = list(procedure.documents)
@@ -249,24 +467,56 @@ def answer_documents(curated: object, max_items: int = MAX_DOCUMENTS) -> Answer:
         lines.append("Cổng DVC không liệt kê thành phần hồ sơ cho thủ tục này.")
         lines.append(_link_line(procedure))
         return Answer("\n".join(lines), ("ask_fee", "ask_agency"))
-    lines.append(f"📋 Thành phần hồ sơ ({len(documents)} giấy tờ):")
-    shown = documents[:max_items]
-    current_case: str | None = None
-    for document in shown:
-        case = _case_label(document.case)
-        if case and case != current_case:
-            lines.append(f"▸ {case}:")
-        current_case = case
-        detail = _quantity(document)
-        extra = f" — mẫu: {_clip(document.form, 80)}" if document.form else ""
-        suffix = f" ({detail})" if detail else ""
-        lines.append(f"• {_clip(_strip_bullet(document.name), MAX_DOCUMENT_CHARS)}{suffix}{extra}")
-    hidden = len(documents) - len(shown)
-    if hidden > 0:
-        lines.append(f"… và {hidden} giấy tờ khác — xem đầy đủ tại {portal_link(procedure)}")
+    groups = group_documents(procedure)
+    hidden = 0
+    if groups.main:
+        lines.append("📋 Thành phần hồ sơ — giấy tờ hầu hết người nộp cần:")
+        lines.extend(_document_line(d) for d in groups.main[:max_items])
+        hidden += max(0, len(groups.main) - max_items)
+    elif groups.present:
+        lines.append("📋 Thành phần hồ sơ — chỉ cần xuất trình:")
+    else:
+        lines.append("📋 Thành phần hồ sơ:")
+    if groups.present:
+        lines.append("🪪 Giấy tờ xuất trình (mang theo để đối chiếu, không phải nộp):")
+        lines.extend(_document_line(d, 160) for d in groups.present[:3])
+        hidden += max(0, len(groups.present) - 3)
+    if groups.special:
+        lines.append("▸ Trường hợp riêng (chỉ khi thuộc trường hợp đó):")
+        for document in groups.special[:MAX_SPECIAL_CASES]:
+            label = _case_label(document.case)
+            prefix = f"{_clip(label, 60)}: " if label and not _generic_case(document.case) else ""
+            lines.append(f"– {prefix}{_clip(_strip_bullet(document.name), 110)}")
+        hidden += max(0, len(groups.special) - MAX_SPECIAL_CASES)
+    if groups.notes:
+        lines.append(
+            f"ℹ️ Cổng DVC có thêm {len(groups.notes)} lưu ý, giải thích cho hồ sơ này "
+            "(không phải giấy tờ phải nộp)."
+        )
+    lines.extend(stale_warnings(curated))
+    if hidden > 0 or groups.notes:
+        more = f"… và {hidden} giấy tờ khác — " if hidden > 0 else ""
+        lines.append(f"{more}xem đầy đủ tại {portal_link(procedure)}")
     else:
         lines.append(_link_line(procedure))
-    return Answer("\n".join(lines), ("ask_fee", "ask_processing_time", "ask_agency"))
+    return Answer(fit_message(lines), ("ask_fee", "ask_processing_time", "ask_agency"))
+
+
+def answer_document_notes(curated: object, max_items: int = MAX_NOTES) -> Answer:
+    """The portal's notes on the documents ("Lưu ý", exemptions such as
+    "Trường hợp ... thì không phải nộp"), for a citizen who asks for them."""
+    procedure, _ = _unwrap(curated)
+    notes = group_documents(procedure).notes
+    lines = [_header(procedure)]
+    if not notes:
+        lines.append("Cổng DVC không ghi lưu ý nào thêm cho thành phần hồ sơ của thủ tục này.")
+    else:
+        lines.append(f"ℹ️ Lưu ý về hồ sơ ({len(notes)}):")
+        lines.extend(f"– {_clip(_strip_bullet(n.name), 300)}" for n in notes[:max_items])
+        if len(notes) > max_items:
+            lines.append(f"… và {len(notes) - max_items} lưu ý khác.")
+    lines.append(_link_line(procedure))
+    return Answer(fit_message(lines), ("ask_documents", "ask_fee", "ask_agency"))
 
 
 # ---------------------------------------------------------------------------
@@ -317,8 +567,26 @@ def answer_online(curated: object) -> Answer:
     return Answer("\n".join(lines), ("ask_documents", "ask_fee", "ask_processing_time"))
 
 
+def legal_status_text(entry: LegalEntry | None, registry: Mapping[str, LegalEntry]) -> str:
+    """" — đã được thay thế bởi …" / " — đã hết hiệu lực …" / " — đã được sửa đổi bởi …" or ""."""
+    if entry is None:
+        return ""
+    if is_stale(entry, fees.today()):
+        if entry.replaced_by:
+            from catalog.legal import resolve_replacement
+
+            return f" — ⚠️ đã được thay thế bởi {resolve_replacement(entry.number, registry)}"
+        when = f" từ {fees.format_date(entry.expired_on)}" if entry.expired_on else ""
+        return f" — ⚠️ đã hết hiệu lực{when}"
+    if entry.amended_by:
+        return f" (đã được sửa đổi, bổ sung bởi {', '.join(entry.amended_by[:3])})"
+    return ""
+
+
 def answer_legal_basis(curated: object, max_items: int = MAX_LEGAL) -> Answer:
+    """The legal bases with their registry status (replaced, expired, amended)."""
     procedure, _ = _unwrap(curated)
+    registry = _registry(curated)
     lines = [_header(procedure)]
     laws = list(procedure.legal_basis)
     if not laws:
@@ -327,14 +595,16 @@ def answer_legal_basis(curated: object, max_items: int = MAX_LEGAL) -> Answer:
         lines.append(f"⚖️ Căn cứ pháp lý ({len(laws)} văn bản):")
         for law in laws[:max_items]:
             title = _clip(law.title, 200)
+            status = legal_status_text(registry.get(law.number or ""), registry)
             if law.number and law.number not in title:
-                lines.append(f"• {law.number} — {title}")
+                lines.append(f"• {law.number} — {title}{status}")
             else:
-                lines.append(f"• {title or law.number}")
+                lines.append(f"• {title or law.number}{status}")
         if len(laws) > max_items:
             lines.append(f"… và {len(laws) - max_items} văn bản khác.")
+    lines.extend(stale_warnings(curated))
     lines.append(_link_line(procedure))
-    return Answer("\n".join(lines), ("ask_documents", "ask_fee", "ask_procedure"))
+    return Answer(fit_message(lines), ("ask_documents", "ask_fee", "ask_procedure"))
 
 
 def _short_steps(steps: str) -> list[str]:
@@ -369,13 +639,14 @@ def answer_procedure(curated: object) -> Answer:
         lines.append("Các bước chính:")
         lines.extend(f"{i}. {step}" for i, step in enumerate(steps, start=1))
     lines.append(
-        f"Hồ sơ gồm {len(procedure.documents)} giấy tờ; "
+        f"Hồ sơ gồm {sum(d.kind != KIND_NOTE for d in procedure.documents)} giấy tờ; "
         f"{len(procedure.legal_basis)} văn bản căn cứ pháp lý."
     )
     if correction is not None:
         lines.append("⚠️ Lệ phí của thủ tục này đã được cập nhật, hỏi “lệ phí” để xem chi tiết.")
+    lines.extend(stale_warnings(curated))
     lines.append(_link_line(procedure))
-    return Answer("\n".join(lines), ("ask_documents", "ask_fee", "ask_processing_time"))
+    return Answer(fit_message(lines), ("ask_documents", "ask_fee", "ask_processing_time"))
 
 
 ANSWERERS: dict[str, Callable[[object], Answer]] = {

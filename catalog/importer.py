@@ -21,8 +21,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.database import session_scope
+from catalog.legal import derive_registry, merge_curated
 from catalog.orm import (
     CatalogImportRow,
+    LegalDocumentRow,
     LegalDocumentStatusRow,
     ProcedureAliasRow,
     ProcedureDocumentRow,
@@ -32,7 +34,13 @@ from catalog.orm import (
 )
 from catalog.overrides import DEFAULT_OVERRIDES_PATH, Overrides, load_overrides
 from catalog.parser import ParseError, parse_record
-from catalog.repository import CatalogRepository, CuratedProcedure, FeeCorrection, procedure_rows
+from catalog.repository import (
+    CatalogRepository,
+    CuratedProcedure,
+    FeeCorrection,
+    entry_row,
+    procedure_rows,
+)
 from catalog.source import DEFAULT_SOURCE, iter_raw_records
 
 ProgressCallback = Callable[[int, int], None]
@@ -70,7 +78,8 @@ def _fingerprint(paths: list[Path]) -> str:
             digest.update(str(file.name).encode())
             digest.update(file.read_bytes())
     # The parser's own code is an input too: a parser fix must re-import.
-    digest.update(Path(__file__).with_name("parser.py").read_bytes())
+    for module in ("parser.py", "fees.py", "legal.py"):
+        digest.update(Path(__file__).with_name(module).read_bytes())
     return digest.hexdigest()
 
 
@@ -139,6 +148,32 @@ def _store_legal_statuses(session: Session, overrides: Overrides) -> None:
         )
 
 
+def _store_registry(
+    session: Session,
+    legal_rows: list[tuple[str, str | None, str, str]],
+    fee_notes: list[tuple[str, str]],
+    overrides: Overrides,
+) -> int:
+    """Rebuild the legal-document registry from every parsed procedure and the
+    curated statuses; returns the number of registry rows."""
+    curated = {
+        number: {
+            "status": entry.status,
+            "superseded_by": entry.superseded_by,
+            "source": entry.source,
+            "expired_on": entry.expired_on,
+            "title": entry.title,
+        }
+        for number, entry in overrides.legal_documents.items()
+    }
+    registry = merge_curated(derive_registry(legal_rows, fee_notes), curated)
+    session.execute(delete(LegalDocumentRow))
+    rows = [entry_row(entry) for _, entry in sorted(registry.items())]
+    for start in range(0, len(rows), 1000):
+        session.execute(LegalDocumentRow.__table__.insert(), rows[start : start + 1000])
+    return len(rows)
+
+
 def import_catalog(
     session_factory: sessionmaker,
     source: Path | None = None,
@@ -175,6 +210,8 @@ def import_catalog(
         pending: dict[str, list[dict[str, Any]]] = {table.name: [] for table in CATALOG_TABLES}
         records = list(iter_raw_records(source))
         summary.records = len(records)
+        legal_rows: list[tuple[str, str | None, str, str]] = []
+        fee_notes: list[tuple[str, str]] = []
         for index, raw in enumerate(records, start=1):
             if progress:
                 progress(index, len(records))
@@ -190,6 +227,13 @@ def import_catalog(
                 )
                 continue
             seen.add(procedure.code)
+            legal_rows.extend(
+                (procedure.code, lb.number, lb.title, lb.doc_type) for lb in procedure.legal_basis
+            )
+            fee_notes.extend(
+                (procedure.code, note)
+                for note in dict.fromkeys(m.fee.note for m in procedure.methods if m.fee.note)
+            )
             aliases, popularity, correction = curate(procedure.code, overrides)
             curated = CuratedProcedure(procedure, aliases, popularity, correction)
             content_hash = _content_hash(curated)
@@ -214,6 +258,7 @@ def import_catalog(
             for start in range(0, len(rows), 1000):
                 session.execute(table.insert(), rows[start : start + 1000])
         _store_legal_statuses(session, overrides)
+        _store_registry(session, legal_rows, fee_notes, overrides)
 
         run.records = summary.records
         run.inserted = summary.inserted

@@ -1,19 +1,29 @@
 """`tthc catalog lint`: find what a maintainer must check before citizens see it.
 
 The seed problem of this domain is stale legal bases, so the first check uses
-the curated legal-document statuses of `catalog/overrides.yml`. The others
-catch fee cells that contradict their own note (a "Miễn phí" cell whose note
-states a fee) and procedures that lack fee or time information.
+the legal-document registry (`catalog/legal.py`: statuses derived from the
+catalog plus the curated ones of `catalog/overrides.yml`): every procedure
+citing a replaced or expired document is reported with the replacement and the
+source of the status, one finding per procedure and document — a review queue
+for maintainers (`tthc catalog lint --format csv`). The other checks catch fee
+cells that contradict their own note (a "Miễn phí" cell whose note states a
+fee) and procedures that lack fee or time information.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 
+from catalog.fees import format_date, today
+from catalog.legal import LegalEntry, is_stale, resolve_replacement
 from catalog.repository import CatalogRepository, CuratedProcedure, LegalStatus
 
-STALE_STATUSES = frozenset({"superseded", "repealed"})
+STALE_STATUSES = frozenset({"superseded", "repealed", "replaced", "expired"})
 
 # An amount of money in a note: "135.000 đồng", "2,000,000 VNĐ", "50000đ".
 _MONEY = re.compile(
@@ -34,9 +44,59 @@ def bare_numbers(number_cell: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Finding:
+    """One thing to review. For stale_legal_basis: `number` is the cited
+    document, `replaced_by` the newest replacement (None for an expiry),
+    `source` where the status comes from."""
+
     code: str
     kind: str  # stale_legal_basis | fee_contradicts_note | missing_fee | missing_time
     message: str
+    number: str | None = None
+    status: str | None = None
+    replaced_by: str | None = None
+    source: str | None = None
+
+
+CSV_COLUMNS = ("code", "kind", "number", "status", "replaced_by", "source", "message")
+
+
+def findings_csv(findings: Sequence[Finding]) -> str:
+    """The findings as CSV with a header row (CSV_COLUMNS), for spreadsheets."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for f in findings:
+        writer.writerow([getattr(f, column) or "" for column in CSV_COLUMNS])
+    return out.getvalue()
+
+
+def _stale_findings(
+    curated: CuratedProcedure, registry: Mapping[str, LegalEntry], day: date
+) -> list[Finding]:
+    p = curated.procedure
+    findings = []
+    for number in dict.fromkeys(lb.number for lb in p.legal_basis if lb.number):
+        entry = registry.get(number)
+        if entry is None or not is_stale(entry, day):
+            continue
+        replacement = resolve_replacement(number, registry)
+        if replacement:
+            message = f"căn cứ {number} đã được thay thế bởi {replacement}"
+        else:
+            when = f" từ {format_date(entry.expired_on)}" if entry.expired_on else ""
+            message = f"căn cứ {number} đã hết hiệu lực{when}"
+        findings.append(
+            Finding(
+                p.code,
+                "stale_legal_basis",
+                message,
+                number=number,
+                status=entry.status,
+                replaced_by=replacement,
+                source=entry.status_source,
+            )
+        )
+    return findings
 
 
 def money_in(text: str) -> list[int]:
@@ -49,22 +109,19 @@ def money_in(text: str) -> list[int]:
     return amounts
 
 
-def lint_procedure(curated: CuratedProcedure, statuses: dict[str, LegalStatus]) -> list[Finding]:
+def lint_procedure(
+    curated: CuratedProcedure,
+    statuses: dict[str, LegalStatus] | None = None,
+    *,
+    registry: Mapping[str, LegalEntry] | None = None,
+    day: date | None = None,
+) -> list[Finding]:
+    """Findings for one procedure. Stale legal bases come from `registry`
+    (default: the entries the CuratedProcedure carries) as of `day` (default
+    today); `statuses` (the older curated-status table) is accepted for
+    callers that still pass it and is not needed otherwise."""
     p = curated.procedure
-    findings: list[Finding] = []
-    for legal in p.legal_basis:
-        status = next(
-            (statuses[n] for n in bare_numbers(legal.number or "") if n in statuses), None
-        )
-        if status and status.status in STALE_STATUSES:
-            replacement = f", thay bằng {status.superseded_by}" if status.superseded_by else ""
-            findings.append(
-                Finding(
-                    p.code,
-                    "stale_legal_basis",
-                    f"căn cứ {legal.number} đã {status.status}{replacement}",
-                )
-            )
+    findings = _stale_findings(curated, registry or curated.legal, day or today())
     fee_rows = [m for m in p.methods if m.fee.text.strip()]
     if not fee_rows and curated.fee_correction is None:
         findings.append(Finding(p.code, "missing_fee", "không có thông tin phí, lệ phí"))
@@ -88,9 +145,11 @@ def lint_procedure(curated: CuratedProcedure, statuses: dict[str, LegalStatus]) 
     return findings
 
 
-def lint_catalog(repo: CatalogRepository) -> list[Finding]:
-    statuses = repo.legal_statuses()
+def lint_catalog(repo: CatalogRepository, day: date | None = None) -> list[Finding]:
+    """Every finding over the catalog, procedures in code order."""
+    registry = repo.legal_registry()
+    day = day or today()
     findings: list[Finding] = []
     for curated in repo.iter_curated():
-        findings.extend(lint_procedure(curated, statuses))
+        findings.extend(lint_procedure(curated, registry=registry, day=day))
     return findings

@@ -15,6 +15,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -98,6 +99,8 @@ class ProcedureMethodRow(Base):
     fee_text = Column(Text, nullable=False, default="")
     fee_note = Column(Text, nullable=False, default="")
     description = Column(Text, nullable=False, default="")
+    # Dated fee rules read from the note (catalog.fees; FeeRule.to_dict shapes).
+    fee_rules = Column(JSON, nullable=False, default=list)
 
 
 class ProcedureDocumentRow(Base):
@@ -113,6 +116,8 @@ class ProcedureDocumentRow(Base):
     copies = Column(Integer, nullable=False, default=0)
     form = Column(Text, nullable=True)
     case = Column(Text, nullable=True)
+    # declaration | submit | conditional | present | note (catalog.model.DOCUMENT_KINDS)
+    kind = Column(String(16), nullable=False, default="submit")
 
 
 class ProcedureLegalBasisRow(Base):
@@ -123,8 +128,9 @@ class ProcedureLegalBasisRow(Base):
         String(32), ForeignKey("procedures.code", ondelete="CASCADE"), nullable=False, index=True
     )
     position = Column(Integer, nullable=False)
-    number = Column(String(200), nullable=True, index=True)
+    number = Column(String(200), nullable=True, index=True)  # normalised (catalog.legal)
     title = Column(Text, nullable=False, default="")
+    doc_type = Column(String(64), nullable=False, default="")
 
 
 class ProcedureAliasRow(Base):
@@ -150,6 +156,27 @@ class LegalDocumentStatusRow(Base):
     status = Column(String(32), nullable=False)
     superseded_by = Column(String(200), nullable=True)
     source = Column(Text, nullable=True)
+
+
+class LegalDocumentRow(Base):
+    """The legal-document registry (catalog.legal): one row per document the
+    catalog cites or a curated entry names, with its status and the source of
+    that status. Rebuilt by every import."""
+
+    __tablename__ = "legal_documents"
+
+    number = Column(String(200), primary_key=True)
+    doc_type = Column(String(64), nullable=False, default="")
+    issuer = Column(Text, nullable=False, default="")
+    issue_date = Column(Date, nullable=True)
+    title = Column(Text, nullable=False, default="")
+    status = Column(String(32), nullable=False, default="unverified")
+    amended_by = Column(JSON, nullable=False, default=list)
+    replaced_by = Column(String(200), nullable=True)
+    expired_on = Column(Date, nullable=True)
+    status_source = Column(Text, nullable=True)
+    origin = Column(String(16), nullable=False, default="catalog")
+    cited_by = Column(Integer, nullable=False, default=0)
 
 
 class CatalogImportRow(Base):

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,10 @@ __all__ = [
 
 DEFAULT_OVERRIDES_PATH = Path(__file__).resolve().parent / "overrides.yml"
 
-LEGAL_STATUSES: frozenset[str] = frozenset({"in_force", "amended", "superseded", "repealed"})
+# "superseded"/"repealed" are the older words for the registry's "replaced"/"expired".
+LEGAL_STATUSES: frozenset[str] = frozenset(
+    {"in_force", "amended", "superseded", "repealed", "replaced", "expired"}
+)
 
 # Portal procedure codes look like "1.014061"; YAML would read an unquoted one
 # as a float and drop trailing zeros ("1.000110" → 1.00011), hence the check.
@@ -55,7 +59,7 @@ _CODE = re.compile(r"^\d\.\d{6}$")
 _TOP_KEYS = frozenset({"procedures", "legal_documents"})
 _PROCEDURE_KEYS = frozenset({"aliases", "popularity", "fee_correction"})
 _FEE_KEYS = frozenset({"amount_vnd", "text", "source"})
-_LEGAL_KEYS = frozenset({"status", "superseded_by", "source"})
+_LEGAL_KEYS = frozenset({"status", "superseded_by", "source", "expired_on", "title"})
 
 
 class OverridesError(ValueError):
@@ -84,6 +88,8 @@ class LegalDocumentOverride:
     status: str
     superseded_by: str | None = None
     source: str | None = None
+    expired_on: date | None = None
+    title: str | None = None
 
 
 @dataclass(frozen=True)
@@ -195,10 +201,22 @@ def _parse_legal(number: Any, value: Any, where: str) -> tuple[str, LegalDocumen
     superseded_by = data.get("superseded_by")
     if superseded_by is not None:
         superseded_by = _non_empty_str(superseded_by, f"{where}.superseded_by")
-    if status == "superseded" and not superseded_by:
-        raise _fail(f"{where}.superseded_by", "required when status is 'superseded'")
+    if status in ("superseded", "replaced") and not superseded_by:
+        raise _fail(f"{where}.superseded_by", f"required when status is {status!r}")
     source = _non_empty_str(data.get("source"), f"{where}.source")
-    return number, LegalDocumentOverride(status=status, superseded_by=superseded_by, source=source)
+    expired_on = data.get("expired_on")
+    if expired_on is not None and not isinstance(expired_on, date):
+        raise _fail(f"{where}.expired_on", "expected a date (YYYY-MM-DD)")
+    title = data.get("title")
+    if title is not None:
+        title = _non_empty_str(title, f"{where}.title")
+    return number, LegalDocumentOverride(
+        status=status,
+        superseded_by=superseded_by,
+        source=source,
+        expired_on=expired_on,
+        title=title,
+    )
 
 
 def parse_overrides(data: Any, origin: str = "<overrides>", path: Path | None = None) -> Overrides:

@@ -31,10 +31,18 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import replace as dc_replace
 from typing import Any
 
+from catalog.fees import parse_fee_rules
+from catalog.legal import doc_type_of, normalize_number, split_number
 from catalog.model import (
     CHANNELS,
+    KIND_CONDITIONAL,
+    KIND_DECLARATION,
+    KIND_NOTE,
+    KIND_PRESENT,
+    KIND_SUBMIT,
     Document,
     Fee,
     LegalDocument,
@@ -46,6 +54,7 @@ from catalog.model import (
 __all__ = [
     "ParseError",
     "clean_result",
+    "document_kind",
     "is_note_row",
     "parse_documents",
     "parse_legal_basis",
@@ -360,12 +369,13 @@ def _method_from_row(row: _MethodRow) -> SubmissionMethod:
             value = _parse_amount(m.group("amount"))
             amount = value if value >= _MIN_PLAUSIBLE_VND or value == 0 else None
     fee_text = f"{main} ({note})".strip() if note else main
-    return SubmissionMethod(
+    method = SubmissionMethod(
         channel=m.group("channel"),
         processing_time=time,
         fee=Fee(amount_vnd=amount, text=fee_text, note=note),
         description=_no_info_to_empty(_block(row.description)),
     )
+    return dc_replace(method, fee_rules=parse_fee_rules(method))
 
 
 # --------------------------------------------------------------- documents table
@@ -409,15 +419,90 @@ _SYLLABLE_RE = re.compile(
 
 
 def is_note_row(document: Document) -> bool:
-    """True for a "Thành phần hồ sơ" row with 0 originals and 0 copies.
+    """True for a "Thành phần hồ sơ" row that is not a document (kind "note").
 
     Such rows are explanations ("Trường hợp ... thì không phải nộp bản giấy"),
-    or documents whose quantity is written in the name ("Tờ khai hải quan: 02
-    bản chính"). The parser KEEPS them, in page order and with their case, so
-    nothing the portal shows is lost; callers that want only what to submit
-    filter them out with this helper.
+    "Lưu ý" lines and headings. The parser KEEPS them, in page order and with
+    their case, so nothing the portal shows is lost; callers that want only
+    what to submit or present filter them out with this helper.
     """
-    return document.originals == 0 and document.copies == 0
+    return document_kind(document) == KIND_NOTE
+
+
+def _strip_marks(ch: str) -> str:
+    decomposed = unicodedata.normalize("NFD", ch)
+    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+
+
+# One translate table (Vietnamese letters → ASCII) instead of NFD per call: the
+# import folds ~15,000 document names.
+_FOLD_TABLE = {
+    ord(ch): _strip_marks(ch)
+    for ch in _VI_UPPER[3:] + _VI_LOWER[3:]
+    if _strip_marks(ch) != ch
+} | {ord("đ"): "d", ord("Đ"): "D"}
+
+
+def _fold(text: str) -> str:
+    """Lowercase ASCII folding of Vietnamese text ("Lưu ý" → "luu y")."""
+    return (text or "").translate(_FOLD_TABLE).lower()
+
+
+_NOTE_START_RE = re.compile(r"^\W*(?:luu y|ghi chu|chu y)\b")
+_NOTE_CASE_RE = re.compile(r"\b(?:luu y|ghi chu|chu y)\b")
+_QTY_IN_NAME_RE = re.compile(r"\d+\s*ban\s+(?:chinh|sao)")
+_NOT_NEEDED_RE = re.compile(
+    r"^\W*(?:trong )?(?:truong hop|neu)\b.*\b(?:thi )?(?:khong (?:phai|can)|duoc mien)"
+    r" (?:nop|xuat trinh|tai len|cung cap|chung thuc)"
+)
+_DECLARATION_RE = re.compile(
+    r"^\W*(?:\d+[.)]\s*)?(?:to khai|don (?:de nghi|dang ky|xin|yeu cau|khai)|don\b"
+    r"|phieu (?:de nghi|yeu cau|khai|dang ky)|ban khai|van ban de nghi|giay de nghi|giay khai"
+    r"|mau (?:so|to khai|don|phieu|hs|dc)\b|mau (?:ho tich )?dien tu tuong tac"
+    r"|de nghi [^.;(]{0,60}theo mau)"
+)
+_CONDITION_RE = re.compile(r"^\W*(?:trong )?(?:truong hop|neu|doi voi)\b")
+_PRESENT_RE = re.compile(r"xuat trinh")
+# "Văn bản ủy quyền ... trong trường hợp ủy quyền", "... (nếu có)": only some applicants.
+_CONDITION_INSIDE_RE = re.compile(
+    r"\btrong truong hop\b|\bdoi voi truong hop\b|\(neu co\)|\(doi voi |^\W*van ban uy quyen\b"
+    r"|\bnguoi dai dien hop phap\b"
+)
+
+
+def document_kind(document: Document) -> str:
+    """What a row is to the citizen, from its name, quantity and case group.
+
+    - note: a "Lưu ý"/"Ghi chú" line or group, a row with no quantity (unless
+      the quantity is written in its name), a "Trường hợp ... thì không phải
+      nộp/xuất trình" exemption;
+    - present: in a "Giấy tờ phải xuất trình" group (to show, not hand in);
+    - declaration: the form to fill in ("Tờ khai", "Đơn đề nghị", "Phiếu đề nghị" ...);
+    - conditional: a row that starts with its own case ("Trường hợp ...",
+      "Nếu ...", "Đối với ..."), says "trong trường hợp"/"(nếu có)" early, is a
+      power of attorney, or sits in a "Trường hợp ..." group;
+    - submit: anything else.
+    """
+    name = _fold(document.name)
+    case = _fold(document.case or "")
+    if _NOTE_START_RE.match(name) or _NOTE_CASE_RE.search(case):
+        return KIND_NOTE
+    if document.originals == 0 and document.copies == 0 and not _QTY_IN_NAME_RE.search(name):
+        return KIND_NOTE
+    if _NOT_NEEDED_RE.match(name) and not (document.originals or document.copies):
+        return KIND_NOTE
+    presented = _PRESENT_RE.search(case) and "nop" not in case.replace("xuat trinh", "")
+    if presented or name.startswith("xuat trinh"):
+        return KIND_PRESENT
+    if _DECLARATION_RE.match(name):
+        return KIND_DECLARATION
+    if (
+        _CONDITION_RE.match(name)
+        or _CONDITION_RE.match(re.sub(r"^[\W\d.)]+", "", case))
+        or _CONDITION_INSIDE_RE.search(name[:160])
+    ):
+        return KIND_CONDITIONAL
+    return KIND_SUBMIT
 
 
 def _is_quantity_cell(text: str, match: re.Match[str], name_start: int) -> bool:
@@ -603,7 +688,7 @@ def parse_documents(text: str) -> list[Document]:
                 documents.append(tail_doc)
         else:
             case = _clean_case(tail)
-    return documents
+    return [dc_replace(d, kind=document_kind(d)) for d in documents]
 
 
 # ------------------------------------------------------------------- legal basis
@@ -723,9 +808,9 @@ def _is_number_column(body: str, token: _NumberToken, next_token: _NumberToken |
 def parse_legal_basis(text: str) -> list[LegalDocument]:
     """Split "Căn cứ pháp lý" into `LegalDocument(number, title)` rows.
 
-    `number` is the "Mã văn bản" cell as written, doc-type words included when
-    the portal put them there ("Luật số 146/2025/QH15"); text after the last
-    number is a row without a number.
+    `number` is the "Mã văn bản" cell normalised by `catalog.legal.normalize_number`
+    ("Luật số 146/2025/QH15" → "146/2025/QH15"; the "Luật" goes to `doc_type`);
+    text after the last number is a row without a number.
     """
     text = _nfc(text).strip()
     if not text.startswith(_LEGAL_TABLE):
@@ -753,12 +838,16 @@ def parse_legal_basis(text: str) -> list[LegalDocument]:
                 continue
             start = token.number_start  # "Thông tư 02/2026/..." is title + number
         title = _clean_title(body[pos:start])
-        number = _inline(body[start : token.end])
-        rows.append(LegalDocument(number=number, title=title or number))
+        cell = _inline(body[start : token.end])
+        stated, _ = split_number(cell)
+        number = normalize_number(cell)
+        title = title or number or cell
+        doc_type = doc_type_of(number, title, stated)
+        rows.append(LegalDocument(number=number, title=title, doc_type=doc_type))
         pos = token.end
     rest = _clean_title(body[pos:])
     if re.search(r"\w", rest):
-        rows.append(LegalDocument(number=None, title=rest))
+        rows.append(LegalDocument(number=None, title=rest, doc_type=doc_type_of(None, rest)))
     return rows
 
 

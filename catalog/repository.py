@@ -7,16 +7,20 @@ ORM rows; nothing outside `catalog/` needs to know the tables.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import field as dataclass_field
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from catalog.legal import NUMBER_RE, LegalEntry, normalize_number
 from catalog.model import (
     Document,
     Fee,
+    FeeRule,
     LegalDocument,
     Procedure,
     ProcessingTime,
@@ -24,6 +28,7 @@ from catalog.model import (
 )
 from catalog.orm import (
     CatalogImportRow,
+    LegalDocumentRow,
     LegalDocumentStatusRow,
     ProcedureAliasRow,
     ProcedureDocumentRow,
@@ -51,12 +56,66 @@ class LegalStatus:
 
 @dataclass(frozen=True)
 class CuratedProcedure:
-    """A procedure with the maintainers' overlay applied."""
+    """A procedure with the maintainers' overlay applied. `legal` maps the
+    normalised numbers of its legal bases to their registry entries (empty
+    when built without a database)."""
 
     procedure: Procedure
     aliases: tuple[str, ...]
     popularity: float
     fee_correction: FeeCorrection | None
+    legal: Mapping[str, LegalEntry] = dataclass_field(default_factory=dict)
+
+
+def _rule_from_dict(data: Mapping[str, Any]) -> FeeRule:
+    def day(value: Any) -> date | None:
+        return date.fromisoformat(value) if value else None
+
+    return FeeRule(
+        kind=data["kind"],
+        amount_vnd=data.get("amount_vnd"),
+        valid_from=day(data.get("valid_from")),
+        valid_until=day(data.get("valid_until")),
+        percent=data.get("percent"),
+        online_only=bool(data.get("online_only")),
+        source=data.get("source"),
+        text=data.get("text", ""),
+    )
+
+
+def entry_from_row(row: LegalDocumentRow) -> LegalEntry:
+    return LegalEntry(
+        number=row.number,
+        doc_type=row.doc_type,
+        issuer=row.issuer,
+        issue_date=row.issue_date,
+        title=row.title,
+        status=row.status,
+        amended_by=tuple(row.amended_by or ()),
+        replaced_by=row.replaced_by,
+        expired_on=row.expired_on,
+        status_source=row.status_source,
+        origin=row.origin,
+        cited_by=row.cited_by,
+    )
+
+
+def entry_row(entry: LegalEntry) -> dict[str, Any]:
+    """Insert parameters of one registry row."""
+    return {
+        "number": entry.number,
+        "doc_type": entry.doc_type,
+        "issuer": entry.issuer,
+        "issue_date": entry.issue_date,
+        "title": entry.title,
+        "status": entry.status,
+        "amended_by": list(entry.amended_by),
+        "replaced_by": entry.replaced_by,
+        "expired_on": entry.expired_on,
+        "status_source": entry.status_source,
+        "origin": entry.origin,
+        "cited_by": entry.cited_by,
+    }
 
 
 def procedure_from_row(row: ProcedureRow) -> Procedure:
@@ -81,13 +140,15 @@ def procedure_from_row(row: ProcedureRow) -> Procedure:
                 processing_time=ProcessingTime(m.time_value, m.time_unit, m.time_text),
                 fee=Fee(m.fee_amount_vnd, m.fee_text, m.fee_note),
                 description=m.description,
+                fee_rules=tuple(_rule_from_dict(r) for r in (m.fee_rules or ())),
             )
             for m in row.methods
         ],
         documents=[
-            Document(d.name, d.originals, d.copies, d.form, d.case) for d in row.documents
+            Document(d.name, d.originals, d.copies, d.form, d.case, d.kind)
+            for d in row.documents
         ],
-        legal_basis=[LegalDocument(lb.number, lb.title) for lb in row.legal_bases],
+        legal_basis=[LegalDocument(lb.number, lb.title, lb.doc_type) for lb in row.legal_bases],
     )
 
 
@@ -135,6 +196,7 @@ def procedure_rows(curated: CuratedProcedure, content_hash: str) -> dict[str, li
                 "fee_text": m.fee.text,
                 "fee_note": m.fee.note,
                 "description": m.description,
+                "fee_rules": [rule.to_dict() for rule in m.fee_rules],
             }
             for i, m in enumerate(p.methods)
         ],
@@ -147,11 +209,18 @@ def procedure_rows(curated: CuratedProcedure, content_hash: str) -> dict[str, li
                 "copies": d.copies,
                 "form": d.form,
                 "case": d.case,
+                "kind": d.kind,
             }
             for i, d in enumerate(p.documents)
         ],
         ProcedureLegalBasisRow.__tablename__: [
-            {"procedure_code": code, "position": i, "number": lb.number, "title": lb.title}
+            {
+                "procedure_code": code,
+                "position": i,
+                "number": lb.number,
+                "title": lb.title,
+                "doc_type": lb.doc_type,
+            }
             for i, lb in enumerate(p.legal_basis)
         ],
         ProcedureAliasRow.__tablename__: [
@@ -171,7 +240,11 @@ class CatalogRepository:
         row = self.session.get(ProcedureRow, code.strip())
         return procedure_from_row(row) if row else None
 
-    def get_curated(self, code: str) -> CuratedProcedure | None:
+    def get_curated(
+        self, code: str, registry: Mapping[str, LegalEntry] | None = None
+    ) -> CuratedProcedure | None:
+        """The procedure with its overlay and the registry entries of its legal
+        bases (looked up in `registry` when given, else in the database)."""
         row = self.session.get(ProcedureRow, code.strip())
         if row is None:
             return None
@@ -182,16 +255,50 @@ class CatalogRepository:
                 row.fee_correction_text,
                 row.fee_correction_source or "",
             )
+        procedure = procedure_from_row(row)
+        numbers = {lb.number for lb in procedure.legal_basis if lb.number}
+        for method in procedure.methods:  # fees cite documents too ("theo Thông tư 44/2023/...")
+            numbers.update(r.source for r in method.fee_rules if r.source)
+            numbers.update(
+                n for n in map(normalize_number, NUMBER_RE.findall(method.fee.note)) if n
+            )
+        if registry is None:
+            legal = self.legal_registry(numbers)
+        else:
+            legal = {n: registry[n] for n in numbers if n in registry}
         return CuratedProcedure(
-            procedure=procedure_from_row(row),
+            procedure=procedure,
             aliases=tuple(a.alias for a in row.aliases),
             popularity=row.popularity,
             fee_correction=correction,
+            legal=legal,
         )
 
     def iter_curated(self) -> list[CuratedProcedure]:
+        registry = self.legal_registry()
         codes = self.session.execute(select(ProcedureRow.code).order_by(ProcedureRow.code))
-        return [c for c in (self.get_curated(code) for (code,) in codes) if c is not None]
+        return [
+            c for c in (self.get_curated(code, registry) for (code,) in codes) if c is not None
+        ]
+
+    def legal_registry(self, numbers: set[str] | None = None) -> dict[str, LegalEntry]:
+        """Registry entries by number (all, or only `numbers` plus the documents
+        that replace them, so a replacement chain can be followed)."""
+        query = select(LegalDocumentRow)
+        if numbers is not None:
+            if not numbers:
+                return {}
+            query = query.where(LegalDocumentRow.number.in_(sorted(numbers)))
+        entries = {r.number: entry_from_row(r) for r in self.session.execute(query).scalars()}
+        pending = {e.replaced_by for e in entries.values() if e.replaced_by} - set(entries)
+        while numbers is not None and pending:
+            more = self.session.execute(
+                select(LegalDocumentRow).where(LegalDocumentRow.number.in_(sorted(pending)))
+            ).scalars()
+            found = {r.number: entry_from_row(r) for r in more}
+            entries.update(found)
+            pending = {e.replaced_by for e in found.values() if e.replaced_by} - set(entries)
+        return entries
 
     def count(self) -> int:
         return self.session.execute(select(func.count()).select_from(ProcedureRow)).scalar_one()

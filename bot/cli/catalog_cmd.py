@@ -107,6 +107,8 @@ def _show(args: argparse.Namespace) -> int:
     data = curated.procedure.to_dict()
     data["aliases"] = list(curated.aliases)
     data["fee_correction"] = curated.fee_correction.__dict__ if curated.fee_correction else None
+    # Registry status of every document the procedure cites (catalog/legal.py).
+    data["legal_statuses"] = {n: e.to_dict() for n, e in sorted(curated.legal.items())}
     if args.json:
         print(json.dumps(data, ensure_ascii=False, indent=2))
     else:
@@ -146,8 +148,12 @@ def _lint(args: argparse.Namespace) -> int:
         findings = lint_catalog(CatalogRepository(session))
     if args.kind:
         findings = [f for f in findings if f.kind in args.kind]
-    if args.json:
+    if args.json or args.format == "json":
         print(json.dumps([f.__dict__ for f in findings], ensure_ascii=False, indent=2))
+    elif args.format == "csv":
+        from catalog.lint import findings_csv
+
+        sys.stdout.write(findings_csv(findings))
     else:
         for f in findings:
             print(f"{f.code}\t{f.kind}\t{f.message}")
@@ -197,6 +203,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = add("lint", "report stale legal bases, contradictory fees, missing data", _lint)
     p.add_argument("--json", action="store_true")
     p.add_argument("--kind", action="append", help="only this kind of finding (repeatable)")
+    p.add_argument(
+        "--format", choices=("text", "json", "csv"), default="text",
+        help="csv: one row per finding (code, kind, number, status, replaced_by, source, message)",
+    )
     p.add_argument("--strict", action="store_true", help="exit 1 when anything is found")
 
     p = add("stats", "counts over the catalog", _stats)

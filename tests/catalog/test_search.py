@@ -433,7 +433,7 @@ legal_documents:
         ),
         ('procedures:\n  "1.014061":\n    fee_correction:\n      amount: 5\n', "amount"),
         ('procedures:\n  "1.014061": {}\n  "1.014061": {}\n', "duplicate"),
-        ('legal_documents:\n  "1/2020/TT-BCA":\n    status: expired\n    source: s\n', "status"),
+        ('legal_documents:\n  "1/2020/TT-BCA":\n    status: obsolete\n    source: s\n', "status"),
         (
             'legal_documents:\n  "1/2020/TT-BCA":\n    status: superseded\n    source: s\n',
             "superseded_by",

@@ -58,6 +58,48 @@ def test_show_json_contract(cli_db: TestDatabase, capsys: pytest.CaptureFixture[
     assert any(lb["number"] == "123/2015/NĐ-CP" for lb in data["legal_basis"])
 
 
+def test_show_json_carries_kinds_fee_rules_and_legal_statuses(
+    cli_db: TestDatabase, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 10's structure: documents with kind and case, dated fee rules,
+    legal statuses (README "Catalog JSON")."""
+    status, out, _ = run_cli(capsys, "catalog", "show", "1.014063", "--json")
+    assert status == 0
+    data = json.loads(out)
+    assert {d["kind"] for d in data["documents"]} <= {
+        "declaration", "submit", "conditional", "present", "note"
+    }
+    assert data["documents"][0]["kind"] == "declaration"
+    rules = data["methods"][0]["fee_rules"]
+    assert rules[0]["kind"] == "base" and rules[0]["amount_vnd"] == 50000
+    reduction = next(r for r in rules if r["valid_from"] == "2025-07-01")
+    assert reduction == {
+        "kind": "reduction", "amount_vnd": 25000, "valid_from": "2025-07-01",
+        "valid_until": "2026-12-31", "percent": 50, "online_only": False,
+        "source": "64/2025/TT-BTC", "text": reduction["text"],
+    }
+    statuses = data["legal_statuses"]
+    assert statuses["64/2025/TT-BTC"]["expired_on"] == "2026-12-31"
+    assert set(statuses["64/2025/TT-BTC"]) >= {
+        "number", "doc_type", "issuer", "issue_date", "title", "status", "amended_by",
+        "replaced_by", "expired_on", "status_source",
+    }
+    status, out, _ = run_cli(capsys, "catalog", "show", "2.000986", "--json")
+    replaced = json.loads(out)["legal_statuses"]["81/2006/QH11"]
+    assert (replaced["status"], replaced["replaced_by"]) == ("replaced", "68/2020/QH14")
+
+
+def test_lint_csv_review_queue(cli_db: TestDatabase, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run_cli(
+        capsys, "catalog", "lint", "--kind", "stale_legal_basis", "--format", "csv"
+    )
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0] == "code,kind,number,status,replaced_by,source,message"
+    assert any(line.startswith("2.000986,stale_legal_basis,81/2006/QH11,replaced,68/2020/QH14,")
+               for line in lines)
+
+
 def test_show_unknown_code_exits_2(
     cli_db: TestDatabase, capsys: pytest.CaptureFixture[str]
 ) -> None:
