@@ -182,8 +182,60 @@ def _register(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stats(args: argparse.Namespace) -> int:
+    import csv
+    from datetime import date
+
+    from catalog.database import session_scope
+    from console.routes.analytics import overdue_checker
+    from training.analytics import Filters, compute
+
+    try:
+        filters = Filters.last_days(args.days, args.channel or "")
+        filters = Filters(
+            date.fromisoformat(args.date_from) if args.date_from else filters.date_from,
+            date.fromisoformat(args.date_to) if args.date_to else filters.date_to,
+            args.channel or "",
+        )
+    except ValueError as exc:
+        raise CommandError(f"dates are YYYY-MM-DD: {exc}") from exc
+    engine = _tracker_engine()
+    try:
+        with session_scope(open_database_or_exit(args)) as db:
+            tables = compute(db, engine, filters, overdue=overdue_checker(db)).tables()
+    finally:
+        engine.dispose()
+    names = [args.table] if args.table else list(tables)
+    for name in names:
+        if name not in tables:
+            raise CommandError(f"unknown table {name!r}; one of {', '.join(tables)}")
+        header, rows = tables[name]
+        if args.csv:
+            writer = csv.writer(sys.stdout)
+            writer.writerow(header)
+            writer.writerows(rows)
+            continue
+        print(f"== {name}")
+        widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) if rows else len(str(h))
+                  for i, h in enumerate(header)]
+        print("  ".join(str(h).ljust(min(w, 60)) for h, w in zip(header, widths, strict=True)))
+        for row in rows:
+            print("  ".join(str(v)[:60].ljust(min(w, 60))
+                            for v, w in zip(row, widths, strict=True)))
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     _ensure_importable()
+    stats = subparsers.add_parser("stats", help="the analytics dashboard's numbers")
+    stats.add_argument("--from", dest="date_from", help="YYYY-MM-DD (default: 30 days ago)")
+    stats.add_argument("--to", dest="date_to", help="YYYY-MM-DD (default: today)")
+    stats.add_argument("--days", type=int, default=30, help="range length without --from")
+    stats.add_argument("--channel", help="one channel (rest, webchat, telegram, zalo...)")
+    stats.add_argument("--table", help="one table: summary, daily, procedures, ...")
+    stats.add_argument("--csv", action="store_true", help="CSV instead of aligned text")
+    stats.add_argument("--database-url", help="default: TTHC_DATABASE_URL or var/tthc.db")
+    stats.set_defaults(handler=_stats)
     add = command_group(subparsers, "training", "misunderstood inbox, training jobs, model bank")
     add("collect", "read new conversations into the misunderstood inbox", _collect)
     add("export", "write labelled inbox items to the console's NLU file", _export)

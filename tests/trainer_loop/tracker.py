@@ -81,5 +81,9 @@ class FakeTracker:
     def action(self, sender: str, name: str) -> None:
         self._add(sender, "action", {"name": name}, action_name=name)
 
+    def at(self, when: float) -> None:
+        """Write the following events from POSIX time `when` on (1 s apart)."""
+        self.clock = when - 1.0
+
     def close(self) -> None:
         self.engine.dispose()
