@@ -49,6 +49,7 @@ from bot.channels.inbound import (
     GROUP_SENDER_MARK,
     LIMITS,
     NO_FORM_ATTACHMENT_REPLY,
+    NO_REPLY_FALLBACK,
     TEXT_CUT_NOTE,
     Attachment,
     ConversationState,
@@ -519,6 +520,8 @@ class TelegramBridge:
                 except RasaUnavailable as exc:
                     logger.error("telegram: Rasa unavailable for %s: %s", mask_id(sender), exc)
                     responses = [{"text": RASA_DOWN_REPLY}]
+            if not responses:  # the citizen always hears back
+                responses = [{"text": NO_REPLY_FALLBACK}]
             reply_to = None
             if group and update.effective_message is not None:
                 reply_to = update.effective_message.message_id

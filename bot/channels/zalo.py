@@ -45,6 +45,7 @@ from bot.channels.attachments import (
 )
 from bot.channels.inbound import (
     LIMITS,
+    NO_REPLY_FALLBACK,
     TEXT_CUT_NOTE,
     UNKNOWN_STATE,
     UNSUPPORTED_REPLIES,
@@ -173,10 +174,12 @@ class ZaloOutput(OutputChannel):
 
     def __init__(self, client: ZaloClient) -> None:
         self.client = client
+        self.attempted = 0  # replies this output tried to send (one per event)
 
     async def _send(self, recipient_id: str, call: Callable[[], Any]) -> None:
         """Run one OA API call; Zalo's business errors are warnings without a
         traceback (the reply cannot be sent, nothing is wrong with us)."""
+        self.attempted += 1
         try:
             await asyncio.to_thread(call)
         except ZaloApiError as exc:
@@ -344,6 +347,7 @@ class ZaloInput(InputChannel):
         self, on_new_message: OnNewMessage, output: ZaloOutput, sender_id: str, text: str,
         name: str,
     ) -> None:
+        before = output.attempted
         await on_new_message(
             UserMessage(
                 text,
@@ -353,6 +357,8 @@ class ZaloInput(InputChannel):
                 metadata={"zalo_event": name},
             )
         )
+        if output.attempted == before:  # the citizen always hears back
+            await output.send_text_message(sender_id, NO_REPLY_FALLBACK)
 
     async def conversation_state(self, agent: Any, sender_id: str) -> ConversationState:
         """The form and field the conversation waits for, from the agent's

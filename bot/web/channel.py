@@ -27,7 +27,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.inbound import EMPTY_REPLY, LIMITS, clean_inbound_text
+from bot.channels.inbound import EMPTY_REPLY, LIMITS, NO_REPLY_FALLBACK, clean_inbound_text
 from bot.channels.rasa_client import FORWARDER_SECRET_ENV, FORWARDER_SECRET_HEADER
 from catalog.database import shared_session_factory
 from dossiers.outbox import collect_for_recipient
@@ -185,6 +185,8 @@ class RestChannel(RestInput):
             except Exception:  # never log the text: it may hold personal data
                 logger.exception("message handling failed (sender %s)", sender[:16])
                 return response.json({"error": SERVICE_ERROR_VI}, status=503)
+            if not collector.messages:  # the citizen always hears back
+                return response.json([{"recipient_id": sender, "text": NO_REPLY_FALLBACK}])
             return response.json(collector.messages)
 
         @webhook.route("/state", methods=["GET"])

@@ -138,3 +138,21 @@ def test_malformed_bodies_are_400_not_500() -> None:
                 assert response.status_code == 400, raw
 
     run(scenario)
+
+
+def test_a_turn_without_any_reply_still_answers() -> None:
+    from bot.channels.inbound import NO_REPLY_FALLBACK
+
+    class SilentAgent(EchoAgent):
+        async def handle_message(self, message: UserMessage) -> None:
+            self.messages.append(message)  # e.g. "/restart": Rasa says nothing
+
+    async def scenario() -> None:
+        async with running_rest() as (base, agent), httpx.AsyncClient() as client:
+            agent.__class__ = SilentAgent
+            response = await client.post(
+                f"{base}/rest/webhook", json={"sender": "a", "message": "/restart"}
+            )
+            assert response.json() == [{"recipient_id": "a", "text": NO_REPLY_FALLBACK}]
+
+    run(scenario)
