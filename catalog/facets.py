@@ -20,7 +20,7 @@ from collections.abc import Iterable
 
 from catalog.text import fold
 
-__all__ = ["FACET_PATTERNS", "detect_facets", "facets_of"]
+__all__ = ["FACET_PATTERNS", "OVERVIEW_PATTERN", "detect_facets", "facets_of"]
 
 # Folded cue patterns per facet (whole words; diacritics and teencode folded).
 FACET_PATTERNS: dict[str, re.Pattern[str]] = {
@@ -38,7 +38,8 @@ FACET_PATTERNS: dict[str, re.Pattern[str]] = {
         r"\bbao lau\b|\bmay ngay\b|\bbao nhieu ngay\b|\bmat may\b|\bmay tuan\b|\bmay thang\b"
         r"|\bthoi gian (?:giai quyet|xu ly|tra|lam|cap|nhan)\b|\bthoi han giai quyet\b"
         r"|\b(?:khi nao|bao gio) (?:thi )?(?:co|nhan|lay|xong|duoc)\b|\blau khong\b|\blau ko\b"
-        r"|\bmat bao nhieu (?:ngay|lau|thang|tuan)\b|\bbn ngay\b|\bmay hom\b"
+        r"|\bmat bao nhieu (?:ngay|lau|thang|tuan)\b|\bbn (?:ngay|thang|tuan|lau)\b|\bmay hom\b"
+        r"|\bbao nhieu (?:ngay|thang|tuan)\b|\bthoi han\b"
     ),
     "ask_agency": re.compile(
         r"\bo dau\b|\bnoi nop\b|\bnop tai\b|\bco quan nao\b|\bcho nao\b|\bdi dau\b|\btai dau\b"
@@ -55,6 +56,16 @@ FACET_PATTERNS: dict[str, re.Pattern[str]] = {
         r"|\bvan ban (?:nao|phap luat)\b|\bdieu may\b"
     ),
 }
+
+
+# "Thủ tục thế nào / cần làm gì / có phải ... không / điều kiện gì": the
+# overview (field, level, channels, main steps) is asked too.
+OVERVIEW_PATTERN = re.compile(
+    r"\bthu tuc (?:the nao|ra sao|nhu the nao|nhu nao|gi|la gi)\b|\blam (?:the nao|sao|gi"
+    r"|nhu the nao|nhu nao|ntn)\b|\b(?:can|phai) lam (?:gi|nhung gi|thu tuc)\b|\bcac buoc\b"
+    r"|\btrinh tu\b|\bquy trinh\b|\bdieu kien\b|\bhuong dan\b|\bntn\b|\bthe nao\b"
+    r"|\bra sao\b|\bco (?:phai|can|bat buoc|duoc)\b.*\b(?:khong|ko|k)\b|\bthu tuc gi\b"
+)
 
 
 def detect_facets(text: str) -> tuple[str, ...]:
@@ -77,7 +88,9 @@ def detect_facets(text: str) -> tuple[str, ...]:
 def facets_of(text: str, intent: str, question_intents: Iterable[str]) -> tuple[str, ...]:
     """The facets to answer: the NLU's question `intent` first (when it is one
     of `question_intents` other than `ask_procedure`), then every other facet
-    detected in `text`; `("ask_procedure",)` when nothing specific is asked."""
+    detected in `text`, then the overview when the text also asks "how / what
+    procedure" (`OVERVIEW_PATTERN`); `("ask_procedure",)` when nothing
+    specific is asked."""
     allowed = set(question_intents)
     out: list[str] = []
     if intent in allowed and intent != "ask_procedure":
@@ -85,4 +98,7 @@ def facets_of(text: str, intent: str, question_intents: Iterable[str]) -> tuple[
     for facet in detect_facets(text):
         if facet in allowed and facet not in out:
             out.append(facet)
+    folded = fold(text or "")
+    if out and "ask_procedure" in allowed and OVERVIEW_PATTERN.search(folded):
+        out.append("ask_procedure")  # "... ở đâu, thủ tục thế nào?": the overview too
     return tuple(out) or ("ask_procedure",)

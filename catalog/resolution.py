@@ -13,7 +13,10 @@ through `resolve`:
 
 Before deciding, `resolve` reads what the citizen said about their situation
 and moves the variants of one procedure family accordingly (see `_CUES`):
-lost or damaged → "cấp lại"; expired, an age milestone (25/40/60) or changed
+lost → "cấp lại"; damaged → "cấp lại" and "cấp đổi" alike (the catalog uses
+either, depending on the document: a torn vehicle registration is "Đổi
+chứng nhận đăng ký xe"; the family decides, or the citizen is asked);
+expired, an age milestone (25/40/60) or changed
 information → "cấp đổi"/"đổi"; a child under 14 → the under-14 card; a foreign
 partner → "có yếu tố nước ngoài" (the border-area variant only when a border
 commune is mentioned); a lost register book or a registration made long ago →
@@ -137,6 +140,7 @@ _NAME_TAGS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("central", re.compile(r"\bcap trung uong\)?$|\bcuc quan ly xuat nhap canh\b")),
     ("mobile", re.compile(r"\bluu dong\b")),
     ("lost_report", re.compile(r"\btrinh bao mat\b")),
+    ("adjust", re.compile(r"\bdieu chinh\b")),
 )
 
 # Folded-message patterns → situation cue.
@@ -145,13 +149,19 @@ _CUES: dict[str, re.Pattern[str]] = {
         r"\b(?:bi|lam|danh|that|da bi) mat\b"
         r"|\bmat (?:het |luon |cai |ca |mat )?(?:so|the|giay|bang|ho chieu|vi|cccd|can cuoc|cmnd"
         r"|passport|ca vet|ho so|tui|balo|dien thoai|sach)\b"
-        r"|\bthat lac\b|\bdanh roi\b|\bhu hong\b|\bbi hong\b|\bhong (?:mat|roi|het)\b"
-        r"|\b(?:bi )?rach\b|\bbi chay\b|\bchay (?:mat|het)\b|\bcuon troi\b|\btroi mat\b"
-        r"|\bbi uot\b|\bmo chu\b|\bbi trom\b|\bbi cuop\b|\bbong troc\b"
+        r"|\bthat lac\b|\bdanh roi\b|\bcuon troi\b|\btroi mat\b|\bbi trom\b|\bbi cuop\b"
+    ),
+    # Damaged: the catalog calls it "cấp lại" for some documents and "đổi" for
+    # others (vehicle registration), so both are wanted and the family decides.
+    "damaged": re.compile(
+        r"\bhu hong\b|\bbi hong\b|\bhong (?:mat|roi|het)\b|\b(?:bi )?rach\b|\bbi chay\b"
+        r"|\bchay (?:mat|het)\b|\bbi uot\b|\bmo chu\b|\bbong troc\b|\bgay\b|\bmoi an\b"
+        r"|\bnat\b|\bo vang\b"
     ),
     "renew": re.compile(
         r"\bhet han\b|\bsap het han\b|\bqua han\b|\bhet hieu luc\b"
-        r"|\b(?:du |tron |sap |len )?(?:25|40|60) tuoi\b"
+        r"|\b(?:du |tron |sap |len )?(?:25|40|60) tuoi\b|\btuoi (?:25|40|60)\b"
+        r"|\b(?:in |bi |ghi )sai\b|\bsai (?:ngay sinh|ten|ho ten|dia chi|que quan|gioi tinh)\b"
         r"|\bthay doi (?:thong tin|ho ten|ten|dia chi|noi thuong tru|gioi tinh)\b"
         r"|\bdoi (?:sang|qua) (?:mau moi|the|can cuoc)\b|\bmau moi\b|\bsai thong tin\b"
         r"|\bcu nat\b|\bcu qua\b|\bdoi (?:the|bang|so|giay|can cuoc|cccd|ho chieu)\b"
@@ -171,18 +181,22 @@ _CUES: dict[str, re.Pattern[str]] = {
     "reregister": re.compile(
         r"\bdang ky lai\b|\bso (?:ho tich|goc|dang ky)\b.*\b(?:mat|chay|hong|khong con)\b"
         r"|\b(?:mat|chay|hong|khong con)\b.*\bso (?:ho tich|goc|dang ky)\b"
+        r"|\bso (?:luu|ho tich|goc)\b.*\b(?:hu|hong|chay|mat|khong con)\b"
         r"|\bkhong con luu\b|\btu (?:lau|nam 19\d\d)\b|\bngay xua\b|\btruoc day da\b"
     ),
     "central": re.compile(
         r"\bbo (?:cong an|ngoai giao|tu phap|quoc phong|giao thong)\b|\bcuc quan ly\b"
         r"|\btrung uong\b|\bcap bo\b"
     ),
-    "mobile": re.compile(r"\bluu dong\b|\bden nha\b|\btai nha\b|\bbenh nang\b|\bnam vien\b"),
+    "mobile": re.compile(r"\bluu dong\b|\bden nha\b|\bbenh nang\b|\bnam vien\b"),
+    "adjust": re.compile(r"\bthay doi thiet ke\b|\bdieu chinh\b|\bsua doi giay phep\b"),
 }
 
 # Variants a cue points at (+) and rules out (-).
 _CUE_EFFECTS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "lost": (frozenset({"reissue", "lost_report"}), frozenset({"exchange", "first"})),
+    "damaged": (frozenset({"reissue", "exchange"}), frozenset({"first"})),
+    "adjust": (frozenset({"adjust"}), frozenset({"first"})),
     "renew": (frozenset({"exchange"}), frozenset({"reissue", "first", "lost_report"})),
     "under14": (frozenset({"under14"}), frozenset()),
     "foreign": (frozenset({"foreign"}), frozenset()),
@@ -239,11 +253,48 @@ def _adjusted(score: float, tags: frozenset[str], cues: frozenset[str]) -> float
     return score
 
 
+# The words that name a variant, to look for it when the situation asks for it
+# and the candidates lack it ("mẹ Việt bố người Nhật ... khai sinh" → "đăng ký
+# khai sinh có yếu tố nước ngoài").
+_CUE_QUERIES: dict[str, str] = {
+    "foreign": "co yeu to nuoc ngoai",
+    "border": "co yeu to nuoc ngoai tai khu vuc bien gioi",
+    "lost": "cap lai",
+    "damaged": "cap doi",
+    "renew": "cap doi",
+    "reregister": "dang ky lai",
+    "under14": "cho nguoi duoi 14 tuoi",
+    "adjust": "cap dieu chinh",
+}
+
+
+def variant_queries(candidates: Iterable[Any], text: str) -> list[str]:
+    """Search queries for the variants the citizen's situation asks for that
+    the candidates lack: the best candidate's core name plus the variant's
+    words. The caller searches them and adds the hits to the candidates."""
+    triples = _triples(candidates)
+    if not triples:
+        return []
+    _, name, _ = max(triples, key=lambda t: t[2])
+    tags = variant_tags(name)
+    core = " ".join(_VARIANT_WORDS.sub(" ", _family_key(name)).split())
+    queries = []
+    for cue in sorted(situation_cues(text)):
+        wanted = _CUE_EFFECTS[cue][0]
+        if tags & wanted or cue not in _CUE_QUERIES:
+            continue
+        if any(variant_tags(n) & wanted and _one_family([name, n]) for _, n, _ in triples):
+            continue
+        verb = "dang ky" if core.startswith(("ket hon", "khai sinh", "khai tu", "nhan cha")) else ""
+        queries.append(" ".join(f"{verb} {core} {_CUE_QUERIES[cue]}".split()))
+    return queries
+
+
 # --------------------------------------------------------------------------- labels
 
 _TAG_LABELS = {
-    "reissue": "Cấp lại (bị mất, hỏng)",
-    "exchange": "Cấp đổi (hết hạn, đổi thông tin)",
+    "reissue": "Cấp lại (bị mất)",
+    "exchange": "Cấp đổi (hư hỏng, hết hạn, đổi thông tin)",
     "first": "Cấp lần đầu",
     "reregister": "Đăng ký lại",
     "foreign": "Có yếu tố nước ngoài",

@@ -9,7 +9,12 @@ Two mistakes of the intent classifier cost citizens most (issue 9):
   `submit_dossier` ("chứng thực bản sao bằng đại học làm ở đâu, phí thế
   nào"): when the catalog is confident about the procedure
   (`catalog.resolution`) and the message asks something (a facet, or a
-  "how/what" question), the intent becomes that question (`ask_*`).
+  "how/what" question), the intent becomes that question (`ask_*`);
+- a bare procedure name taken for something else: "sổ đỏ" and "cà vẹt" look
+  like `affirm` ("số đó"), "làm cccd" like `submit_dossier`. With a confident
+  procedure and no yes/no word (`AFFIRM_WORDS`) or submitting word
+  (`SUBMIT_WORDS`), the message is the name: `inform`, which the dialogue
+  answers with the overview (and its "Nộp hồ sơ" button).
 
 `inform` and `nlu_fallback` are never rewritten: inside the dossier form an
 `inform` fills a field, and the fallback path already asks the catalog.
@@ -47,7 +52,27 @@ QUESTION_MARKERS = re.compile(
     r"|\bphai lam\b|\bcan lam\b|\bhuong dan\b|\bcach (?:lam|nao)\b"
     r"|\bco (?:phai|bat buoc|duoc|can)\b|\bduoc khong\b|\bkhong a\b"
 )
-_REWRITABLE = frozenset({"faq", "out_of_scope", "submit_dossier"})
+# Folded words that make a short message a yes/no answer.
+AFFIRM_WORDS = re.compile(
+    r"\b(?:co|vang|u|uh|um|ok|oke|okay|dung|phai|da|yes|duoc|chuan|chinh xac|khong|ko|k"
+    r"|sai|chua|thoi|no|nope|dong y|roi)\b"
+)
+# Folded words that make a message a request to submit, not a name.
+SUBMIT_WORDS = re.compile(
+    r"\b(?:nop|ho so|hs|to khai|luon|ngay|giup|dum|gium|tao|lap|dien|gui|tien hanh"
+    r"|thuc hien|bat dau|o day|qua bot)\b"
+)
+# Folded words of a status look-up or a cancellation: those intents stay.
+STATUS_WORDS = re.compile(
+    r"\btra cuu\b|\btinh trang\b|\bden dau\b|\bxong chua\b|\bduyet chua\b|\bket qua\b"
+    r"|\bhs-|\bma ho so\b|\bcua toi\b|\bda nop\b"
+)
+CANCEL_WORDS = re.compile(r"\b(?:huy|thoi|dung|bo|khong|ko|stop|thoat)\b")
+# A message whose best candidate scores this much names that procedure (an
+# official name or alias, typos tolerated): it is never chit-chat.
+NAMED_SCORE = 85.0
+_REWRITABLE = frozenset({"faq", "out_of_scope", "submit_dossier", "check_status"})
+_NAME_LIKE = frozenset({"affirm", "deny", "submit_dossier", "cancel"})
 
 
 def guarded_intent(intent: str, text: str, candidates: Any) -> str | None:
@@ -57,18 +82,31 @@ def guarded_intent(intent: str, text: str, candidates: Any) -> str | None:
         return None
     if intent == "human_handoff":
         return None if HANDOFF_MARKERS.search(folded) else "out_of_scope"
-    if intent not in _REWRITABLE or not candidates:
+    if intent not in _REWRITABLE | _NAME_LIKE or not candidates:
         return None
-    if resolve(candidates, text).outcome is not Outcome.CONFIDENT:
+    resolution = resolve(candidates, text)
+    if resolution.outcome is not Outcome.CONFIDENT:
         return None
+    scores = [float(c.get("score") or 0) for c in candidates if isinstance(c, dict)]
+    named = max(scores, default=0.0) >= NAMED_SCORE
     facets = [f for f in detect_facets(text) if f in QUESTION_INTENTS]
+    if intent in ("affirm", "deny"):
+        return None if AFFIRM_WORDS.search(folded) or facets else "inform"
+    if intent == "cancel":
+        return None if CANCEL_WORDS.search(folded) or not named else "inform"
+    if intent == "check_status" and STATUS_WORDS.search(folded):
+        return None
     if intent == "submit_dossier":
-        # "nộp hồ sơ online" is a submission; "nộp hồ sơ ở đâu" a question.
-        facets = [f for f in facets if f != "ask_online"]
-        return facets[0] if facets else None
+        if SUBMIT_WORDS.search(folded):
+            # "nộp hồ sơ online" is a submission; "nộp hồ sơ ở đâu" a question.
+            facets = [f for f in facets if f != "ask_online"]
+            return facets[0] if facets else None
+        return facets[0] if facets else "inform"
     if facets:
         return facets[0]
-    return "ask_procedure" if QUESTION_MARKERS.search(folded) else None
+    if QUESTION_MARKERS.search(folded):
+        return "ask_procedure"
+    return "inform" if named else None
 
 
 @DefaultV1Recipe.register(

@@ -52,7 +52,7 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from catalog.resolution import Outcome, resolve
+from catalog.resolution import Outcome, resolve, variant_queries
 from catalog.retrieval import fuse
 from catalog.text import expand_tokens, name_tokens, query_tokens, tokenize
 
@@ -138,9 +138,12 @@ def strip_aspects(tokens: Sequence[str]) -> list[str]:
 
 def _is_identifier(token: str) -> bool:
     """Phone/ID numbers and dossier codes: long digit runs or letter+digit mixes.
-    Short numbers stay ("dưới 14 tuổi", "phiếu số 2" matter to the search)."""
+    Short numbers stay ("dưới 14 tuổi", "phiếu số 2" matter to the search), and
+    so do short form codes ("ct07")."""
     digits = sum(ch.isdigit() for ch in token)
-    return digits >= 5 or (0 < digits < len(token))
+    # Short form codes ("ct07", "tk1") name things citizens ask for; longer
+    # mixes ("7k2mq9xd", "079203001234") are identifiers.
+    return digits >= 5 or (0 < digits < len(token) and (digits >= 3 or len(token) > 5))
 
 
 def procedure_query(text: str) -> tuple[str, int]:
@@ -153,6 +156,10 @@ def procedure_query(text: str) -> tuple[str, int]:
     return " ".join(tokens), content
 
 
+# A variant found for the situation ("cấp lại" when the message says "mất")
+# enters just below the best candidate; the situation cue then decides.
+VARIANT_MIN_SCORE = 80.0
+VARIANT_OFFSET = 2.0
 # A clause's own score counts this much: the whole message decides first.
 CLAUSE_WEIGHT = 0.85
 MAX_CLAUSES = 5
@@ -330,8 +337,7 @@ class ProcedureEntityExtractor(GraphComponent, EntityExtractorMixin):
             # Intents whose confident prediction means "no procedure here"
             # (only used when an intent classifier ran before this component).
             "skip_intents": [
-                "greet", "goodbye", "thank", "affirm", "deny", "cancel",
-                "bot_challenge", "human_handoff", "help",
+                "greet", "goodbye", "thank", "bot_challenge", "human_handoff", "help",
             ],
             "skip_intent_confidence": 0.8,
             # Reduced queries whose candidates are kept (LRU); 0 disables.
@@ -393,8 +399,27 @@ class ProcedureEntityExtractor(GraphComponent, EntityExtractorMixin):
         """(candidates as dicts, reduced query) — [] when the message names no procedure.
 
         The whole message's reduced query, plus each clause of a long message
-        (scores × `CLAUSE_WEIGHT`); best score per code, best first.
+        (scores × `CLAUSE_WEIGHT`), fused with BM25; then the variants the
+        situation asks for ("mất" → cấp lại) when the candidates lack them
+        (`catalog.resolution.variant_queries`). Best first.
         """
+        candidates, query = self._candidates(text)
+        if not candidates:
+            return candidates, query
+        extra = {}
+        top = candidates[0]["score"]
+        for variant_query in variant_queries(candidates, text)[:2]:
+            for hit in self._search(variant_query)[0][:3]:
+                if hit["score"] >= VARIANT_MIN_SCORE and hit["code"] not in extra:
+                    extra[hit["code"]] = {**hit, "score": round(top - VARIANT_OFFSET, 1)}
+        if not extra:
+            return candidates, query
+        known = {c["code"] for c in candidates}
+        added = [c for code, c in extra.items() if code not in known]
+        merged = sorted([*candidates, *added], key=lambda c: (-c["score"], c["code"]))
+        return merged[: self._limit + len(added)], query
+
+    def _candidates(self, text: str) -> tuple[list[dict[str, Any]], str]:
         candidates, query = self._search(text)
         clauses = split_clauses(text)
         if not clauses:

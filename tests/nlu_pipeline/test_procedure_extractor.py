@@ -100,9 +100,12 @@ def test_confident_small_talk_intent_skips_search(extractor: ProcedureEntityExtr
     assert message.get(CANDIDATES_KEY) == []
 
 
-def test_candidates_are_output_even_below_threshold(search_index: Any) -> None:
-    strict = ProcedureEntityExtractor({"threshold": 101}, index=search_index)
-    message = _run(strict, "đăng ký khai sinh")
+def test_candidates_are_output_even_when_not_confident(
+    extractor: ProcedureEntityExtractor,
+) -> None:
+    # "cấp thẻ căn cước" names the family, not the variant (catalog.resolution
+    # asks): no entity, but the candidates go out for the dialogue's choice.
+    message = _run(extractor, "cấp thẻ căn cước")
     assert _procedure(message) is None
     assert message.get(CANDIDATES_KEY)
 
