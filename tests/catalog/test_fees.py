@@ -150,3 +150,21 @@ def test_unusual_notes_do_not_crash() -> None:
     assert [r.kind for r in rules] == ["base"] and rules[0].valid_until is None
     rules = parse_fee_rules(method(100_000, "Kể từ ngày 01/01/2025 bằng 150% mức thu"))
     assert [r.kind for r in rules] == ["base"]
+
+
+def test_curated_fee_where_the_record_is_silent(all_procedures: dict[str, Procedure]) -> None:
+    """Among the 50 most asked procedures (overlay popularity/aliases) the ones
+    with no fee cell carry a curated fee, marked as curated, with its source."""
+    from catalog.importer import curate
+    from catalog.overrides import load_overrides
+    from catalog.repository import CuratedProcedure
+
+    overrides = load_overrides()
+    for code in ("1.014061", "1.014062"):
+        procedure = all_procedures[code]
+        assert not any(m.fee.text.strip() for m in procedure.methods)
+        aliases, popularity, correction = curate(code, overrides)
+        assert correction is not None and correction.source
+        text = answers.answer_fee(CuratedProcedure(procedure, aliases, popularity, correction)).text
+        assert "📌 Mức phí do nhóm duy trì bổ sung (Cổng DVC không ghi): Miễn phí" in text
+        assert "nguồn: Curated (issue 10)" in text
