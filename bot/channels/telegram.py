@@ -258,8 +258,9 @@ class TelegramBridge:
                     CommandHandler(command, self._command_handler(rasa_message))
                 )
         application.add_handler(CallbackQueryHandler(self.on_callback))
-        # Everything else, whatever its kind: one normalised path, one answer.
-        application.add_handler(MessageHandler(filters.ALL, self.on_message))
+        # Every new message, whatever its kind: one normalised path, one answer
+        # (edits of earlier messages and channel posts are not new questions).
+        application.add_handler(MessageHandler(filters.UpdateType.MESSAGE, self.on_message))
         application.add_error_handler(self.on_error)
 
     def _command_handler(
