@@ -225,8 +225,68 @@ def _stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def retention_once(factory, tracker, policy, actor) -> object:  # type: ignore[no-untyped-def]
+    """One retention pass; each kind's count goes to the audit log (action
+    `retention.anonymise` or `retention.delete`) in the same unit of work."""
+    from catalog.database import session_scope
+    from console import audit
+    from training.retention import run
+
+    with session_scope(factory) as db:
+        result = run(db, tracker, policy)
+        for kind, conversations in result.conversations.items():
+            audit.record(
+                db, actor, f"retention.{result.mode}", "conversations", kind,
+                conversations=conversations, events=result.events[kind],
+                days=policy.days_with_dossier if kind == "with_dossier"
+                else policy.days_without_dossier,
+            )
+    return result
+
+
+def _retention(args: argparse.Namespace) -> int:
+    from training.retention import RetentionPolicy
+
+    try:
+        policy = RetentionPolicy.from_env()
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+    if args.mode:
+        policy = RetentionPolicy(policy.days_without_dossier, policy.days_with_dossier, args.mode)
+    factory = open_database_or_exit(args)
+    actor = _actor() if not args.daily else _system("retention")
+    while True:
+        engine = _tracker_engine()
+        try:
+            result = retention_once(factory, engine, policy, actor)
+        finally:
+            engine.dispose()
+        done = "anonymised" if result.mode == "anonymise" else "deleted"
+        print(
+            f"retention: {done} {result.conversations['without_dossier']} conversations "
+            f"without a dossier (> {policy.days_without_dossier} days) and "
+            f"{result.conversations['with_dossier']} with one "
+            f"(> {policy.days_with_dossier} days); "
+            f"{sum(result.events.values())} events", flush=True,
+        )
+        if not args.daily:
+            return 0
+        time.sleep(24 * 3600)
+
+
+def _system(name: str):  # type: ignore[no-untyped-def]
+    from console.audit import SystemActor
+
+    return SystemActor(name)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     _ensure_importable()
+    add_retention = command_group(subparsers, "retention", "conversation retention")
+    parser = add_retention("run", "anonymise or delete ended conversations", _retention)
+    parser.add_argument("--daily", action="store_true", help="run now and then every 24 h")
+    parser.add_argument("--mode", choices=("anonymise", "delete"),
+                        help="default: TTHC_RETENTION_MODE or anonymise")
     stats = subparsers.add_parser("stats", help="the analytics dashboard's numbers")
     stats.add_argument("--from", dest="date_from", help="YYYY-MM-DD (default: 30 days ago)")
     stats.add_argument("--to", dest="date_to", help="YYYY-MM-DD (default: today)")
