@@ -32,6 +32,7 @@ subclasses carrying a Vietnamese message for staff screens.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -180,9 +181,9 @@ class OfficeHours:
     @classmethod
     def load(cls, path: str | Path | None = None) -> OfficeHours:
         """From `path`, else `TTHC_OFFICE_HOURS_FILE`, else the bundled file."""
-        path = path or os.environ.get(OFFICE_HOURS_FILE_ENV) or DEFAULT_OFFICE_HOURS_FILE
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        return cls.from_mapping(data)
+        path = Path(path or os.environ.get(OFFICE_HOURS_FILE_ENV) or DEFAULT_OFFICE_HOURS_FILE)
+        # Parsed once per file version: the console's queue polls call this often.
+        return _load_office_hours(str(path), path.stat().st_mtime_ns)
 
     def is_holiday(self, day: date) -> bool:
         return day in self.holidays or (day.month, day.day) in self.annual_holidays
@@ -218,6 +219,12 @@ class OfficeHours:
             f"{moment.hour}:{moment.minute:02d} {_WEEKDAY_VI[moment.weekday()]}, "
             f"{moment.day:02d}/{moment.month:02d}/{moment.year}"
         )
+
+
+@functools.lru_cache(maxsize=8)
+def _load_office_hours(path: str, mtime_ns: int) -> OfficeHours:
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    return OfficeHours.from_mapping(data)
 
 
 def _aware(now: datetime | None) -> datetime:

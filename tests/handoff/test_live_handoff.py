@@ -27,15 +27,11 @@ from catalog.database import make_session_factory, session_scope
 from catalog.importer import import_catalog
 from dossiers import handoff
 from tests.conftest import TestDatabase, isolated_database
+from tests.console.browser import chromium, screenshot_dir
 from tests.console.server import PASSWORD, add_staff, console_server
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]
 ASK_FOR_PERSON = "tôi muốn nói chuyện với cán bộ"
 QUESTION = "làm căn cước cần giấy tờ gì"
 
@@ -51,7 +47,7 @@ class Live:
         data = None if body is None else json.dumps(body).encode()
         headers = {"Content-Type": "application/json"}
         request = urllib.request.Request(url, data=data, headers=headers)
-        with urllib.request.urlopen(request, timeout=60) as response:
+        with urllib.request.urlopen(request, timeout=180) as response:
             return json.loads(response.read())
 
     def say(self, sender: str, text: str) -> list[dict[str, Any]]:
@@ -127,53 +123,59 @@ def test_rest_citizen_officer_takes_over_and_the_assistant_is_silent(live: Live)
     assert "giấy tờ" in texts(live.say(citizen, QUESTION)).lower()
 
 
+def shoot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    """`TTHC_CONSOLE_SCREENSHOTS=docs` refreshes the README's pictures."""
+    directory = screenshot_dir()
+    if directory is not None:
+        directory.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(directory / f"console-{name}.png"))
+
+
 def test_browser_officer_claims_replies_and_hands_back(live: Live) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     citizen = f"rest-{secrets.token_hex(4)}"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(20_000)
-            page.goto(live.console + "/login?next=/handoffs")
-            page.fill("input[name=username]", "canbo.an")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url("**/handoffs")
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.set_default_timeout(20_000)
+        page.goto(live.console + "/login?next=/handoffs")
+        page.fill("input[name=username]", "canbo.an")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/handoffs")
 
-            # The citizen asks for a person; the queue shows it without a reload.
-            assert "số yêu cầu" in texts(live.say(citizen, ASK_FOR_PERSON))
-            request = _active(live, citizen)
-            assert request is not None
-            row = page.locator(f"#waiting tr[data-handoff='{request.id}']")
-            expect(row).to_be_visible()
-            expect(page.locator("#new-handoff-alert")).to_be_visible()
-            row.locator("button", has_text="Nhận").click()
-            page.wait_for_url(f"**/handoffs/{request.id}*")
+        # The citizen asks for a person; the queue shows it without a reload.
+        assert "số yêu cầu" in texts(live.say(citizen, ASK_FOR_PERSON))
+        request = _active(live, citizen)
+        assert request is not None
+        row = page.locator(f"#waiting tr[data-handoff='{request.id}']")
+        expect(row).to_be_visible()
+        expect(page.locator("#new-handoff-alert")).to_be_visible()
+        shoot(page, "handoffs")
+        row.locator("button", has_text="Nhận").click()
+        page.wait_for_url(f"**/handoffs/{request.id}*")
 
-            # The citizen writes: it appears live; the assistant stays silent.
-            assert live.say(citizen, "Tôi cần hỏi về giấy khai sinh của con") == []
-            expect(page.locator("#handoff-messages")).to_contain_text(
-                "Tôi cần hỏi về giấy khai sinh của con"
-            )
-            page.fill("#reply-text", "Chào bạn, bạn cần bản sao giấy chứng sinh.")
-            page.click("#send-reply")
-            expect(page.locator("#handoff-messages li.officer")).to_contain_text(
-                "bản sao giấy chứng sinh"
-            )
-            deadline = time.monotonic() + 10
-            pulled: list[str] = []
-            while time.monotonic() < deadline and len(pulled) < 2:
-                pulled += live.pull(citizen)
-            assert pulled[-1] == (
-                handoff.OFFICER_PREFIX_VI + "Chào bạn, bạn cần bản sao giấy chứng sinh."
-            )
-            assert live.say(citizen, QUESTION) == []  # still silent
+        # The citizen writes: it appears live; the assistant stays silent.
+        assert live.say(citizen, "Tôi cần hỏi về giấy khai sinh của con") == []
+        expect(page.locator("#handoff-messages")).to_contain_text(
+            "Tôi cần hỏi về giấy khai sinh của con"
+        )
+        page.fill("#reply-text", "Chào bạn, bạn cần bản sao giấy chứng sinh.")
+        page.click("#send-reply")
+        expect(page.locator("#handoff-messages li.officer")).to_contain_text(
+            "bản sao giấy chứng sinh"
+        )
+        shoot(page, "handoff")
+        deadline = time.monotonic() + 10
+        pulled: list[str] = []
+        while time.monotonic() < deadline and len(pulled) < 2:
+            pulled += live.pull(citizen)
+        assert pulled[-1] == (
+            handoff.OFFICER_PREFIX_VI + "Chào bạn, bạn cần bản sao giấy chứng sinh."
+        )
+        assert live.say(citizen, QUESTION) == []  # still silent
 
-            page.click("#hand-back")
-            page.wait_for_url("**/handoffs")
-            assert live.pull(citizen) == [handoff.HANDED_BACK_NOTICE_VI.format(id=request.id)]
-            assert "giấy tờ" in texts(live.say(citizen, QUESTION)).lower()
-        finally:
-            browser.close()
+        page.click("#hand-back")
+        page.wait_for_url("**/handoffs")
+        assert live.pull(citizen) == [handoff.HANDED_BACK_NOTICE_VI.format(id=request.id)]
+        assert "giấy tờ" in texts(live.say(citizen, QUESTION)).lower()
