@@ -25,9 +25,10 @@ from typing import Any
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse
 
-from catalog.database import make_engine, make_session_factory, session_scope
+from catalog.database import make_session_factory, session_scope
 from console import auth
 from console.conversations import TrackerReader
+from console.database import console_engine
 from console.settings import ConsoleSettings
 from console.web import (
     PRELOGIN_COOKIE,
@@ -123,7 +124,7 @@ def create_app(settings: ConsoleSettings | None = None, name: str | None = None)
     @app.before_server_start
     async def open_database(app: Sanic, _loop: Any) -> None:
         # One engine per worker process (forked workers must not share pools).
-        app.ctx.db_factory = make_session_factory(make_engine(settings.database_url))
+        app.ctx.db_factory = make_session_factory(console_engine(settings.database_url))
         app.ctx.tracker = TrackerReader(settings.tracker_store_url)
         with session_scope(app.ctx.db_factory) as db:
             auth.purge_expired(db, settings)

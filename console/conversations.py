@@ -34,8 +34,9 @@ from typing import Any
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, inspect, select
 from sqlalchemy.engine import Engine
 
-from catalog.database import PROJECT_ROOT, make_engine
+from catalog.database import PROJECT_ROOT
 from catalog.text import fold
+from console.database import console_engine
 from dossiers.validation import VIETNAM_TZ, mask_address, mask_citizen_id, mask_phone
 
 DEFAULT_TRACKER_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'tracker.db'}"
@@ -220,7 +221,7 @@ class TrackerReader:
             self._missing_file = not path.exists()
         else:
             self._missing_file = False
-        self.engine = engine or (None if self._missing_file else make_engine(self.url))
+        self.engine = engine or (None if self._missing_file else console_engine(self.url))
         self._lock = threading.Lock()
         self._summaries: dict[str, ConversationSummary] = {}
         self._last_id = 0
@@ -233,7 +234,7 @@ class TrackerReader:
             path = Path(self.url.removeprefix("sqlite:///"))
             if not path.exists():
                 return False
-            self.engine = make_engine(self.url)
+            self.engine = console_engine(self.url)
         return bool(inspect(self.engine).has_table("events"))
 
     def refresh(self) -> None:
