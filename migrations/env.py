@@ -9,7 +9,7 @@ from alembic import context
 
 import bot.channels.orm  # noqa: F401  (channel bookkeeping: callback ids, dedup, tokens)
 import catalog.orm  # noqa: F401  (registers the catalog tables)
-import dossiers.integration_orm  # noqa: F401  (one-stop-shop integration tables)
+import dossiers.integration_orm  # one-stop-shop integration tables (registers them)
 import dossiers.orm  # noqa: F401  (registers the dossier tables)
 from catalog.database import Base, database_url, make_engine
 

@@ -13,7 +13,7 @@ import bot.channels.orm  # noqa: F401
 import catalog.orm  # noqa: F401
 import console.orm  # noqa: F401
 import dossiers.handoff_orm
-import dossiers.integration_orm  # noqa: F401
+import dossiers.integration_orm
 import dossiers.orm  # noqa: F401
 import training.orm  # noqa: F401
 from catalog.database import Base, upgrade_database
