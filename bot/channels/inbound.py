@@ -139,11 +139,11 @@ UNSUPPORTED_REPLIES: dict[str, str] = {
     "unsupported": "Em chưa đọc được loại tin nhắn này. Anh/chị vui lòng nhập câu hỏi bằng chữ "
     "giúp em.",
 }
-# Sent by a channel when a turn produced no reply at all (e.g. a bare
-# "/restart" payload): the citizen always hears back.
+# Sent by a channel when a turn produced no reply at all (a bare "/restart"
+# payload, the action server unreachable): the citizen always hears back.
 NO_REPLY_FALLBACK = (
-    "Em chưa hiểu ý anh/chị. Anh/chị có thể hỏi về một thủ tục hành chính, ví dụ “đăng ký "
-    "tạm trú cần giấy tờ gì”, hoặc gõ “trợ giúp”."
+    "Xin lỗi, em chưa trả lời được tin nhắn này. Anh/chị vui lòng gửi lại sau ít phút, hoặc "
+    "hỏi về một thủ tục hành chính, ví dụ “đăng ký tạm trú cần giấy tờ gì”."
 )
 EMPTY_REPLY = "Em chưa nhận được nội dung nào. Anh/chị vui lòng nhập câu hỏi bằng chữ giúp em."
 NO_FORM_ATTACHMENT_REPLY = (
