@@ -727,6 +727,10 @@ HANDED_BACK_NOTICE_VI = (
     "Cán bộ đã kết thúc hỗ trợ (yêu cầu số {id}). Trợ lý tiếp tục trả lời bạn: "
     "bạn có thể hỏi về thủ tục, nộp hoặc tra cứu hồ sơ."
 )
+DISMISSED_NOTICE_VI = (
+    "Yêu cầu gặp cán bộ (số {id}) đã được đóng. Trợ lý tiếp tục trả lời bạn; "
+    "nếu vẫn cần cán bộ, hãy gõ “gặp cán bộ”."
+)
 
 
 def _take(
@@ -853,21 +857,26 @@ def hand_back(
     session: Session, handoff_id: int, officer: str, *, now: datetime | None = None
 ) -> HandoffView:
     """Return the conversation to the assistant and tell the citizen.
-    A request never claimed is closed as "dismissed" (the citizen is told the
-    same: the assistant answers). Raises HandoffNotFound / HandoffConflict."""
+    A request never claimed is closed as "dismissed" (the citizen is told it
+    was closed and how to ask again). Raises HandoffNotFound / HandoffConflict."""
     officer = _staff(officer)
     now = _aware(now)
     request = _load(session, handoff_id)
     why = "handed_back" if request.status == "taken" else "dismissed"
     _close(session, request, officer, why, now)
-    _add_message(
-        session, handoff_id, "system", f"{officer} đã trả cuộc trò chuyện cho trợ lý.", now, officer
+    note = (
+        f"{officer} đã trả cuộc trò chuyện cho trợ lý."
+        if why == "handed_back"
+        else f"{officer} đã đóng yêu cầu khi chưa nhận."
     )
+    _add_message(session, handoff_id, "system", note, now, officer)
     enqueue_notification(
         session,
         request.channel,
         request.sender_id,
-        HANDED_BACK_NOTICE_VI.format(id=handoff_id),
+        (HANDED_BACK_NOTICE_VI if why == "handed_back" else DISMISSED_NOTICE_VI).format(
+            id=handoff_id
+        ),
         now=now,
     )
     log.info("handoff %d %s by %s", handoff_id, why, officer)

@@ -284,3 +284,18 @@ def test_office_hours_periods_weekends_and_holidays() -> None:
 def test_bad_office_hours_are_refused_clearly(bad: dict) -> None:
     with pytest.raises(ValueError, match=r"office hours|time zone"):
         OfficeHours.from_mapping(bad)
+
+
+def test_closing_a_request_nobody_claimed_tells_the_citizen_how_to_ask_again(
+    factory: sessionmaker,
+) -> None:
+    hid = ask(factory, "spam-or-solved", channel="webchat").handoff.id
+    with session_scope(factory) as session:
+        view = handoff.hand_back(session, hid, "supervisor.chi")
+        assert (view.status, view.close_reason) == ("closed", "dismissed")
+        assert [m.text for m in handoff.messages(session, hid)] == [
+            "supervisor.chi đã đóng yêu cầu khi chưa nhận."
+        ]
+    assert collect_for_recipient(factory, "webchat", "spam-or-solved") == [
+        handoff.DISMISSED_NOTICE_VI.format(id=hid)
+    ]
