@@ -171,6 +171,10 @@ def _evaluate_dialogue(args: argparse.Namespace) -> int:
     print(f"reports written to {result.report_md} and {result.report_json}")
     for miss in result.misses:
         print(f"target missed: {miss}", file=sys.stderr)
+    errors = sum(r.kind == "error" for r in result.results)
+    if errors:
+        print(f"warning: {errors} messages got no HTTP reply (counted as not understood); "
+              f"see {result.report_json}", file=sys.stderr)
     if args.report_only:
         return 0
     return 0 if result.ok else 1

@@ -47,14 +47,16 @@ hand-off filed), not targeted.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import tempfile
 import time
 import urllib.request
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -633,6 +635,21 @@ class DialogueEvaluation:
         return not self.misses
 
 
+@contextlib.contextmanager
+def _quiet_children() -> Iterator[None]:
+    """Rasa's per-message INFO logging would bury the report in CI logs: the
+    servers started here log warnings and errors only (`LOG_LEVEL`, read by
+    Rasa), unless the caller set a level."""
+    previous = os.environ.get("LOG_LEVEL")
+    if previous is None:
+        os.environ["LOG_LEVEL"] = "WARNING"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("LOG_LEVEL", None)
+
+
 def fresh_catalog_database(directory: Path) -> str:
     """A new SQLite database under `directory` at the newest schema with the
     full bundled catalog imported (as the end-to-end tests use); its URL."""
@@ -669,7 +686,7 @@ def evaluate_dialogue(
         items.extend(loaded[:limit] if limit else loaded)
     started_at = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="tthc-dialogue-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="tthc-dialogue-") as tmp, _quiet_children():
         workdir = Path(tmp)
         if database_url is None:
             say("importing the catalog into a fresh database …")
