@@ -13,6 +13,8 @@ classified. The rules, also published for the understanding side in
 1. `direct` / `wrong`: a bot message whose first line is the answer header
    "📄 <name> (mã <code>)"; the first such code is the procedure answered:
    acceptable → `direct`, else `wrong`.
+   Then `form_started`: the dossier form began ("cùng nộp hồ sơ") instead of
+   an answer; its procedure picker's buttons are not a choice (code recorded).
 2. `short_choice` / `long_choice` / `wrong`: buttons with payload
    `/inform{"procedure": "<code>"}` (the "which one?" question, variant
    questions included); the options are their codes in order. An acceptable
@@ -21,13 +23,13 @@ classified. The rules, also published for the understanding side in
 3. `not_found` ("chưa tìm thấy thủ tục"), 4. `which_procedure` ("Bạn muốn hỏi
    về thủ tục nào?"), 5. `not_understood` ("chưa hiểu ý bạn", or no reply),
    6. `out_of_scope` ("chỉ hỗ trợ về thủ tục hành chính"), 7. `handoff`
-   ("chuyển yêu cầu" … "cán bộ"), 8. `form_started` (the dossier form began,
-   "cùng nộp hồ sơ": the question was not answered; the code is recorded),
-   9. `other`. Texts are compared accent-folded.
+   ("chuyển yêu cầu" … "cán bộ"), 8. `other`. Texts are compared
+   accent-folded.
 
 Buckets (each in-scope message falls in exactly one): `direct`,
-`short_choice`, `long_choice`, `wrong`, `not_understood` (kinds 3-9 and
-transport errors: the citizen got no answer about a procedure). Acceptable =
+`short_choice`, `long_choice`, `wrong`, `not_understood` (form_started,
+kinds 3-8 and transport errors: the citizen got no answer about a
+procedure). Acceptable =
 direct + short_choice.
 
 Facets (documents, fee, time, office, online, legal_basis, overview, steps)
@@ -251,6 +253,10 @@ def classify_reply(messages: Sequence[dict[str, Any]], acceptable: Iterable[str]
         if code is not None:
             kind = "direct" if code in accepted else "wrong"
             return Classification(kind, code=code, facets=facets_shown(messages, accepted))
+    joined = " ".join(texts)
+    if _FORM_STARTED in fold(joined):  # the form's procedure picker is not a "which one?"
+        match = _CODE_IN_TEXT.search(joined)
+        return Classification("form_started", code=match.group(1) if match else None)
     options = tuple(choice_options(messages))
     if options:
         if any(code in accepted for code in options):
@@ -271,9 +277,6 @@ def classify_reply(messages: Sequence[dict[str, Any]], acceptable: Iterable[str]
         return Classification("out_of_scope")
     if "chuyen yeu cau" in folded and "can bo" in folded:
         return Classification("handoff")
-    if _FORM_STARTED in folded:
-        match = _CODE_IN_TEXT.search(" ".join(texts))
-        return Classification("form_started", code=match.group(1) if match else None)
     return Classification("other")
 
 
@@ -443,6 +446,7 @@ def score(results: Sequence[Result]) -> dict[str, Any]:
                     r.kind in ("not_understood", "which_procedure") for r in outside
                 ),
                 "handoff_filed": sum(r.kind == "handoff" for r in outside),
+                "form_started": sum(r.kind == "form_started" for r in outside),
                 "other": sum(r.kind in ("other", "error") for r in outside),
             }
         summary[set_name] = entry
@@ -541,7 +545,7 @@ def table_lines(summary: dict[str, Any]) -> list[str]:
             f"| out-of-scope messages ({oos['n']}) | | answered out of scope or not found "
             f"{oos['answered_out_of_scope']}, offered a procedure {oos['offered_a_procedure']}, "
             f"not understood {oos['not_understood']}, hand-off filed {oos['handoff_filed']}, "
-            f"other {oos['other']} |"
+            f"dossier form started {oos['form_started']}, other {oos['other']} |"
         )
     return lines
 

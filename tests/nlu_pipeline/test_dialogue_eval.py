@@ -213,6 +213,24 @@ def test_handoff_and_other_replies() -> None:
     )  # fmt: skip
 
 
+def test_form_picker_buttons_are_not_a_choice() -> None:
+    # recorded 22:37 ("Trợ cấp thất nghiệp nộp hồ sơ ở trung tâm việc làm nào?"): the dossier
+    # form began and ended with its procedure picker of /inform buttons
+    reply = [
+        _rest("Mình cùng nộp hồ sơ nhé. Bạn có thể gõ “hủy” bất cứ lúc nào để dừng."),
+        _rest("Bạn chưa nhập họ và tên. Vui lòng nhập lại giúp tôi."),
+        _rest(
+            "Bạn muốn nộp hồ sơ cho thủ tục nào? Chọn bên dưới hoặc gõ tên thủ tục.",
+            [
+                {"title": "Đăng ký khai sinh", "payload": '/inform{"procedure":"1.001193"}'},
+                {"title": "Đăng ký kết hôn", "payload": '/inform{"procedure":"1.000894"}'},
+            ],
+        ),
+    ]
+    result = de.classify_reply(reply, [BIRTH])
+    assert (result.kind, result.options, result.bucket) == ("form_started", (), "not_understood")
+
+
 def test_out_of_scope_item_answered_with_a_procedure_is_wrong(
     procedures: dict[str, Procedure],
 ) -> None:
