@@ -8,8 +8,12 @@ import subprocess
 import sys
 import time
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from bot.cli import CommandError
+
+if TYPE_CHECKING:
+    from bot.runtime import Supervisor
 
 
 def _prepare() -> tuple:  # type: ignore[type-arg]
@@ -130,7 +134,7 @@ def _start_training(supervisor: object, settings: object, model: object) -> list
     return start_maintainers_loop(supervisor, settings, model)
 
 
-def _start_integration(supervisor: object) -> list[str]:
+def _start_integration(supervisor: Supervisor) -> list[str]:
     """With TTHC_SUBMISSION_BACKEND=http: the delivery worker and the inbound
     status API (issue 13). Returns the lines to print."""
     import os
@@ -147,9 +151,9 @@ def _start_integration(supervisor: object) -> list[str]:
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
     deliver = [sys.executable, "-m", "bot.cli", "deliver"]
-    supervisor.start("delivery", deliver, child_env())  # type: ignore[attr-defined]
+    supervisor.start("delivery", deliver, child_env())
     serve = [sys.executable, "-m", "bot.cli", "integration", "serve"]
-    supervisor.start("status API", serve, child_env())  # type: ignore[attr-defined]
+    supervisor.start("status API", serve, child_env())
     host = os.environ.get("TTHC_INBOUND_HOST", "").strip() or "127.0.0.1"
     port = os.environ.get("TTHC_INBOUND_PORT", "").strip() or "5010"
     return [
