@@ -53,8 +53,8 @@ from dossiers.backends import (
     backend_kind,
 )
 from dossiers.integration_orm import DeliveryJob, SupplementRequest
-from dossiers.orm import Attachment, Dossier, Notification, utcnow
-from dossiers.outbox import OutboxDispatcher, _aware
+from dossiers.orm import Attachment, Dossier, utcnow
+from dossiers.outbox import OutboxDispatcher, _aware, enqueue_notification
 from dossiers.validation import clean_free_text
 
 log = logging.getLogger(__name__)
@@ -346,20 +346,14 @@ class DeliveryWorker(OutboxDispatcher):
                 and not dossier.backend_reference
             ):
                 dossier.backend_reference = reference
-                session.add(
-                    Notification(
-                        dossier_id=dossier.id,
-                        channel=dossier.channel,
-                        recipient=dossier.sender_id,
-                        text=(
-                            f"Hồ sơ {dossier.code} đã được chuyển đến hệ thống một cửa.\n"
-                            f"Mã hồ sơ trên hệ thống một cửa: {reference}"
-                        ),
-                        status="pending",
-                        attempts=0,
-                        next_attempt_at=now,
-                        created_at=now,
-                    )
+                enqueue_notification(
+                    session,
+                    dossier.channel,
+                    dossier.sender_id,
+                    f"Hồ sơ {dossier.code} đã được chuyển đến hệ thống một cửa.\n"
+                    f"Mã hồ sơ trên hệ thống một cửa: {reference}",
+                    dossier_id=dossier.id,
+                    now=now,
                 )
         log.info("delivery job %d (%s) delivered; reference=%s", job.id, job.kind, reference)
 
