@@ -19,7 +19,9 @@ the tracker through Rasa's HTTP API.
 
 How: `install()` wraps `MessageProcessor.handle_message` (every channel —
 REST, web chat, socket.io, Zalo, Telegram through the REST forwarder — goes
-through it, under the conversation lock). Without an active hand-off, or
+through it, under the conversation lock). A held turn answers the channel with
+a text-less marker (`_mark_held`) so channels do not add their "could not
+answer" fallback. Without an active hand-off, or
 with one that no officer has taken yet, the message is handled as usual.
 While an officer holds it, the message is logged in the tracker (parsed, so
 transcripts stay complete), stored for the console
@@ -87,6 +89,30 @@ async def _route(sender_id: str, channel: str, text: str, intent: str | None = N
         return Route("assistant")
 
 
+HELD_MARKER_KEY = "handoff"
+
+
+async def _mark_held(output: Any, sender: str, handoff_id: int) -> None:
+    """Say "deliberately silent" to the channel, not to the citizen.
+
+    The channels answer a turn that produced nothing with a "could not answer"
+    fallback (bot/channels/inbound.py NO_REPLY_FALLBACK). A held turn is silent
+    on purpose, so: collecting outputs (REST, web chat, and Telegram through
+    REST) get one message with only a custom payload,
+    `{"custom": {"handoff": {"status": "held", "id": N}}}`, which no client
+    displays (no text); outputs that count their sends (Zalo's `attempted`)
+    count this turn as answered. Other outputs (socket.io) get nothing.
+    """
+    from rasa.core.channels.channel import CollectingOutputChannel
+
+    if isinstance(output, CollectingOutputChannel):
+        await output.send_custom_json(
+            sender, {HELD_MARKER_KEY: {"status": "held", "id": handoff_id}}
+        )
+    elif isinstance(getattr(output, "attempted", None), int):
+        output.attempted += 1
+
+
 async def handle_message(self: Any, message: Any) -> Any:
     """`MessageProcessor.handle_message` with the hand-off gate in front."""
     from rasa.core.channels.channel import CollectingOutputChannel
@@ -104,6 +130,8 @@ async def handle_message(self: Any, message: Any) -> Any:
     if route.kind == "ended":
         await message.output_channel.send_text_message(sender, route.reply)
         tracker.update(BotUttered(route.reply, metadata={"handoff_id": route.handoff_id}))
+    else:
+        await _mark_held(message.output_channel, sender, route.handoff_id)
     await self.save_tracker(tracker)
     log.info("hand-off %d: citizen message %s", route.handoff_id, route.kind)
     if isinstance(message.output_channel, CollectingOutputChannel):

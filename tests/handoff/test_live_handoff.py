@@ -83,6 +83,12 @@ def texts(messages: list[dict[str, Any]]) -> str:
     return "\n".join(m.get("text") or "" for m in messages)
 
 
+def held(citizen: str, handoff_id: int) -> list[dict[str, Any]]:
+    """The whole REST answer to a held turn: no text, only the marker that
+    tells channels the silence is deliberate (bot/handoff_gate.py)."""
+    return [{"recipient_id": citizen, "custom": {"handoff": {"status": "held", "id": handoff_id}}}]
+
+
 def _active(live: Live, sender: str) -> handoff.HandoffView | None:
     with session_scope(live.factory()) as session:
         return handoff.active_for(session, sender, "rest")
@@ -101,9 +107,9 @@ def test_rest_citizen_officer_takes_over_and_the_assistant_is_silent(live: Live)
         handoff.claim(session, request.id, "canbo.an")
     before = len(live.events(citizen))
     # Held: no answer, whatever the model makes of the messages.
-    assert live.say(citizen, QUESTION) == []
-    assert live.say(citizen, "xin chào") == []
-    assert live.say(citizen, ASK_FOR_PERSON) == []
+    assert live.say(citizen, QUESTION) == held(citizen, request.id)
+    assert live.say(citizen, "xin chào") == held(citizen, request.id)
+    assert live.say(citizen, ASK_FOR_PERSON) == held(citizen, request.id)
     new = live.events(citizen)[before:]
     assert [e["event"] for e in new if e["event"] in ("user", "bot")] == ["user"] * 3
     assert not [e for e in new if e["event"] == "action" and e["name"] != "action_listen"]
@@ -156,7 +162,9 @@ def test_browser_officer_claims_replies_and_hands_back(live: Live) -> None:
         page.wait_for_url(f"**/handoffs/{request.id}*")
 
         # The citizen writes: it appears live; the assistant stays silent.
-        assert live.say(citizen, "Tôi cần hỏi về giấy khai sinh của con") == []
+        assert live.say(citizen, "Tôi cần hỏi về giấy khai sinh của con") == held(
+            citizen, request.id
+        )
         expect(page.locator("#handoff-messages")).to_contain_text(
             "Tôi cần hỏi về giấy khai sinh của con"
         )
@@ -173,7 +181,7 @@ def test_browser_officer_claims_replies_and_hands_back(live: Live) -> None:
         assert pulled[-1] == (
             handoff.OFFICER_PREFIX_VI + "Chào bạn, bạn cần bản sao giấy chứng sinh."
         )
-        assert live.say(citizen, QUESTION) == []  # still silent
+        assert live.say(citizen, QUESTION) == held(citizen, request.id)  # still silent
 
         page.click("#hand-back")
         page.wait_for_url("**/handoffs")

@@ -93,7 +93,9 @@ def _run(tmp_path: Path, database: TestDatabase, model: Path, tracker_url: str) 
             thread.start()
         for thread in threads:
             thread.join()
-        assert not errors and replies == [[]] * HELD_MESSAGES
+        marker = {"handoff": {"status": "held", "id": request.id}}
+        assert not errors
+        assert replies == [[{"recipient_id": citizen, "custom": marker}]] * HELD_MESSAGES
         with session_scope(factory) as session:
             stored = [
                 m.text for m in handoff.messages(session, request.id) if m.author == "citizen"

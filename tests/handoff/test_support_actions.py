@@ -164,3 +164,24 @@ def test_gate_lets_the_assistant_answer_when_the_database_is_down(
     monkeypatch.setenv(DATABASE_URL_ENV, "postgresql+psycopg2://nobody@127.0.0.1:9/none")
     dispose_shared()
     assert asyncio.run(handoff_gate._route("x", "rest", "hi")) == handoff_gate.Route("assistant")
+
+
+def test_held_turn_marker_keeps_channels_from_adding_a_fallback() -> None:
+    import asyncio
+
+    from rasa.core.channels.channel import CollectingOutputChannel, OutputChannel
+
+    collecting = CollectingOutputChannel()
+    asyncio.run(handoff_gate._mark_held(collecting, "c-1", 7))
+    assert collecting.messages == [
+        {"recipient_id": "c-1", "custom": {"handoff": {"status": "held", "id": 7}}}
+    ]
+
+    class Counting(OutputChannel):  # the shape of Zalo's output channel
+        def __init__(self) -> None:
+            self.attempted = 0
+
+    counting = Counting()
+    asyncio.run(handoff_gate._mark_held(counting, "c-1", 7))
+    assert counting.attempted == 1
+    asyncio.run(handoff_gate._mark_held(OutputChannel(), "c-1", 7))  # nothing to do, no error
