@@ -506,7 +506,10 @@ def _request_reply_vi(
     first = (
         f"Tôi đã chuyển yêu cầu của bạn tới cán bộ hỗ trợ (số yêu cầu {view.id})."
         if created
-        else f"Yêu cầu gặp cán bộ của bạn (số {view.id}) vẫn đang chờ, bạn không cần gửi lại."
+        else (
+            f"Tôi đã chuyển yêu cầu gặp cán bộ của bạn (số {view.id}) từ trước; yêu cầu vẫn "
+            "đang chờ, bạn không cần gửi lại."
+        )
     )
     if office_open:
         where = (

@@ -82,7 +82,8 @@ def test_request_in_office_hours_tells_the_queue_position(db: TestDatabase) -> N
     assert events == [] and "Bạn đang ở vị trí thứ 2 trong hàng chờ." in said[0]
     events, said = ask("first")
     assert events == [] and said[0].startswith(
-        f"Yêu cầu gặp cán bộ của bạn (số {first.id}) vẫn đang chờ, bạn không cần gửi lại."
+        f"Tôi đã chuyển yêu cầu gặp cán bộ của bạn (số {first.id}) từ trước; yêu cầu vẫn "
+        "đang chờ, bạn không cần gửi lại."
     )
 
 
