@@ -27,6 +27,7 @@ def _day(value: str | None) -> date | None:
 @bp.get("/")
 @requires("audit.read")
 async def audit_list(request: Request) -> HTTPResponse:
+    """The audit log, newest first, filtered by actor, action prefix, target and dates."""
     args = request.args
     day_from, day_to = _day(args.get("date_from")), _day(args.get("date_to"))
     filters = AuditFilter(

@@ -50,6 +50,7 @@ def _search(request: Request, filters: ConversationFilter):  # type: ignore[no-u
 @bp.get("/")
 @requires("conversations.read")
 async def conversation_list(request: Request) -> HTTPResponse:
+    """Conversations matching the filters in the query string, newest first, 50 per page."""
     filters = ConversationFilter.from_params(request.args)
     found, dossier_senders, handoff_senders, names = _search(request, filters)
     try:
@@ -115,12 +116,14 @@ def _transcript_page(request: Request, sender_id: str, *, reveal: bool) -> HTTPR
 @bp.get("/<sender_id:str>")
 @requires("conversations.read")
 async def conversation_detail(request: Request, sender_id: str) -> HTTPResponse:
+    """One conversation's transcript, personal data masked."""
     return _transcript_page(request, sender_id, reveal=False)
 
 
 @bp.post("/<sender_id:str>/reveal")
 @requires("conversations.read", "personal.reveal")
 async def conversation_reveal(request: Request, sender_id: str) -> HTTPResponse:
+    """The transcript unmasked, for roles with personal.reveal (audited)."""
     if request.app.ctx.tracker.summary(sender_id) is None:
         return error_page(request, 404, "Không tìm thấy hội thoại.")
     with db_session(request) as db:
@@ -134,6 +137,7 @@ async def conversation_reveal(request: Request, sender_id: str) -> HTTPResponse:
 @bp.post("/export")
 @requires("conversations.read", "conversations.export")
 async def conversation_export(request: Request) -> HTTPResponse:
+    """CSV/XLSX of one conversation (`sender_id`) or of the filtered set (masked; audited)."""
     form = request.form or {}
     fmt = str(form.get("format") or "csv")
     if fmt not in FORMATS:

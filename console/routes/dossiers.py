@@ -76,6 +76,7 @@ def _actor(request: Request) -> str:
 @bp.get("/")
 @requires("dossiers.read")
 async def dossier_list(request: Request) -> HTTPResponse:
+    """Dossiers the member may see, filtered, newest first, overdue highlighted."""
     filters = DossierFilter.from_params(request.args)
     try:
         page = max(1, int(request.args.get("page") or 1))
@@ -104,6 +105,7 @@ async def dossier_list(request: Request) -> HTTPResponse:
 @bp.post("/export")
 @requires("dossiers.read", "dossiers.export")
 async def dossier_export(request: Request) -> HTTPResponse:
+    """CSV/XLSX of the filtered dossiers (applicant masked; audited)."""
     fmt = form_value(request, "format", "csv")
     if fmt not in FORMATS:
         return error_page(request, 400, "Định dạng xuất không hợp lệ.")
@@ -192,18 +194,21 @@ def _detail(
 @bp.get("/<code:str>")
 @requires("dossiers.read")
 async def dossier_detail(request: Request, code: str) -> HTTPResponse:
+    """One dossier: applicant (masked), fields, due date, files, history, notifications."""
     return _detail(request, code)
 
 
 @bp.post("/<code:str>/reveal")
 @requires("dossiers.read", "personal.reveal")
 async def dossier_reveal(request: Request, code: str) -> HTTPResponse:
+    """The dossier with personal data shown (audited)."""
     return _detail(request, code, reveal=True)
 
 
 @bp.post("/<code:str>/status")
 @requires("dossiers.read", "dossiers.change")
 async def dossier_status(request: Request, code: str) -> HTTPResponse:
+    """Change the status through dossiers.service.change_status; a note is required (audited)."""
     new_status = form_value(request, "status")
     note = form_value(request, "note")
     if new_status not in OFFICER_STATUSES:
@@ -235,6 +240,7 @@ async def dossier_status(request: Request, code: str) -> HTTPResponse:
 @bp.post("/<code:str>/supplement")
 @requires("dossiers.read", "dossiers.change")
 async def dossier_supplement(request: Request, code: str) -> HTTPResponse:
+    """Ask for missing documents (ticked + typed) through dossiers.supplements (audited)."""
     sup = _supplements()
     if sup is None:
         return error_page(request, 404, "Chức năng yêu cầu bổ sung chưa có.")
@@ -270,6 +276,7 @@ async def dossier_supplement(request: Request, code: str) -> HTTPResponse:
 @bp.get("/<code:str>/attachments/<attachment_id:int>")
 @requires("dossiers.read", "attachments.download")
 async def attachment_download(request: Request, code: str, attachment_id: int) -> HTTPResponse:
+    """Download one attachment of a visible dossier (audited)."""
     with db_session(request) as db:
         found = _visible_dossier(request, db, code)
         attachment = db.get(Attachment, attachment_id)

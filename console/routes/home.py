@@ -41,6 +41,7 @@ def _login_page(request: Request, *, error: str = "", status: int = 200) -> HTTP
 @bp.get("/login")
 @public
 async def login_form(request: Request) -> HTTPResponse:
+    """The login form (a fresh double-submit CSRF cookie each time)."""
     if request.ctx.staff is not None:
         return redirect_to("/")
     return _login_page(request)
@@ -49,6 +50,7 @@ async def login_form(request: Request) -> HTTPResponse:
 @bp.post("/login")
 @public
 async def login(request: Request) -> HTTPResponse:
+    """Check the password (throttling, lockout), start a server-side session, redirect to `next`."""
     settings = request.app.ctx.settings
     ip = client_ip(request)
     username = form_value(request, "username")
@@ -75,6 +77,7 @@ async def login(request: Request) -> HTTPResponse:
 @bp.post("/logout")
 @requires()
 async def logout(request: Request) -> HTTPResponse:
+    """End this session (audited) and clear the cookie."""
     with db_session(request) as db:
         auth.end_session(db, request.cookies.get(SESSION_COOKIE))
         audit.record(db, request.ctx.staff, "auth.logout", "staff", request.ctx.staff.username,
@@ -87,18 +90,21 @@ async def logout(request: Request) -> HTTPResponse:
 @bp.get("/")
 @requires()
 async def start(request: Request) -> HTTPResponse:
+    """The start page: links to what the member's role may open."""
     return render(request, "home.html")
 
 
 @bp.get("/account/password")
 @requires()
 async def password_form(request: Request) -> HTTPResponse:
+    """The form to change one's own password."""
     return render(request, "password.html", error="", done=request.args.get("done") == "1")
 
 
 @bp.post("/account/password")
 @requires()
 async def change_password(request: Request) -> HTTPResponse:
+    """Change one's own password (needs the current one; audited)."""
     old = str((request.form or {}).get("old_password") or "")
     new = str((request.form or {}).get("new_password") or "")
     again = str((request.form or {}).get("new_password_again") or "")
@@ -116,4 +122,5 @@ async def change_password(request: Request) -> HTTPResponse:
 @bp.get("/healthz")
 @public
 async def health(request: Request) -> HTTPResponse:
+    """Liveness for proxies and tests: 200 {"status": "ok"}."""
     return json({"status": "ok"})

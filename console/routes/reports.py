@@ -21,6 +21,7 @@ NAV = [NavItem("Báo cáo", "/reports", "reports.read", order=60)]
 @bp.get("/")
 @requires("reports.read")
 async def report(request: Request) -> HTTPResponse:
+    """Dossier workload by status/procedure/agency and the last 7 days of conversations."""
     since = utcnow() - timedelta(days=7)
     with db_session(request) as db:
         rows = search_dossiers(db, request.ctx.staff, DossierFilter())

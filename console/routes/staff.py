@@ -39,12 +39,14 @@ def _page(request: Request, *, error: str = "", status: int = 200, **extra: obje
 @bp.get("/")
 @requires("staff.manage")
 async def staff_list(request: Request) -> HTTPResponse:
+    """Every account with its role, agency and state."""
     return _page(request)
 
 
 @bp.post("/")
 @requires("staff.manage")
 async def staff_add(request: Request) -> HTTPResponse:
+    """Create an account (audited)."""
     password = str((request.form or {}).get("password") or "")
     try:
         with db_session(request) as db:
@@ -61,6 +63,7 @@ async def staff_add(request: Request) -> HTTPResponse:
 @bp.post("/<username:str>/active")
 @requires("staff.manage")
 async def staff_active(request: Request, username: str) -> HTTPResponse:
+    """Disable (ending its sessions) or re-enable an account (audited)."""
     active = form_value(request, "active") == "1"
     if not active and username == request.ctx.staff.username:
         return _page(request, error="Không thể tự khoá tài khoản của mình.", status=400)
@@ -75,6 +78,7 @@ async def staff_active(request: Request, username: str) -> HTTPResponse:
 @bp.post("/<username:str>/reset-password")
 @requires("staff.manage")
 async def staff_reset(request: Request, username: str) -> HTTPResponse:
+    """Give an account a one-time password shown once; it must be changed at login."""
     # A one-time password shown once to the admin; the member must change it.
     temporary = f"{secrets.token_urlsafe(9)}-{secrets.randbelow(90) + 10}"
     try:
