@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -46,9 +47,10 @@ from training.gate import Margins, compare
 from training.orm import Cursor, ModelVersion, TrainingJob
 from training.settings import TrainingSettings
 
-__all__ = ["JobError", "enqueue", "run_next", "training_inputs"]
+__all__ = ["JobError", "enqueue", "run_next", "training_command", "training_inputs"]
 
 LOCK = "training_lock"
+DEFAULT_DATA = PROJECT_ROOT / "nlu_data"
 LOG_LIMIT = 40_000
 _EPOCHS = re.compile(r"Epochs:\s+(\d{1,3})%")
 
@@ -107,6 +109,58 @@ def _inside(path: Path, directory: Path) -> bool:
     except ValueError:
         return False
     return True
+
+
+def training_command(
+    settings: TrainingSettings, tmp: Path, name: str, inputs: dict[str, Any]
+) -> list[str]:
+    """The child process that trains archive `tmp/<name>.tar.gz`:
+
+    - the project's data (`nlu_data/`): `python -m bot.cli train` (the same
+      command as `make train`, generated examples included), plus `--data` for a
+      console file kept elsewhere;
+    - another data directory (TTHC_TRAINING_DATA): `python -m rasa train nlu` on a
+      copy of it with the console's file added (an NLU-only experiment).
+
+    Adds the console file's hash to `inputs["data_files"]` when it is used."""
+    console_file = settings.nlu_file
+    extra = console_file.exists() and not _inside(console_file, settings.data)
+    if extra:
+        inputs["data_files"][str(console_file)] = _sha(console_file)
+    if settings.data.resolve() == DEFAULT_DATA.resolve():
+        command = [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "train",
+            "--out",
+            str(tmp),
+            "--fixed-model-name",
+            name,
+            "--config",
+            str(settings.config),
+            *settings.train_args,
+        ]
+        return command + (["--data", str(console_file)] if extra else [])
+    data_dir = tmp / "data"
+    shutil.copytree(settings.data, data_dir)
+    if extra:
+        shutil.copy2(console_file, data_dir / "from_console.yml")
+    return [
+        sys.executable,
+        "-m",
+        "rasa",
+        "train",
+        "nlu",
+        "--config",
+        str(settings.config),
+        "--nlu",
+        str(data_dir),
+        "--out",
+        str(tmp),
+        "--fixed-model-name",
+        name,
+    ]
 
 
 def _take_lock(db: Session, job_id: int) -> bool:
@@ -331,22 +385,7 @@ def _execute(
             progress.progress = 10 + int(int(match.group(1)) * 0.6)
 
     with tempfile.TemporaryDirectory(prefix="tthc-train-") as tmp:
-        command = [
-            sys.executable,
-            "-m",
-            "bot.cli",
-            "train",
-            "--out",
-            tmp,
-            "--fixed-model-name",
-            name,
-            "--config",
-            str(settings.config),
-            *settings.train_args,
-        ]
-        if settings.nlu_file.exists() and not _inside(settings.nlu_file, settings.data):
-            command += ["--data", str(settings.nlu_file)]  # a custom location: add it
-            inputs["data_files"][str(settings.nlu_file)] = _sha(settings.nlu_file)
+        command = training_command(settings, Path(tmp), name, inputs)
         _run(command, progress, on_line)
         archive = Path(tmp) / f"{name}.tar.gz"
         if not archive.exists():
@@ -389,7 +428,7 @@ def _execute(
         verdict = compare(
             live.evaluation if live is not None else None,
             candidate.evaluation,
-            Margins(overall=settings.gate_margin),
+            Margins(overall=settings.gate_margin, per_intent=settings.gate_intent_margin),
         )
         candidate.gate = {**verdict.to_json(), "live_model": live.name if live else None}
         progress.log(

@@ -6,6 +6,7 @@
 - TTHC_TRAINING_CONFIG     Rasa config for console-started training (default config.yml)
 - TTHC_TRAINING_DATA       training data directory (default nlu_data)
 - TTHC_GATE_MARGIN         largest allowed drop of any gated figure (default 0.02 = 2 points)
+- TTHC_GATE_INTENT_MARGIN  largest allowed drop of one intent's F1 (default 0.10)
 - TTHC_RASA_URLS           comma-separated Rasa base URLs to push an activated model to
                            with `PUT /model` (optional; workers also pull from the model store)
 - RASA_AUTH_TOKEN / TTHC_RASA_TOKEN  token of Rasa's HTTP API (`--auth-token`)
@@ -39,6 +40,7 @@ class TrainingSettings:
     config: Path = PROJECT_ROOT / "config.yml"
     data: Path = PROJECT_ROOT / "nlu_data"
     gate_margin: float = 0.02
+    gate_intent_margin: float = 0.10
     rasa_urls: tuple[str, ...] = field(default_factory=tuple)
     rasa_token: str = ""
     train_args: tuple[str, ...] = ()
@@ -55,13 +57,16 @@ class TrainingSettings:
             raw = env.get(name, "").strip()
             return Path(raw) if raw else default
 
-        margin_raw = env.get("TTHC_GATE_MARGIN", "").strip()
-        try:
-            margin = float(margin_raw) if margin_raw else cls.gate_margin
-        except ValueError as exc:
-            raise ValueError(f"TTHC_GATE_MARGIN must be a number, got {margin_raw!r}") from exc
-        if not 0 <= margin <= 1:
-            raise ValueError(f"TTHC_GATE_MARGIN must be within 0..1, got {margin}")
+        def margin(name: str, default: float) -> float:
+            raw = env.get(name, "").strip()
+            try:
+                value = float(raw) if raw else default
+            except ValueError as exc:
+                raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+            if not 0 <= value <= 1:
+                raise ValueError(f"{name} must be within 0..1, got {value}")
+            return value
+
         urls = tuple(
             u.strip().rstrip("/") for u in env.get("TTHC_RASA_URLS", "").split(",") if u.strip()
         )
@@ -71,7 +76,8 @@ class TrainingSettings:
             model_bank=path("TTHC_MODEL_BANK_DIR", cls.model_bank),
             config=path("TTHC_TRAINING_CONFIG", cls.config),
             data=path("TTHC_TRAINING_DATA", cls.data),
-            gate_margin=margin,
+            gate_margin=margin("TTHC_GATE_MARGIN", cls.gate_margin),
+            gate_intent_margin=margin("TTHC_GATE_INTENT_MARGIN", cls.gate_intent_margin),
             rasa_urls=urls,
             rasa_token=env.get("TTHC_RASA_TOKEN", "").strip()
             or env.get("RASA_AUTH_TOKEN", "").strip(),

@@ -23,12 +23,17 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def job_settings(tmp_path: Path, bootstrap: Path) -> TrainingSettings:
+    """Tiny config and data (tests/trainer_loop/data): seconds, not minutes, to train."""
+    data = tmp_path / "data"
+    if not data.exists():
+        data.mkdir()
+        shutil.copy2(DATA / "tiny_nlu_a.yml", data / "nlu.yml")
     return TrainingSettings(
         nlu_file=tmp_path / "from_console.yml",
         overrides_file=tmp_path / "overrides.yml",
         model_bank=tmp_path / "bank",
         config=DATA / "tiny_config.yml",
-        data=PROJECT_ROOT / "nlu_data",
+        data=data,
         train_args=("--nlu-only",),
         test_set=DATA / "tiny_test_set.yml",
         real_messages=tmp_path / "no-real-messages.yml",
@@ -60,7 +65,7 @@ def test_job_trains_registers_evaluates_and_compares(
         with factory.begin() as db:
             job = db.get(TrainingJob, job_id)
             assert job.status == "succeeded", job.log[-3000:]
-            assert job.progress == 100 and "bot.cli train" in job.log
+            assert job.progress == 100 and "rasa train nlu" in job.log
             models = {m.name: m for m in db.execute(select(ModelVersion)).scalars()}
             candidate = db.get(ModelVersion, job.model_id)
             live = models["tiny-a.tar.gz"]
@@ -68,7 +73,7 @@ def test_job_trains_registers_evaluates_and_compares(
             assert candidate.status == "candidate"
             assert Path(candidate.path).parent == settings.model_bank
             assert str(settings.nlu_file) in candidate.inputs["data_files"]
-            assert "nlu_data/nlu/ask_fee.yml" in candidate.inputs["data_files"]
+            assert any(name.endswith("data/nlu.yml") for name in candidate.inputs["data_files"])
             assert "LogisticRegressionClassifier" in candidate.inputs["config"]
             assert candidate.data_hash and candidate.config_hash
             assert candidate.evaluation["n"] == 8 and live.evaluation["n"] == 8
@@ -78,6 +83,21 @@ def test_job_trains_registers_evaluates_and_compares(
             assert "ask_fee" in candidate.gate["per_intent"]
         assert "giấy tờ nhà cháy hết cần làm gì" in settings.nlu_file.read_text("utf-8")
     tracker.close()
+
+
+def test_default_data_trains_like_make_train(tmp_path: Path) -> None:
+    settings = TrainingSettings(
+        nlu_file=tmp_path / "from_console.yml", config=PROJECT_ROOT / "config.yml",
+        train_args=("--nlu-only",),
+    )
+    settings.nlu_file.write_text("version: \"3.1\"\nnlu: []\n", encoding="utf-8")
+    inputs: dict = {"data_files": {}}
+    command = jobs.training_command(settings, tmp_path, "m1", inputs)
+    assert command[1:4] == ["-m", "bot.cli", "train"]
+    assert command[command.index("--data") + 1] == str(settings.nlu_file)
+    assert "--nlu-only" in command and str(settings.nlu_file) in inputs["data_files"]
+    inside = TrainingSettings(nlu_file=PROJECT_ROOT / "nlu_data" / "nlu" / "from_console.yml")
+    assert "--data" not in jobs.training_command(inside, tmp_path, "m2", {"data_files": {}})
 
 
 def test_failed_training_is_reported_and_releases_the_queue(tmp_path: Path) -> None:
