@@ -1,6 +1,6 @@
 """Status events from the one-stop-shop: authentication and application.
 
-The HTTP layer (`integration.api`) hands this module the raw body and
+The HTTP layer (`bot.status_api`) hands this module the raw body and
 headers; everything that decides something lives here, testable without a
 server.
 

@@ -44,7 +44,7 @@ def _deliver(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from integration.api import DEFAULT_PORT, serve
+    from bot.status_api import DEFAULT_PORT, serve
 
     _logging(args.verbose)
     factory = open_database_or_exit(args)

@@ -30,7 +30,7 @@ def test_inbound_error_words_are_the_ones_the_code_uses() -> None:
     described = load("openapi-tthc-inbound.yaml")["components"]["responses"]["Error"]
     source = "".join(
         (Path(__file__).resolve().parents[2] / path).read_text(encoding="utf-8")
-        for path in ("dossiers/inbound.py", "integration/api.py")
+        for path in ("dossiers/inbound.py", "bot/status_api.py")
     )
     used = set(re.findall(r'InboundError\(\s*\d{3},\s*"([a-z_]+)"', source))
     used |= set(re.findall(r'"error": "([a-z_]+)"', source))
