@@ -72,6 +72,7 @@ class Officer(threading.Thread):
         self.rng = random.Random(seed)
         self.stop = threading.Event()
         self.latencies: list[float] = []
+        self.by_path: dict[str, list[float]] = {}
         self.errors: list[str] = []
 
     def run(self) -> None:
@@ -88,7 +89,9 @@ class Officer(threading.Thread):
             except httpx.HTTPError as exc:
                 self.errors.append(f"{path}: {exc}")
             else:
-                self.latencies.append(time.perf_counter() - started)
+                elapsed = time.perf_counter() - started
+                self.latencies.append(elapsed)
+                self.by_path.setdefault(path, []).append(elapsed)
             self.stop.wait(self.rng.uniform(self.poll / 2, self.poll * 1.5))
 
 
@@ -98,6 +101,7 @@ def main() -> int:
     parser.add_argument("--citizens", type=int, default=10)
     parser.add_argument("--poll", type=float, default=2.0, help="mean seconds between polls")
     parser.add_argument("--think", type=float, default=3.0, help="citizens' mean think time")
+    parser.add_argument("--console-workers", type=int, default=1, help="console processes")
     args = parser.parse_args()
 
     model = latest_model()
@@ -109,7 +113,8 @@ def main() -> int:
     import_catalog(open_database(url))
     tracker = f"sqlite:///{workdir / 'tracker.db'}"
     with loopback_stack(workdir, url, model) as base, console_server(
-        url, tracker_store_url=tracker, env={"TTHC_CONSOLE_IP_ATTEMPTS": "10000"}
+        url, tracker_store_url=tracker, env={
+            "TTHC_CONSOLE_IP_ATTEMPTS": "10000", "TTHC_CONSOLE_WORKERS": str(args.console_workers)}
     ) as console:
         warm = conversation_load.Client(base)
         for worker in range(2):
@@ -150,6 +155,11 @@ def main() -> int:
     print(f"chat p95 alone {chat_p95_alone:.0f} ms ({len(baseline)} msgs, "
           f"{baseline_errors} errors); with officers {chat_p95_loaded:.0f} ms "
           f"({len(loaded)} msgs, {loaded_errors} errors): {growth:+.0f} %")
+    print(f"console processes: {args.console_workers}")
+    for path in sorted({p for poller in pollers for p in poller.by_path}):
+        values = [v for poller in pollers for v in poller.by_path.get(path, [])]
+        print(f"  {path}: {len(values)} requests, p50 {percentile(values, 0.5):.0f} ms, "
+              f"p95 {percentile(values, 0.95):.0f} ms")
     for error in console_errors[:5]:
         print(f"  {error}")
     ok = (console_p95 <= 300 and growth <= 20 and not console_errors
