@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time as time_module
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
@@ -42,6 +43,7 @@ from dossiers.validation import VIETNAM_TZ, mask_address, mask_citizen_id, mask_
 DEFAULT_TRACKER_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'tracker.db'}"
 LOW_CONFIDENCE = 0.6
 REREAD_WINDOW = 1000  # event ids re-read below the highest seen (out-of-order commits)
+REFRESH_EVERY = 1.0  # seconds: at most one look at the tracker store per process per second
 FALLBACK_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
 FALLBACK_ACTIONS = frozenset({"action_handle_fallback", "action_default_fallback"})
 HANDOFF_INTENTS = frozenset({"human_handoff"})
@@ -224,37 +226,53 @@ class TrackerReader:
         self.engine = engine or (None if self._missing_file else console_engine(self.url))
         self._lock = threading.Lock()
         self._summaries: dict[str, ConversationSummary] = {}
+        self._available = False
+        self._refreshed = -REFRESH_EVERY
         self._last_id = 0
         self._folded: set[int] = set()
         self._requested: dict[str, str | None] = {}
 
     def available(self) -> bool:
-        """False while the tracker store has no events table (Rasa never ran)."""
+        """False while the tracker store has no events table (Rasa never ran).
+        Once the table exists the answer is remembered (it is never dropped)."""
+        if self._available:
+            return True
         if self.engine is None:
             path = Path(self.url.removeprefix("sqlite:///"))
             if not path.exists():
                 return False
             self.engine = console_engine(self.url)
-        return bool(inspect(self.engine).has_table("events"))
+        self._available = bool(inspect(self.engine).has_table("events"))
+        return self._available
 
     def refresh(self) -> None:
         """Fold events newer than the last one read into the summaries."""
         if not self.available():
             return
-        with self._lock, self.engine.connect() as connection:
-            # Ids from a PostgreSQL sequence may commit out of order (several
-            # Rasa workers): re-read a window below the highest id seen and
-            # skip what was already folded, so a late commit is not lost.
-            floor = self._last_id - REREAD_WINDOW
-            rows = connection.execute(
-                select(EVENTS).where(EVENTS.c.id > floor).order_by(EVENTS.c.id)
-            ).all()
-            for row in rows:
-                if row.id in self._folded:
-                    continue
-                self._fold(row)
-                self._folded.add(row.id)
-                self._last_id = max(self._last_id, row.id)
+        with self._lock:
+            now = time_module.monotonic()
+            if now - self._refreshed < REFRESH_EVERY:
+                return
+            self._refreshed = now
+            with self.engine.connect() as connection:
+                # Ids from a PostgreSQL sequence may commit out of order (several
+                # Rasa workers): look again at the ids of a window below the highest
+                # one seen and read the rows not folded yet, so a late commit is
+                # not lost.
+                floor = self._last_id - REREAD_WINDOW
+                ids = connection.execute(
+                    select(EVENTS.c.id).where(EVENTS.c.id > floor)
+                ).scalars().all()
+                missing = sorted(i for i in ids if i not in self._folded)
+                for start in range(0, len(missing), 500):
+                    rows = connection.execute(
+                        select(EVENTS).where(EVENTS.c.id.in_(missing[start:start + 500]))
+                        .order_by(EVENTS.c.id)
+                    ).all()
+                    for row in rows:
+                        self._fold(row)
+                        self._folded.add(row.id)
+                        self._last_id = max(self._last_id, row.id)
             floor = self._last_id - REREAD_WINDOW
             self._folded = {i for i in self._folded if i > floor}
 

@@ -59,8 +59,9 @@ async def conversation_list(request: Request) -> HTTPResponse:
         page = 1
     shown = found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     tracker = request.app.ctx.tracker
-    intents = sorted({i for s in tracker.summaries() for i in s.intents})
-    channels = sorted({s.channel for s in tracker.summaries() if s.channel})
+    everything = tracker.summaries()
+    intents = sorted({i for s in everything for i in s.intents})
+    channels = sorted({s.channel for s in everything if s.channel})
     query = filters.as_query()
     return render(
         request,
