@@ -140,6 +140,29 @@ def reinterpret(parse_data: dict[str, Any], tracker: Any) -> dict[str, Any]:
     return parse_data
 
 
+RETRIEVAL_INTENTS = frozenset({"faq"})
+NO_ANSWER_INTENT = "out_of_scope"
+
+
+def guard_retrieval_payload(parse_data: dict[str, Any]) -> dict[str, Any]:
+    """A retrieval intent typed as a payload ("/faq") carries no response
+    selection, and Rasa's `utter_faq` then fails with a traceback (found by
+    benchmarks/fuzz_channels.py). Such a message is read as `out_of_scope`
+    (which has its polite rule). Returns the same dict; never raises."""
+    intent = (parse_data.get("intent") or {}).get("name")
+    if intent not in RETRIEVAL_INTENTS:
+        return parse_data
+    selector = parse_data.get("response_selector")
+    if isinstance(selector, dict) and any(
+        isinstance(selector.get(key), dict) for key in (intent, "default")
+    ):
+        return parse_data  # the NLU selected an answer (under the intent or "default")
+    parse_data[REINTERPRETED_KEY] = intent
+    parse_data["intent"] = {"name": NO_ANSWER_INTENT, "confidence": 1.0}
+    parse_data.pop("response_selector", None)
+    return parse_data
+
+
 def install() -> None:
     """Wrap Rasa's `MessageProcessor.parse_message` with `reinterpret`
     (idempotent)."""
@@ -154,7 +177,7 @@ def install() -> None:
         self: Any, message: Any, tracker: Any = None, only_output_properties: bool = True
     ) -> dict[str, Any]:
         parse_data = await original(self, message, tracker, only_output_properties)
-        return reinterpret(parse_data, tracker)
+        return guard_retrieval_payload(reinterpret(parse_data, tracker))
 
     parse_message._tthc_form_answers = True  # type: ignore[attr-defined]
     MessageProcessor.parse_message = parse_message  # type: ignore[method-assign]

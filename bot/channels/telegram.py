@@ -25,6 +25,7 @@ from urllib.parse import urlparse
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatAction
+from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -80,6 +81,10 @@ FLOOD_RETRIES = 3
 GROUP_INVITE_REPLY = (
     "Việc nộp hồ sơ và tra cứu hồ sơ cần thông tin cá nhân nên em chỉ làm trong tin nhắn "
     "riêng. Anh/chị bấm nút dưới đây để nhắn riêng với em nhé."
+)
+DOWNLOAD_FAILED_REPLY = (
+    "Em chưa tải được tệp này từ Telegram (tệp quá lớn hoặc đã hết hạn). Anh/chị vui lòng "
+    "gửi lại ảnh JPG, PNG hoặc tệp PDF dưới 10 MB."
 )
 GROUP_CHAT_TYPES = frozenset({"group", "supergroup", "channel"})
 
@@ -419,8 +424,12 @@ class TelegramBridge:
             content_type = check_declared(
                 attachment.content_type, attachment.size, self.settings.max_attachment_bytes
             )
-            telegram_file = await bot.get_file(attachment.file_id)
-            data = bytes(await telegram_file.download_as_bytearray())
+            try:
+                telegram_file = await bot.get_file(attachment.file_id)
+                data = bytes(await telegram_file.download_as_bytearray())
+            except TelegramError as exc:  # "file is too big", expired file id...
+                logger.warning("telegram: file download refused: %s", type(exc).__name__)
+                raise AttachmentRejected(DOWNLOAD_FAILED_REPLY) from None
             saved = await asyncio.to_thread(
                 self.attachments.save, sender, attachment.file_name, content_type, data
             )

@@ -108,7 +108,7 @@ def test_three_failures_offer_a_human(dispatcher, domain):
 def test_procedure_typed_in_form_is_searched(dispatcher, domain):
     result = _validate(dispatcher, domain, "dossier_procedure", "đăng ký khai tử")
     assert result["dossier_procedure"] == "1.000656"
-    ambiguous = _validate(dispatcher, domain, "dossier_procedure", "căn cước")
+    ambiguous = _validate(dispatcher, domain, "dossier_procedure", "giấy phép")
     assert ambiguous["dossier_procedure"] is None
     assert any(p.startswith('/inform{"procedure"') for p in payloads(dispatcher))
 
@@ -250,7 +250,7 @@ def test_every_field_takes_a_valid_answer(dispatcher, domain, code, spec):
 
 
 @pytest.mark.parametrize(("code", "spec"), EVERY_FIELD)
-@pytest.mark.parametrize("typed", ["Bỏ qua", "bỏ qua", "không có", "Không"])
+@pytest.mark.parametrize("typed", ["Bỏ qua", "không có"])
 def test_skip_words_skip_optional_fields_and_reask_required_ones(
     dispatcher, domain, code, spec, typed
 ):

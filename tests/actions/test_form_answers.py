@@ -146,3 +146,16 @@ def test_installed_into_rasa_parse_message():
     assert asyncio.run(processor.parse_message(UserMessage("bỏ qua")))["intent"]["name"] == (
         "cancel"
     )
+
+
+def test_a_typed_faq_payload_without_response_selection_is_out_of_scope():
+    typed = form_answers.guard_retrieval_payload(_parse("/faq", "faq"))
+    assert typed["intent"] == {"name": "out_of_scope", "confidence": 1.0}
+    real = _parse("giờ làm việc", "faq")
+    real["response_selector"] = {"faq": {"response": {"responses": [{"text": "8h"}],
+                                                      "utter_action": "utter_faq/gio"}}}
+    assert form_answers.guard_retrieval_payload(real)["intent"]["name"] == "faq"
+    default = _parse("giờ làm việc", "faq")
+    default["response_selector"] = {"all_retrieval_intents": ["faq"], "default": {"response": {}}}
+    assert form_answers.guard_retrieval_payload(default)["intent"]["name"] == "faq"
+    assert form_answers.guard_retrieval_payload(_parse("x", "greet"))["intent"]["name"] == "greet"

@@ -217,3 +217,25 @@ def test_rasa_receives_json_safe_text(tmp_path: Path, session_factory: sessionma
             assert "\x00" not in rasa.texts()[0] and "\x07" not in rasa.texts()[0]
 
     asyncio.run(scenario())
+
+
+def test_a_file_telegram_will_not_hand_over_is_answered_without_traceback(
+    tmp_path: Path, session_factory: sessionmaker, caplog: Any
+) -> None:
+    from bot.channels.telegram import DOWNLOAD_FAILED_REPLY, GENERIC_ERROR_REPLY
+
+    sender = f"telegram:{CHAT}"
+
+    async def scenario() -> None:
+        async with running_bot(tmp_path, session_factory) as (telegram, rasa):
+            rasa.state_endpoint = True
+            rasa.active_loops[sender] = "dossier_form"
+            photo = [{"file_id": "gone", "file_unique_id": "g", "width": 9, "height": 9}]
+            telegram.push(telegram.message(CHAT, photo=photo))
+            await wait_for(lambda: telegram.sent_texts(CHAT))
+            assert telegram.sent_texts(CHAT) == [DOWNLOAD_FAILED_REPLY]
+            assert GENERIC_ERROR_REPLY not in telegram.sent_texts(CHAT)
+
+    with caplog.at_level("WARNING"):
+        asyncio.run(scenario())
+    assert all(record.exc_info is None for record in caplog.records)
