@@ -28,9 +28,11 @@ FACET_PATTERNS: dict[str, re.Pattern[str]] = {
         r"\bgiay to\b|\bho so (?:gom|can|gi|nhu the nao|ra sao)\b|\bthanh phan ho so\b"
         r"|\bcan (?:mang|chuan bi|nhung gi|gi|nhung giay)\b|\bchuan bi (?:gi|nhung)\b"
         r"|\bmang theo\b|\bto khai\b|\bmau don\b|\bhs gom\b|\bgiay gi\b|\bcan nhung\b"
+        r"|\bgom nhung\b|\bnhung giay\b"
     ),
     "ask_fee": re.compile(
-        r"\ble phi\b|\bphi\b|\bbao nhieu tien\b|\bhet bao nhieu\b|\bton bao nhieu\b"
+        r"\ble phi\b|\bphi\b|\ble fi\b|\bfi\b|\bbao nhieu tien\b|\bhet bao nhieu\b"
+        r"|\bton bao nhieu\b"
         r"|\bmat bao nhieu(?! (?:ngay|lau|thang|tuan|gio))\b|\bmat tien\b|\bton tien\b|\bton kem\b"
         r"|\bmien phi\b|\bchi phi\b|\bbn tien\b|\bnop tien\b|\bdong tien\b|\bton phi\b|\bmat phi\b"
     ),
@@ -63,7 +65,7 @@ FACET_PATTERNS: dict[str, re.Pattern[str]] = {
 OVERVIEW_PATTERN = re.compile(
     r"\bthu tuc (?:the nao|ra sao|nhu the nao|nhu nao|gi|la gi)\b|\blam (?:the nao|sao|gi"
     r"|nhu the nao|nhu nao|ntn)\b|\b(?:can|phai) lam (?:gi|nhung gi|thu tuc)\b|\bcac buoc\b"
-    r"|\btrinh tu\b|\bquy trinh\b|\bdieu kien\b|\bhuong dan\b|\bntn\b|\bthe nao\b"
+    r"|\btrinh tu\b|\bquy trinh\b|\bbuoc\b|\bdieu kien\b|\bhuong dan\b|\bntn\b|\bthe nao\b"
     r"|\bra sao\b|\bco (?:phai|can|bat buoc|duoc)\b.*\b(?:khong|ko|k)\b|\bthu tuc gi\b"
 )
 
@@ -95,10 +97,16 @@ def facets_of(text: str, intent: str, question_intents: Iterable[str]) -> tuple[
     out: list[str] = []
     if intent in allowed and intent != "ask_procedure":
         out.append(intent)
-    for facet in detect_facets(text):
-        if facet in allowed and facet not in out:
+    found = [f for f in detect_facets(text) if f in allowed]
+    for facet in found:
+        if facet not in out:
             out.append(facet)
     folded = fold(text or "")
-    if out and "ask_procedure" in allowed and OVERVIEW_PATTERN.search(folded):
-        out.append("ask_procedure")  # "... ở đâu, thủ tục thế nào?": the overview too
+    detected = bool(found)
+    if out and "ask_procedure" in allowed and (
+        OVERVIEW_PATTERN.search(folded) or (not detected and not folded.startswith("/"))
+    ):
+        # "... ở đâu, thủ tục thế nào?" asks for the overview too; so does a
+        # message in which only the classifier, not the words, saw a facet.
+        out.append("ask_procedure")
     return tuple(out) or ("ask_procedure",)

@@ -70,7 +70,7 @@ STATUS_WORDS = re.compile(
 CANCEL_WORDS = re.compile(r"\b(?:huy|thoi|dung|bo|khong|ko|stop|thoat)\b")
 # A message whose best candidate scores this much names that procedure (an
 # official name or alias, typos tolerated): it is never chit-chat.
-NAMED_SCORE = 85.0
+NAMED_SCORE = 75.0
 _REWRITABLE = frozenset({"faq", "out_of_scope", "submit_dossier", "check_status"})
 _NAME_LIKE = frozenset({"affirm", "deny", "submit_dossier", "cancel"})
 

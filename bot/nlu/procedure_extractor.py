@@ -149,9 +149,9 @@ def _is_identifier(token: str) -> bool:
 def procedure_query(text: str) -> tuple[str, int]:
     """(reduced query, number of content tokens) for `text`."""
     tokens = [t for t in strip_aspects(query_tokens(text)) if not _is_identifier(t)]
-    # Tokens with digits are numbers, ages, dossier/ID codes: never a name on their own.
+    # Numbers and ages are never a name on their own; short form codes ("ct07") are.
     content = sum(
-        1 for t in tokens if t not in GENERIC_TOKENS and not any(ch.isdigit() for ch in t)
+        1 for t in tokens if t not in GENERIC_TOKENS and any(ch.isalpha() for ch in t)
     )
     return " ".join(tokens), content
 
