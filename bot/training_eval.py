@@ -112,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = evaluate_model(Path(args.model), Path(args.test_set), real)
     Path(args.out).write_text(json.dumps(result, ensure_ascii=False, indent=1), "utf-8")
     print(f"evaluated {Path(args.model).name}: intent accuracy {result['intent']['accuracy']}, "
-          f"procedure top-1 {result['procedure']['top1']} ({result['seconds']} s)")
+          f"procedure top-1 {result['procedure'].get('top1', '-')} ({result['seconds']} s)")
     return 0
 
 

@@ -112,3 +112,68 @@ def test_trainer_works_the_inbox(tmp_path: Path) -> None:
     )
     assert not re.search(r"09\d{8}", stored)
     tracker.close()
+
+
+def test_models_pages_gate_and_override(tmp_path: Path) -> None:
+    from training import bank
+    from training.gate import compare
+    from training.orm import ModelVersion, TrainingJob
+
+    def evaluation(accuracy: float) -> dict:
+        return {"n": 8, "intent": {"accuracy": accuracy, "macro_f1": accuracy, "per_intent": {
+            "ask_fee": {"precision": accuracy, "recall": accuracy, "f1": accuracy,
+                        "support": 4}}}, "procedure": {"n": 0}}
+
+    env = {"TTHC_MODEL_BANK_DIR": str(tmp_path / "bank")}
+    with isolated_database("sqlite", tmp_path) as database:
+        factory = database.new_factory()
+        with factory.begin() as db:
+            ids = {}
+            for name, accuracy in (("live", 0.9), ("worse", 0.5)):
+                archive = tmp_path / f"{name}.tar.gz"
+                archive.write_bytes(name.encode())
+                model = bank.register_model(db, archive, tmp_path / "bank")
+                model.evaluation = evaluation(accuracy)
+                ids[name] = model.id
+            live = db.get(ModelVersion, ids["live"])
+            bank.activate(db, live.id, "bootstrap", override=True)
+            worse = db.get(ModelVersion, ids["worse"])
+            worse.gate = {**compare(live.evaluation, worse.evaluation).to_json(),
+                          "live_model": "live.tar.gz"}
+            db.add(TrainingJob(requested_by="trainer1", status="failed", progress=40,
+                               stage="Lỗi", log="training output\nLỖI: boom", error="boom",
+                               model_id=None))
+        with console_server(database.url, ports=PORTS, env=env) as base:
+            add_staff(database.url, "trainer1", "trainer")
+            add_staff(database.url, "admin1", "admin")
+            trainer = ConsoleClient(base)
+            trainer.login("trainer1")
+            page = trainer.get("/training/models")
+            assert page.status_code == 200 and "worse.tar.gz" in page.text
+            report = trainer.get(f"/training/models/{ids['worse']}")
+            assert "kém hơn" in report.text and "ask_fee" in report.text
+            assert "Vẫn kích hoạt" not in report.text  # override is the admin's
+            blocked = trainer.post(f"/training/models/{ids['worse']}/activate", {})
+            assert "error=" in blocked.headers["location"]
+            refused = trainer.post(f"/training/models/{ids['worse']}/activate",
+                                   {"override": "1"})
+            assert "error=" in refused.headers["location"]
+            job = trainer.get("/training/jobs/1")
+            assert "LỖI: boom" in job.text
+            started = trainer.post("/training/jobs", {})
+            assert started.headers["location"].startswith("/training/jobs/2")
+            again = trainer.post("/training/jobs", {})
+            assert "error=" in again.headers["location"]  # one job at a time
+            admin = ConsoleClient(base)
+            admin.login("admin1")
+            assert "Vẫn kích hoạt" in admin.get(f"/training/models/{ids['worse']}").text
+            done = admin.post(f"/training/models/{ids['worse']}/activate", {"override": "1"})
+            assert done.headers["location"].startswith("/training/models?msg=")
+            back = admin.post(f"/training/models/{ids['live']}/activate", {})
+            assert back.headers["location"].startswith("/training/models?msg=")
+        with factory.begin() as db:
+            entries = [(e.action, e.actor, e.detail.get("override")) for e in db.execute(
+                select(AuditEntry).where(AuditEntry.action.startswith("model."))
+                .order_by(AuditEntry.id)).scalars()]
+            assert bank.active_model(db).id == ids["live"]
+    assert entries == [("model.activate", "admin1", True), ("model.rollback", "admin1", False)]
