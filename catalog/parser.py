@@ -27,6 +27,7 @@ Only the standard library is used, so the parser runs anywhere the catalog does.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -448,9 +449,12 @@ def _fold(text: str) -> str:
     return (text or "").translate(_FOLD_TABLE).lower()
 
 
+_fold_label = functools.lru_cache(maxsize=8192)(_fold)  # group labels repeat per row
+
+
 _NOTE_START_RE = re.compile(r"^\W*(?:luu y|ghi chu|chu y)\b")
 _NOTE_CASE_RE = re.compile(r"\b(?:luu y|ghi chu|chu y)\b")
-_QTY_IN_NAME_RE = re.compile(r"\d+\s*ban\s+(?:chinh|sao)")
+_QTY_IN_NAME_RE = re.compile(r"\d+\s*bản\s+(?:chính|sao)", re.IGNORECASE)
 _NOT_NEEDED_RE = re.compile(
     r"^\W*(?:trong )?(?:truong hop|neu)\b.*\b(?:thi )?(?:khong (?:phai|can)|duoc mien)"
     r" (?:nop|xuat trinh|tai len|cung cap|chung thuc)"
@@ -483,14 +487,15 @@ def document_kind(document: Document) -> str:
       power of attorney, or sits in a "Trường hợp ..." group;
     - submit: anything else.
     """
-    name = _fold(document.name)
-    case = _fold(document.case or "")
+    name = _fold(document.name[:200])  # every test below but one looks at the start
+    case = _fold_label(document.case or "")
     if _NOTE_START_RE.match(name) or _NOTE_CASE_RE.search(case):
         return KIND_NOTE
-    if document.originals == 0 and document.copies == 0 and not _QTY_IN_NAME_RE.search(name):
-        return KIND_NOTE
-    if _NOT_NEEDED_RE.match(name) and not (document.originals or document.copies):
-        return KIND_NOTE
+    if document.originals == 0 and document.copies == 0:
+        if not _QTY_IN_NAME_RE.search(document.name):
+            return KIND_NOTE
+        if _NOT_NEEDED_RE.match(_fold(document.name)):
+            return KIND_NOTE
     presented = _PRESENT_RE.search(case) and "nop" not in case.replace("xuat trinh", "")
     if presented or name.startswith("xuat trinh"):
         return KIND_PRESENT
