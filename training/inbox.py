@@ -43,7 +43,19 @@ from typing import Any
 
 import yaml
 from rapidfuzz import fuzz, process
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, func, inspect, select
+from sqlalchemy import (
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    inspect,
+    select,
+    update,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -332,12 +344,12 @@ def collect(db: Session, tracker: Engine, settings: InboxSettings | None = None)
     transaction as the items). No tracker table yet → nothing to do."""
     settings = settings or InboxSettings()
     stats = CollectStats()
-    cursor = db.get(Cursor, CURSOR_NAME)
+    cursor = db.get(Cursor, CURSOR_NAME, populate_existing=True)
     if cursor is None:
         cursor = Cursor(name=CURSOR_NAME, last_event_id=0)
         db.add(cursor)
         db.flush()
-    stats.last_event_id = cursor.last_event_id
+    stats.last_event_id = start = cursor.last_event_id
     if not _tracker_has_events(tracker):
         return stats
     scanner = _Scanner(settings)
@@ -357,11 +369,22 @@ def collect(db: Session, tracker: Engine, settings: InboxSettings | None = None)
                 scanner.feed(row)
             stats.events += len(rows)
             stats.last_event_id = rows[-1].id
+    if stats.last_event_id == start:
+        return stats
+    # Claim the range with a compare-and-set: two console workers collecting at
+    # once must not count the same events twice (the loser records nothing).
+    claimed = db.execute(
+        update(Cursor)
+        .where(Cursor.name == CURSOR_NAME, Cursor.last_event_id == start)
+        .values(last_event_id=stats.last_event_id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        return CollectStats(last_event_id=start)
     for occurrence in sorted(scanner.found.values(), key=lambda o: o.event_id):
         stats.occurrences += 1
         if _record(db, occurrence, settings):
             stats.new_groups += 1
-    cursor.last_event_id = stats.last_event_id
     return stats
 
 
