@@ -299,3 +299,32 @@ def test_closing_a_request_nobody_claimed_tells_the_citizen_how_to_ask_again(
     assert collect_for_recipient(factory, "webchat", "spam-or-solved") == [
         handoff.DISMISSED_NOTICE_VI.format(id=hid)
     ]
+
+
+def test_push_channels_get_replies_and_alerts_from_the_dispatcher(factory: sessionmaker) -> None:
+    from dossiers.outbox import OutboxDispatcher
+
+    class Recorder:  # stands for the Telegram Bot API / Zalo OA sender
+        def __init__(self) -> None:
+            self.sent: list[tuple[str, str]] = []
+
+        def send(self, recipient: str, text: str) -> None:
+            self.sent.append((recipient, text))
+
+    telegram, zalo = Recorder(), Recorder()
+    asked = datetime.now(timezone.utc)
+    tg = ask(factory, "telegram:4242", channel="telegram", now=asked, officers_chat="-100777")
+    za = ask(factory, "zalo-user-9", channel="zalo", now=asked, officers_chat="")
+    with session_scope(factory) as session:
+        handoff.claim(session, tg.handoff.id, "officer.an")
+        handoff.reply(session, tg.handoff.id, "officer.an", "Chào bạn trên Telegram")
+        handoff.claim(session, za.handoff.id, "officer.binh")
+        handoff.reply(session, za.handoff.id, "officer.binh", "Chào bạn trên Zalo")
+    dispatcher = OutboxDispatcher(factory, {"telegram": telegram, "zalo": zalo})
+    assert dispatcher.dispatch_once() == 5
+    assert [r for r, _ in telegram.sent] == ["-100777", "telegram:4242", "telegram:4242"]
+    assert telegram.sent[2] == (
+        "telegram:4242",
+        handoff.OFFICER_PREFIX_VI + "Chào bạn trên Telegram",
+    )
+    assert zalo.sent[-1] == ("zalo-user-9", handoff.OFFICER_PREFIX_VI + "Chào bạn trên Zalo")
