@@ -30,14 +30,28 @@ OPEN_STATUSES = frozenset({"submitted", "received", "processing"})
 MAX_ROWS = 5000
 
 
+def agency_from(agencies: Any, authority: str | None, level: str | None) -> str:
+    """The agency label from a procedure's columns (see module docstring)."""
+    named = [a for a in (agencies or []) if isinstance(a, str) and a.strip()]
+    if named:
+        return named[0].strip()
+    return (authority or level or "").strip()
+
+
 def agency_of(procedure: ProcedureRow | None) -> str:
-    """The agency label of a procedure (see module docstring)."""
+    """The agency label of a procedure row ("" for an unknown procedure)."""
     if procedure is None:
         return ""
-    agencies = [a for a in (procedure.agencies or []) if isinstance(a, str) and a.strip()]
-    if agencies:
-        return agencies[0].strip()
-    return (procedure.competent_authority or procedure.implementing_level or "").strip()
+    return agency_from(
+        procedure.agencies, procedure.competent_authority, procedure.implementing_level
+    )
+
+
+# Only the columns the agency needs: loading ProcedureRow entities would also
+# load their methods, documents, legal bases and aliases (lazy="selectin").
+_AGENCY_COLUMNS = (
+    ProcedureRow.agencies, ProcedureRow.competent_authority, ProcedureRow.implementing_level
+)
 
 
 def may_see(staff: StaffView, agency: str) -> bool:
@@ -152,7 +166,7 @@ def _bounds(day_from: date | None, day_to: date | None) -> tuple[datetime | None
 
 def search_dossiers(db: Session, staff: StaffView, filters: DossierFilter) -> list[DossierRow]:
     """Dossiers `staff` may see that match `filters`, newest first (at most MAX_ROWS)."""
-    query = select(Dossier, ProcedureRow).outerjoin(
+    query = select(Dossier, *_AGENCY_COLUMNS).outerjoin(
         ProcedureRow, ProcedureRow.code == Dossier.procedure_code
     )
     if filters.code:
@@ -169,13 +183,13 @@ def search_dossiers(db: Session, staff: StaffView, filters: DossierFilter) -> li
     if end is not None:
         query = query.where(Dossier.created_at < end)
     rows = db.execute(query.order_by(Dossier.id.desc()).limit(MAX_ROWS)).all()
-    received = received_times(db, [d.id for d, _ in rows])
+    received = received_times(db, [row[0].id for row in rows])
     due_dates = DueDates(db)
     procedure = fold(filters.procedure) if filters.procedure else ""
     agency_filter = fold(filters.agency) if filters.agency else ""
     out: list[DossierRow] = []
-    for dossier, proc in rows:
-        agency = agency_of(proc)
+    for dossier, agencies, authority, level in rows:
+        agency = agency_from(agencies, authority, level)
         if not may_see(staff, agency):
             continue
         if agency_filter and agency_filter != fold(agency):
@@ -205,11 +219,11 @@ def search_dossiers(db: Session, staff: StaffView, filters: DossierFilter) -> li
 def agencies_in_use(db: Session) -> list[str]:
     """Agency labels of the procedures that have dossiers (for the filter list)."""
     rows = db.execute(
-        select(ProcedureRow).where(
+        select(*_AGENCY_COLUMNS).where(
             ProcedureRow.code.in_(select(Dossier.procedure_code).distinct())
         )
-    ).scalars().all()
-    return sorted({agency_of(row) for row in rows if agency_of(row)})
+    ).all()
+    return sorted({agency for agency in (agency_from(*row) for row in rows) if agency})
 
 
 EXPORT_HEADER = [
