@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+import json
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -155,7 +156,7 @@ def _vn_time(value: datetime | date | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
 
 def build_templates() -> Environment:
     """The Jinja2 environment: console/templates, autoescaped, with filters
-    `vn_time` (Vietnam time) and `urlq` (URL-quote)."""
+    `vn_time` (Vietnam time), `urlq` (URL-quote) and `json_vi` (readable JSON)."""
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES_DIR)),
         autoescape=select_autoescape(["html", "xml"]),
@@ -164,6 +165,8 @@ def build_templates() -> Environment:
     )
     env.filters["vn_time"] = _vn_time
     env.filters["urlq"] = lambda value: quote(str(value), safe="")
+    # JSON for people: Vietnamese letters as they are (tojson escapes them to \uXXXX).
+    env.filters["json_vi"] = lambda value: json.dumps(value, ensure_ascii=False, default=str)
     return env
 
 
