@@ -30,7 +30,9 @@ pytestmark = pytest.mark.slow
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"
 REDIS = "redis://127.0.0.1:6379/4"
-HELD_MESSAGES = 8
+# Parallel messages of ONE conversation queue on its lock (Rasa's lock ticket
+# lives 60 s): a few are enough to have both workers serve the conversation.
+HELD_MESSAGES = 4
 
 
 def _say(base: str, sender: str, message: str, timeout: float = 300) -> list[dict[str, Any]]:
