@@ -55,7 +55,7 @@ QUESTION_MARKERS = re.compile(
 # Folded words that make a short message a yes/no answer.
 AFFIRM_WORDS = re.compile(
     r"\b(?:co|vang|u|uh|um|ok|oke|okay|dung|phai|da|yes|duoc|chuan|chinh xac|khong|ko|k"
-    r"|sai|chua|thoi|no|nope|dong y|roi)\b"
+    r"|sai|chua|thoi|no|nope|dong y|roi|xac nhan|gui|nop|di|luon|chot|tiep|tiep tuc)\b"
 )
 # Folded words that make a message a request to submit, not a name.
 SUBMIT_WORDS = re.compile(
@@ -91,7 +91,8 @@ def guarded_intent(intent: str, text: str, candidates: Any) -> str | None:
     named = max(scores, default=0.0) >= NAMED_SCORE
     facets = [f for f in detect_facets(text) if f in QUESTION_INTENTS]
     if intent in ("affirm", "deny"):
-        return None if AFFIRM_WORDS.search(folded) or facets else "inform"
+        # Only a real name ("sổ đỏ"), never a confirmation ("xác nhận", "đúng rồi").
+        return None if AFFIRM_WORDS.search(folded) or facets or not named else "inform"
     if intent == "cancel":
         return None if CANCEL_WORDS.search(folded) or not named else "inform"
     if intent == "check_status" and STATUS_WORDS.search(folded):

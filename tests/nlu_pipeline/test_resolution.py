@@ -190,6 +190,7 @@ def test_a_bare_name_taken_for_yes_or_submit_is_a_name() -> None:
     confident = [cand("1.013978", "Đăng ký đất đai, cấp Giấy chứng nhận lần đầu", 100.0)]
     assert guarded_intent("affirm", "sổ đỏ", confident) == "inform"
     assert guarded_intent("affirm", "ok", confident) is None
+    assert guarded_intent("affirm", "Xác nhận", confident) is None  # the form's confirmation
     assert guarded_intent("affirm", "sổ đỏ", []) is None
     assert guarded_intent("submit_dossier", "làm sổ đỏ", confident) == "inform"
     assert guarded_intent("submit_dossier", "nộp hồ sơ làm sổ đỏ luôn", confident) is None
