@@ -17,7 +17,7 @@ PYTHON310 ?= $(shell \
 		command -v python3.10; \
 	fi)
 
-.PHONY: help venv lint format test test-fast catalog migrate train evaluate run shell lock bench clean
+.PHONY: help venv lint format test test-fast catalog migrate train evaluate stats run shell lock bench clean
 
 help:
 	@echo "make run    - set up, import the catalog, train if needed, start the assistant"
@@ -62,6 +62,11 @@ train: catalog
 # non-zero below target.
 evaluate: train
 	$(TTHC) evaluate --model models/
+	$(TTHC) evaluate --dialogue --model models/
+
+# Analytics in the terminal (the console's dashboard numbers).
+stats: $(STAMP)
+	$(TTHC) stats
 
 # Everything CI checks: lint, catalog, model, all pytest suites (catalog and
 # dossiers on SQLite and PostgreSQL, actions, channels, conversation stories,
@@ -71,9 +76,12 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(TTHC) catalog import --if-changed --quiet
 	$(TTHC) train --if-stale
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=25
 	# The shipped model on the held-out set; every NLU target of issue #3 fails the run.
 	$(TTHC) evaluate --model models/
+	# First replies through the real dialogue (issue #9): bare names and real messages sent
+	# through the action and Rasa servers; fails below target. Report: reports/nlu/dialogue.md
+	$(TTHC) evaluate --dialogue --model models/
 
 # The quick loop while editing: no model, no servers.
 test-fast: $(STAMP)
@@ -90,6 +98,7 @@ bench: train
 	$(PY) benchmarks/catalog_search.py
 	$(PY) benchmarks/nlu_parse.py latency
 	$(PY) benchmarks/conversation_load.py --citizens 10
+	$(PY) benchmarks/console_load.py --console-workers 2
 
 lock: $(STAMP)
 	$(PY) -m pip freeze --exclude-editable | sed '/^tthc-bot/d' > requirements.lock.new
