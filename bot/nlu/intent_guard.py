@@ -81,7 +81,10 @@ def guarded_intent(intent: str, text: str, candidates: Any) -> str | None:
     if not folded or folded.startswith("/"):
         return None
     if intent == "human_handoff":
-        return None if HANDOFF_MARKERS.search(folded) else "out_of_scope"
+        if HANDOFF_MARKERS.search(folded):
+            return None
+        # Not a request for a person: chit-chat, or a procedure named alone.
+        return guarded_intent("out_of_scope", text, candidates) or "out_of_scope"
     if intent not in _REWRITABLE | _NAME_LIKE or not candidates:
         return None
     resolution = resolve(candidates, text)

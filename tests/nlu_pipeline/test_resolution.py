@@ -175,6 +175,8 @@ def test_chit_chat_never_becomes_a_hand_off() -> None:
     assert guarded_intent("human_handoff", "ai là người giàu nhất thế giới", []) == "out_of_scope"
     assert guarded_intent("human_handoff", "cho tôi gặp cán bộ", []) is None
     assert guarded_intent("human_handoff", "gap nguoi that", []) is None
+    foreign = [cand("2.000806", "Thủ tục đăng ký kết hôn có yếu tố nước ngoài", 94.3)]
+    assert guarded_intent("human_handoff", "kết hôn với người nước ngoài", foreign) == "inform"
 
 
 def test_a_procedure_question_taken_for_faq_is_asked() -> None:
