@@ -8,15 +8,15 @@ document names. `RetrievalIndex` ranks that text with BM25 (the `bm25s`
 library) and `fuse` combines the two rankings by reciprocal rank.
 
 Text units: accent-folded syllables (acronyms and colloquial words expanded
-by `catalog.text`) plus, for names and aliases, each pair of adjacent
-syllables joined by "_" — the compound words of Vietnamese ("khai_sinh",
-"kinh_doanh") without a segmenter at build time (the long fields keep
-syllables only: half the build cost, the same answers on the issue-9 sets).
+by `catalog.text`) plus each pair of adjacent syllables joined by "_" — the
+compound words of Vietnamese ("khai_sinh", "kinh_doanh") without a segmenter
+at build time. (Syllables only for the long fields halves the build but
+lost one right answer on the issue-9 real messages: kept the pairs.)
 underthesea's segmenter costs ~9 ms per procedure name on the 2-core CI
 machine (measured: 300 names in 2.7 s), i.e. >20 s for names alone and
 minutes with documents, against a 2 s index-build budget; the
 adjacent-pair units give BM25 the same compound evidence (a compound matches
-when both syllables are adjacent in both texts) for ~0.6 s of CPU (measured,
+when both syllables are adjacent in both texts) for ~1 s of CPU (measured,
 docs/benchmarks.md).
 
 Pure Python + numpy + bm25s; knows nothing of Rasa.
@@ -90,7 +90,7 @@ def doc_units(doc: RetrievalDoc) -> list[str]:
         units.extend(_units(expand_tokens(tokenize(fold(text)))) * 2)
     for text in tails:
         if text:
-            units.extend(tokenize(fold(text)))  # syllables only: the long fields stay cheap
+            units.extend(_units(expand_tokens(tokenize(fold(text)))))
     return units
 
 
