@@ -24,7 +24,14 @@ def _prepare() -> tuple:  # type: ignore[type-arg]
         latest_model,
         write_rasa_files,
     )
-    from catalog.database import DatabaseUnavailable, check_reachable, make_engine
+    from catalog.database import (
+        DatabaseUnavailable,
+        check_reachable,
+        make_engine,
+        open_database,
+        session_scope,
+    )
+    from catalog.repository import CatalogRepository
 
     try:
         settings = Settings.from_env()
@@ -32,6 +39,14 @@ def _prepare() -> tuple:  # type: ignore[type-arg]
         check_services(settings)
     except (ConfigurationError, DatabaseUnavailable) as exc:
         raise CommandError(str(exc)) from exc
+    # Every answer comes from the catalog: with an empty one the servers would
+    # start and answer nothing, so refuse with the command that fixes it.
+    with session_scope(open_database()) as session:
+        if CatalogRepository(session).count() == 0:
+            raise CommandError(
+                "the procedure catalog is empty: run `tthc catalog import` "
+                "(`make run` does it before starting)"
+            )
     model = latest_model()
     if model is None:
         raise CommandError("no trained model in models/: run `make train` (or `tthc train`)")

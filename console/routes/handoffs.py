@@ -21,12 +21,11 @@ console processes serve them):
 Every change is audited in its own transaction (`console.audit.record`,
 actions handoff.claim / handoff.assign / handoff.reply / handoff.handback /
 canned.add / canned.edit / canned.delete), with the masked sender and never
-a message text. Citizen texts are masked for roles without `personal.reveal`.
+a message text. Citizen texts are unmasked only for the officer holding the
+hand-off (the audited takeover gave them the conversation); masked for everyone else.
 """
 
 from __future__ import annotations
-
-import re
 
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
@@ -48,24 +47,23 @@ from dossiers import handoff
 bp = Blueprint("handoffs", url_prefix="/handoffs")
 NAV = [NavItem("Hỗ trợ trực tiếp", "/handoffs", "handoffs.read", order=10)]
 
-_LONG_NUMBER = re.compile(r"\d[\d .-]{7,}\d")
 
 
 def mask_text(text: str) -> str:
-    """Citizen text for roles that may not see personal data: the console's
-    conversation masker when present, else long digit runs (phones, citizen
-    ids) reduced to their last 3 digits."""
-    try:
-        from console.conversations import mask_text as console_mask  # type: ignore
+    """Citizen text with personal data masked (the console's one masker)."""
+    from console.conversations import mask_text as console_mask
 
-        return str(console_mask(text))
-    except Exception:
-        pass
-    return _LONG_NUMBER.sub(lambda m: "•••" + re.sub(r"\D", "", m.group())[-3:], text)
+    return console_mask(text)
 
 
-def _shown(request: Request, text: str) -> str:
-    return text if request.ctx.staff.can("personal.reveal") else mask_text(text)
+def _shown(text: str, *, holder: bool) -> str:
+    """Citizen text as this officer may see it: unmasked only for the officer
+    who holds the hand-off (they need the phone or address the citizen gives
+    to help, and the takeover that gave them the conversation is audited);
+    masked for everyone else, whatever their role (a live view polled every
+    few seconds cannot audit each look, so other roles reveal through the
+    conversation page, which audits it)."""
+    return text if holder else mask_text(text)
 
 
 def _hours() -> handoff.OfficeHours | None:
@@ -148,17 +146,18 @@ def _conversation(request: Request, handoff_id: int) -> dict | None:
             return None
         items = handoff.messages(db, handoff_id)
         canned = handoff.list_canned(db)
+    staff = request.ctx.staff
+    holder = view.status == "taken" and view.assigned_to == staff.username
     shown = [
-        {"m": m, "text": _shown(request, m.text) if m.author == "citizen" else m.text}
+        {"m": m, "text": _shown(m.text, holder=holder) if m.author == "citizen" else m.text}
         for m in items
     ]
-    staff = request.ctx.staff
     return {
         "h": view,
         "items": shown,
-        "last_message": _shown(request, view.last_message),
+        "last_message": _shown(view.last_message, holder=holder),
         "canned": canned,
-        "holder": view.status == "taken" and view.assigned_to == staff.username,
+        "holder": holder,
     }
 
 
@@ -200,7 +199,8 @@ async def claim(request: Request, handoff_id: int) -> HTTPResponse:
         with db_session(request) as db:
             view = handoff.claim(db, handoff_id, staff.username)
             audit.record(db, staff, "handoff.claim", "handoff", handoff_id,
-                         ip=client_ip(request), sender=view.masked_sender, channel=view.channel)
+                         ip=client_ip(request), sender=view.masked_sender, channel=view.channel,
+                         reveals="citizen messages of the held conversation, unmasked")
     except handoff.HandoffNotFound:
         return error_page(request, 404, "Không tìm thấy yêu cầu hỗ trợ.")
     except handoff.HandoffError as exc:
