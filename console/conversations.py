@@ -32,22 +32,25 @@ from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, inspect, select
+from sqlalchemy import inspect, select
 from sqlalchemy.engine import Engine
 
 from catalog.database import PROJECT_ROOT
 from catalog.text import fold
 from console.database import console_engine
 from dossiers.validation import VIETNAM_TZ, mask_address, mask_citizen_id, mask_phone
+from training.tracker_events import (
+    EVENTS,
+    FALLBACK_ACTIONS,
+    FALLBACK_INTENTS,
+    HANDOFF_ACTIONS,
+    HANDOFF_INTENTS,
+)
 
 DEFAULT_TRACKER_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'tracker.db'}"
 LOW_CONFIDENCE = 0.6
 REREAD_WINDOW = 1000  # event ids re-read below the highest seen (out-of-order commits)
 REFRESH_EVERY = 1.0  # seconds: at most one look at the tracker store per process per second
-FALLBACK_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
-FALLBACK_ACTIONS = frozenset({"action_handle_fallback", "action_default_fallback"})
-HANDOFF_INTENTS = frozenset({"human_handoff"})
-HANDOFF_ACTIONS = frozenset({"action_human_handoff"})
 # Slots whose values are personal data of the kinds masked here.
 ID_SLOTS = frozenset({"citizen_id"})
 PHONE_SLOTS = frozenset({"phone"})
@@ -55,18 +58,6 @@ ADDRESS_SLOTS = frozenset({"address", "temporary_address", "permanent_address"})
 PII_SLOTS = ID_SLOTS | PHONE_SLOTS | ADDRESS_SLOTS
 MARKED_ACTIONS = HANDOFF_ACTIONS | FALLBACK_ACTIONS  # shown as events in transcripts
 
-_metadata = MetaData()
-EVENTS = Table(
-    "events",
-    _metadata,
-    Column("id", Integer, primary_key=True),
-    Column("sender_id", String(255)),
-    Column("type_name", String(255)),
-    Column("timestamp", Float),
-    Column("intent_name", String(255)),
-    Column("action_name", String(255)),
-    Column("data", Text),
-)
 
 # 9 or 12 digit runs (old and new ID cards), phone numbers (0xxxxxxxxx, +84...).
 _ID_RE = re.compile(r"(?<!\d)(\d{12}|\d{9})(?!\d)")

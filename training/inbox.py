@@ -44,13 +44,6 @@ from typing import Any
 import yaml
 from rapidfuzz import fuzz, process
 from sqlalchemy import (
-    Column,
-    Float,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
     func,
     inspect,
     select,
@@ -65,6 +58,13 @@ from catalog.text import fold
 from dossiers.orm import utcnow
 from training.orm import Cursor, InboxItem
 from training.scrub import scrub
+from training.tracker_events import (  # re-exported: analytics and retention read them here
+    EVENTS,
+    FALLBACK_ACTIONS,
+    FALLBACK_INTENTS,
+    HANDOFF_ACTIONS,
+    HANDOFF_INTENTS,
+)
 
 __all__ = [
     "REASONS",
@@ -98,27 +98,11 @@ REASON_LABELS_VI: dict[str, str] = {
     "handoff": "Chuyển cán bộ",
     "bad_rating": "Đánh giá thấp",
 }
-FALLBACK_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
-FALLBACK_ACTIONS = frozenset({"action_handle_fallback", "action_default_fallback"})
-HANDOFF_INTENTS = frozenset({"human_handoff"})
-HANDOFF_ACTIONS = frozenset({"action_human_handoff"})
 RATING_INTENT = "rate"
 CURSOR_NAME = "inbox"
 DOMAIN_DIR = PROJECT_ROOT / "bot" / "domain"
 _PUNCT = re.compile(r"[^\w\s]|_")
 
-_events_metadata = MetaData()
-EVENTS = Table(
-    "events",
-    _events_metadata,
-    Column("id", Integer, primary_key=True),
-    Column("sender_id", String(255)),
-    Column("type_name", String(255)),
-    Column("timestamp", Float),
-    Column("intent_name", String(255)),
-    Column("action_name", String(255)),
-    Column("data", Text),
-)
 
 
 class InboxError(ValueError):
