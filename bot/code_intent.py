@@ -16,7 +16,6 @@ retraining), by wrapping `MessageProcessor.parse_message` like
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 STATUS_INTENT = "check_status"
@@ -44,20 +43,12 @@ def reinterpret(parse_data: dict[str, Any], in_form: bool = False) -> dict[str, 
 
 
 def install() -> None:
-    """Wrap Rasa's `MessageProcessor.parse_message` (idempotent)."""
-    from rasa.core.processor import MessageProcessor
+    """Run `reinterpret` after Rasa's NLU on every message (idempotent)."""
+    from bot.rasa_server import after_parse
 
-    original = MessageProcessor.parse_message
-    if getattr(original, "_tthc_code_intent", False):
-        return
-
-    @functools.wraps(original)
-    async def parse_message(
-        self: Any, message: Any, tracker: Any = None, only_output_properties: bool = True
-    ) -> dict[str, Any]:
-        parse_data = await original(self, message, tracker, only_output_properties)
-        in_form = bool(getattr(tracker, "active_loop_name", None)) if tracker else False
-        return reinterpret(parse_data, in_form)
-
-    parse_message._tthc_code_intent = True  # type: ignore[attr-defined]
-    MessageProcessor.parse_message = parse_message  # type: ignore[method-assign]
+    after_parse(
+        "code_intent",
+        lambda parse_data, tracker: reinterpret(
+            parse_data, bool(getattr(tracker, "active_loop_name", None)) if tracker else False
+        ),
+    )

@@ -23,7 +23,6 @@ validates whatever they set).
 
 from __future__ import annotations
 
-import functools
 import logging
 from typing import Any
 
@@ -164,20 +163,11 @@ def guard_retrieval_payload(parse_data: dict[str, Any]) -> dict[str, Any]:
 
 
 def install() -> None:
-    """Wrap Rasa's `MessageProcessor.parse_message` with `reinterpret`
-    (idempotent)."""
-    from rasa.core.processor import MessageProcessor
+    """Run `reinterpret` (then the retrieval-payload guard) after Rasa's NLU on
+    every message (idempotent)."""
+    from bot.rasa_server import after_parse
 
-    original = MessageProcessor.parse_message
-    if getattr(original, "_tthc_form_answers", False):
-        return
-
-    @functools.wraps(original)
-    async def parse_message(
-        self: Any, message: Any, tracker: Any = None, only_output_properties: bool = True
-    ) -> dict[str, Any]:
-        parse_data = await original(self, message, tracker, only_output_properties)
-        return guard_retrieval_payload(reinterpret(parse_data, tracker))
-
-    parse_message._tthc_form_answers = True  # type: ignore[attr-defined]
-    MessageProcessor.parse_message = parse_message  # type: ignore[method-assign]
+    after_parse(
+        "form_answers",
+        lambda parse_data, tracker: guard_retrieval_payload(reinterpret(parse_data, tracker)),
+    )

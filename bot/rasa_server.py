@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import sys
+from collections.abc import Callable
 from typing import Any
 
 PATCHED_RASA_VERSION = "3.6.21"
@@ -81,6 +82,35 @@ def _resolve_event_type(type_name: str, default: type | None = None) -> type | N
     if default is not None:
         return default
     raise ValueError(f"Unknown event name '{type_name}'.")
+
+
+def after_parse(
+    marker: str, transform: Callable[[dict[str, Any], Any], dict[str, Any]]
+) -> None:
+    """Wrap Rasa's `MessageProcessor.parse_message` so that `transform(parse_data,
+    tracker)` rewrites the NLU's answer before any policy sees it (tracker may be
+    None). Idempotent per `marker`: installing the same step twice wraps once.
+    Used by the steps that read a message in the light of the conversation
+    (form answers, pasted dossier codes)."""
+    from rasa.core.processor import MessageProcessor
+
+    original = MessageProcessor.parse_message
+    flag = f"_tthc_{marker}"
+    wrapped: Any = original
+    while wrapped is not None:  # any layer of the chain may already be this step
+        if getattr(wrapped, flag, False):
+            return
+        wrapped = getattr(wrapped, "__wrapped__", None)
+
+    @functools.wraps(original)
+    async def parse_message(
+        self: Any, message: Any, tracker: Any = None, only_output_properties: bool = True
+    ) -> dict[str, Any]:
+        parse_data = await original(self, message, tracker, only_output_properties)
+        return transform(parse_data, tracker)
+
+    setattr(parse_message, flag, True)
+    MessageProcessor.parse_message = parse_message  # type: ignore[method-assign]
 
 
 def install() -> bool:
