@@ -24,7 +24,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -37,9 +37,10 @@ PASSWORD = "Mat-khau-thu-1"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def free_port(ports: range) -> int:
-    """A port of `ports` nothing listens on (tried in random order)."""
-    candidates = list(ports)
+def free_port(ports: range, exclude: Collection[int] = ()) -> int:
+    """A port of `ports` nothing listens on (tried in random order), other than
+    `exclude` (ports already handed out to processes not yet listening)."""
+    candidates = [port for port in ports if port not in exclude]
     random.shuffle(candidates)
     for port in candidates:
         with socket.socket() as probe:

@@ -126,18 +126,27 @@ def test_model_store_protocol(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ two real Rasa servers
 
 
+def _distinct_free_ports(count: int) -> list[int]:
+    """`count` different ports of PORTS that nothing listens on now."""
+    chosen: list[int] = []
+    for _ in range(count):
+        chosen.append(free_port(PORTS, exclude=chosen))
+    return chosen
+
+
 @pytest.fixture()
 def rasa_pair(tmp_path: Path) -> Iterator[tuple[list[str], str, str]]:
     """Yields (Rasa base URLs, token, store URL): two Rasa server processes that
     pull their model from a model store on `store_port` every 2 s."""
-    store_port = free_port(PORTS)
+    # Distinct ports chosen up front: nothing binds them until the processes
+    # start, so three separate free_port() calls could return the same one.
+    store_port, *rasa_ports = _distinct_free_ports(3)
     store_url = f"http://127.0.0.1:{store_port}/models/active"
     endpoints = tmp_path / "endpoints.yml"
     endpoints.write_text(f"models:\n  url: {store_url}\n  wait_time_between_pulls: 2\n")
     token = "test-token-h8"
     processes, urls = [], []
-    for _ in range(2):
-        port = free_port(PORTS)
+    for port in rasa_ports:
         logfile = (tmp_path / f"rasa-{port}.log").open("w")
         processes.append(subprocess.Popen(
             [sys.executable, "-m", "bot.rasa_server", "run", "--enable-api", "--auth-token",
