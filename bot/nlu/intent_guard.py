@@ -45,12 +45,16 @@ HANDOFF_MARKERS = re.compile(
     r"|\bnhan vien\b|\btu van (?:vien|truc tiep)\b|\btong dai\b|\badmin\b|\bad\b|\bgap nguoi\b"
     r"|\bchuyen vien\b|\bhotline\b|\bvoi may\b|\bcon nguoi\b|\bco ai\b|\btruc tiep\b"
     r"|\bgoi lai\b|\bcho gap\b|\bgap nguoi\b|\bnguoi$|\bai (?:o do|truc)\b|\bnoi chuyen voi\b"
+    # Shorthand: "gặp nv tư vấn", "nc vs ng thật" (nhân viên, nói chuyện với người).
+    r"|\bnv\b|\bcb\b|\bng (?:that|thiet)\b|\bnc (?:voi|vs)\b|\bgap (?:\w+ )?(?:nv|cb|ng)\b"
 )
 # Folded signs that a message asks something (beyond the facets).
 QUESTION_MARKERS = re.compile(
     r"\?|\bthu tuc\b|\blam (?:sao|the nao|gi|nhu the nao)\b|\bnhu the nao\b|\bra sao\b|\bthe nao\b"
     r"|\bphai lam\b|\bcan lam\b|\bhuong dan\b|\bcach (?:lam|nao)\b"
     r"|\bco (?:phai|bat buoc|duoc|can)\b|\bduoc khong\b|\bkhong a\b"
+    # Shorthand: "tt ... ntn", "hd mình ..." (thủ tục, như thế nào, hướng dẫn).
+    r"|\btt\b|\bntn\b|\bhd\b"
 )
 # Folded words that make a short message a yes/no answer.
 AFFIRM_WORDS = re.compile(
@@ -65,7 +69,14 @@ SUBMIT_WORDS = re.compile(
 # Folded words of a status look-up or a cancellation: those intents stay.
 STATUS_WORDS = re.compile(
     r"\btra cuu\b|\btinh trang\b|\bden dau\b|\bxong chua\b|\bduyet chua\b|\bket qua\b"
-    r"|\bhs-|\bma ho so\b|\bcua toi\b|\bda nop\b"
+    r"|\bhs-|\bma ho so\b|\bcua (?:toi|minh|mk|em|e)\b|\bda nop\b|\bsao (?:r|roi)\b"
+)
+# Folded words of the portal itself (accounts, VNeID, log-in, OTP, payment):
+# such a question is a portal FAQ even when its words also name a procedure
+# ("tài khoản định danh"), so `faq` is never rewritten when they appear.
+PORTAL_WORDS = re.compile(
+    r"\bvneid\b|\bdang nhap\b|\bmat khau\b|\botp\b|\btai khoan\b|\bcong dich vu cong\b"
+    r"|\bdvc\b|\bthanh toan\b|\bbuu dien\b"
 )
 CANCEL_WORDS = re.compile(r"\b(?:huy|thoi|dung|bo|khong|ko|stop|thoat)\b")
 # A message whose best candidate scores this much names that procedure (an
@@ -87,6 +98,8 @@ def guarded_intent(intent: str, text: str, candidates: Any) -> str | None:
         return guarded_intent("out_of_scope", text, candidates) or "out_of_scope"
     if intent not in _REWRITABLE | _NAME_LIKE or not candidates:
         return None
+    if intent == "faq" and PORTAL_WORDS.search(folded):
+        return None
     resolution = resolve(candidates, text)
     if resolution.outcome is not Outcome.CONFIDENT:
         return None
@@ -95,7 +108,9 @@ def guarded_intent(intent: str, text: str, candidates: Any) -> str | None:
     facets = [f for f in detect_facets(text) if f in QUESTION_INTENTS]
     if intent in ("affirm", "deny"):
         # Only a real name ("sổ đỏ"), never a confirmation ("xác nhận", "đúng rồi").
-        return None if AFFIRM_WORDS.search(folded) or facets or not named else "inform"
+        if AFFIRM_WORDS.search(folded) or facets or not named:
+            return None
+        return "ask_procedure" if QUESTION_MARKERS.search(folded) else "inform"
     if intent == "cancel":
         return None if CANCEL_WORDS.search(folded) or not named else "inform"
     if intent == "check_status" and STATUS_WORDS.search(folded):

@@ -188,6 +188,31 @@ def test_a_procedure_question_taken_for_faq_is_asked() -> None:
     assert guarded_intent("faq", "nộp online thế nào", []) is None
 
 
+def test_shorthand_requests_for_a_person_stay_hand_offs() -> None:
+    # Held-out examples the guard used to turn into out_of_scope.
+    assert guarded_intent("human_handoff", "cho e gặp nv tư vấn", []) is None
+    assert guarded_intent("human_handoff", "cho mk nc vs ng thật", []) is None
+
+
+def test_portal_questions_stay_faq() -> None:
+    # "tài khoản định danh" is also a procedure's name; logging in is a portal FAQ.
+    named = [cand("1.011941", "Cấp tài khoản định danh điện tử mức độ 2", 100.0)]
+    assert guarded_intent("faq", "dang nhap bang vneid nhu the nao", named) is None
+    assert guarded_intent("faq", "Làm sao để tạo tài khoản trên Cổng dịch vụ công?", named) is None
+
+
+def test_shorthand_questions_and_status_look_ups() -> None:
+    named = [cand("1.011941", "Cấp tài khoản định danh điện tử mức độ 2", 100.0)]
+    assert guarded_intent("affirm", "tt cấp tk định danh điện tử mức 2 ntn ạ", named) == (
+        "ask_procedure"
+    )
+    assert guarded_intent("faq", "tt cấp tk định danh điện tử mức 2 ntn ạ", named) == (
+        "ask_procedure"
+    )
+    stay = [cand("1.004194", "Đăng ký tạm trú", 100.0)]
+    assert guarded_intent("check_status", "hs đk tạm trú của mk sao r ad", stay) is None
+
+
 def test_a_bare_name_taken_for_yes_or_submit_is_a_name() -> None:
     confident = [cand("1.013978", "Đăng ký đất đai, cấp Giấy chứng nhận lần đầu", 100.0)]
     assert guarded_intent("affirm", "sổ đỏ", confident) == "inform"
