@@ -71,11 +71,12 @@ STATUS_WORDS = re.compile(
     r"\btra cuu\b|\btinh trang\b|\bden dau\b|\bxong chua\b|\bduyet chua\b|\bket qua\b"
     r"|\bhs-|\bma ho so\b|\bcua (?:toi|minh|mk|em|e)\b|\bda nop\b|\bsao (?:r|roi)\b"
 )
-# Folded words of the portal itself (accounts, VNeID, log-in, OTP, payment):
-# such a question is a portal FAQ even when its words also name a procedure
-# ("tài khoản định danh"), so `faq` is never rewritten when they appear.
+# Folded words of using the portal itself (VNeID, log-in, OTP, payment): such a
+# question is a portal FAQ even when its words also name a procedure, so `faq`
+# is never rewritten when they appear. "tài khoản" is not one of them: the
+# level-2 electronic identity account is a procedure citizens ask about.
 PORTAL_WORDS = re.compile(
-    r"\bvneid\b|\bdang nhap\b|\bmat khau\b|\botp\b|\btai khoan\b|\bcong dich vu cong\b"
+    r"\bvneid\b|\bdang nhap\b|\bmat khau\b|\botp\b|\bcong dich vu cong\b"
     r"|\bdvc\b|\bthanh toan\b|\bbuu dien\b"
 )
 CANCEL_WORDS = re.compile(r"\b(?:huy|thoi|dung|bo|khong|ko|stop|thoat)\b")
