@@ -14,10 +14,15 @@ DATA = Path(__file__).parent / "data"
 
 
 def _train_tiny(data: Path, out: Path, name: str) -> subprocess.Popen:
+    # Each training in its own working folder: Rasa creates its cache under
+    # ./.rasa/cache with a check-then-mkdir, which two trainings started
+    # together in one folder race on (FileExistsError).
+    workdir = out / f"work-{name}"
+    workdir.mkdir()
     return subprocess.Popen(
         [sys.executable, "-m", "rasa", "train", "nlu", "--config", str(DATA / "tiny_config.yml"),
          "--nlu", str(data), "--out", str(out), "--fixed-model-name", name],
-        cwd=out, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=workdir, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
 
 
