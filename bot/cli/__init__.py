@@ -18,6 +18,7 @@ COMMAND_MODULES = ("db_cmd", "catalog_cmd", "nlu_cmd", "dossier_cmd", "channels_
 COMMAND_MODULES += ("console_cmd",)  # officers' console and staff accounts (issue 11)
 COMMAND_MODULES += ("integration_cmd",)  # one-stop-shop delivery and status API (issue 13)
 COMMAND_MODULES += ("training_cmd",)  # maintainers' loop: inbox, training, models (issue 12)
+COMMAND_MODULES += ("domain_cmd",)  # generated bot/domain files (issue 15)
 
 
 class CommandError(Exception):

@@ -1,7 +1,8 @@
 """`tthc train`, `tthc parse`, `tthc evaluate`: the model and its NLU.
 
-- `train`: regenerate the procedure-mention examples (bot.nlu.training_data),
-  then train with Rasa's Python API into `models/` (NLU + Core, or NLU only).
+- `train`: regenerate the procedure-mention examples (bot.nlu.training_data)
+  and a stale generated domain file (bot.domain_build), then train with
+  Rasa's Python API into `models/` (NLU + Core, or NLU only).
 - `parse`: run the latest model on a message (or on JSON lines from stdin,
   loading the model once) and print the JSON contract of bot.nlu.runtime.
 - `evaluate`: ours vs a Rasa baseline on the held-out set; reports under
@@ -48,6 +49,12 @@ def _train(args: argparse.Namespace) -> int:
     if not config.exists():
         raise CommandError(f"config not found: {config}")
 
+    if domain.resolve() == runtime.DEFAULT_DOMAIN.resolve():
+        from bot import domain_build
+
+        # The form's domain is generated from its data, like the NLU examples below.
+        for path in domain_build.build():
+            print(f"tthc: regenerated {path} (dossiers/form_fields.yml changed)", file=sys.stderr)
     generated = runtime.generate_training_data(runtime.GENERATED_NLU)
     paths = runtime.nlu_training_paths(generated)
     nlu_only = args.nlu_only or not domain.exists()
