@@ -22,7 +22,7 @@ PYTHON310 ?= $(shell \
 help:
 	@echo "make run    - set up, import the catalog, train if needed, start the assistant"
 	@echo "make test   - set up and run every test (catalog, NLU evaluation, dialogue, channels)"
-	@echo "make lint   - ruff"
+	@echo "make lint   - ruff and mypy"
 	@echo "make train  - (re)train the Rasa model into models/"
 	@echo "make shell  - chat with the assistant in the terminal"
 	@echo "make bench  - run the benchmarks under benchmarks/"
@@ -43,6 +43,7 @@ venv: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
@@ -74,6 +75,7 @@ stats: $(STAMP)
 # then the NLU evaluation of the trained model with its targets.
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(TTHC) catalog import --if-changed --quiet
 	$(TTHC) train --if-stale
 	$(PY) -m pytest -q --durations=25
