@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from catalog.text import fold
+from catalog.text import COLLOQUIAL, fold
 
 __all__ = ["FACET_PATTERNS", "OVERVIEW_PATTERN", "detect_facets", "facets_of"]
 
@@ -28,7 +28,7 @@ FACET_PATTERNS: dict[str, re.Pattern[str]] = {
         r"\bgiay to\b|\bho so (?:gom|can|gi|nhu the nao|ra sao)\b|\bthanh phan ho so\b"
         r"|\bcan (?:mang|chuan bi|nhung gi|gi|nhung giay)\b|\bchuan bi (?:gi|nhung)\b"
         r"|\bmang theo\b|\bto khai\b|\bmau don\b|\bhs gom\b|\bgiay gi\b|\bcan nhung\b"
-        r"|\bgom nhung\b|\bnhung giay\b"
+        r"|\bgom nhung\b|\bnhung giay\b|\bcan nhug\b|\bgt gi\b"
     ),
     "ask_fee": re.compile(
         r"\ble phi\b|\bphi\b|\ble fi\b|\bfi\b|\bbao nhieu tien\b|\bhet bao nhieu\b"
@@ -60,6 +60,13 @@ FACET_PATTERNS: dict[str, re.Pattern[str]] = {
 }
 
 
+# Chat shorthand spelled out before the cues are matched; the meanings come from
+# catalog.text's colloquial table (one source), the selection is what question
+# words are shortened to.
+_SHORTHAND = ("j", "bn", "hs", "ko", "k", "kg", "dc", "lm", "ntn", "onl", "vs", "trc")
+_SHORTHAND_RE = re.compile(r"\b(?:" + "|".join(_SHORTHAND) + r")\b")
+
+
 # "Thủ tục thế nào / cần làm gì / có phải ... không / điều kiện gì": the
 # overview (field, level, channels, main steps) is asked too.
 OVERVIEW_PATTERN = re.compile(
@@ -79,9 +86,15 @@ def detect_facets(text: str) -> tuple[str, ...]:
     folded = fold(text or "")[:2000]
     if not folded or folded.startswith("/"):
         return ()
+    # Cues are matched after chat shorthand is spelled out ("can j" → "can gi",
+    # "hs" → "ho so", "bn" → "bao nhieu"), so "lam cccd can j, het bn tien"
+    # asks for the documents as well as the fee (fresh-user trial, issue 11).
+    # Only question shorthand is expanded: the full colloquial table would also
+    # rewrite cue words the patterns name as typed ("vneid").
+    expanded = _SHORTHAND_RE.sub(lambda m: COLLOQUIAL[m.group(0)], folded)
     found: list[tuple[int, str]] = []
     for intent, pattern in FACET_PATTERNS.items():
-        match = pattern.search(folded)
+        match = pattern.search(expanded)
         if match:
             found.append((match.start(), intent))
     return tuple(intent for _, intent in sorted(found))
