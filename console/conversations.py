@@ -13,11 +13,14 @@ of the tthc migrations) and turns it into:
 - `Transcript`: each citizen message with intent, confidence and procedure;
   each bot reply with its buttons.
 
-Personal data: citizen ID numbers, phone numbers and addresses are masked in
-every text unless the caller passes `reveal=True` (routes allow that only to
-roles with `personal.reveal` and audit it). Masking uses the values the
-dossier form stored in slots (exact values, wherever they reappear) plus
-patterns for ID/phone-like digit runs typed anywhere.
+Personal data: citizen ID numbers, phone numbers, addresses and person names
+(the applicant's, the child's, the parents'... every field of type "name" of
+the dossier form) are masked in every text unless the caller passes
+`reveal=True` (routes allow that only to roles with `personal.reveal` and
+audit it). Masking uses the values the dossier form stored in slots and the
+citizen's messages answering those fields (exact values, wherever they
+reappear; names as whole words, reduced to initials) plus patterns for
+ID/phone-like digit runs typed anywhere.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import time as time_module
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +42,14 @@ from sqlalchemy.engine import Engine
 from catalog.database import PROJECT_ROOT
 from catalog.text import fold
 from console.database import console_engine
-from dossiers.validation import VIETNAM_TZ, mask_address, mask_citizen_id, mask_phone
+from dossiers.forms import COMMON_FIELDS, load_form_fields
+from dossiers.validation import (
+    VIETNAM_TZ,
+    mask_address,
+    mask_citizen_id,
+    mask_name,
+    mask_phone,
+)
 from training.tracker_events import (
     EVENTS,
     FALLBACK_ACTIONS,
@@ -56,6 +67,8 @@ ID_SLOTS = frozenset({"citizen_id"})
 PHONE_SLOTS = frozenset({"phone"})
 ADDRESS_SLOTS = frozenset({"address", "temporary_address", "permanent_address"})
 PII_SLOTS = ID_SLOTS | PHONE_SLOTS | ADDRESS_SLOTS
+# Form field types that are personal data -> the kind `mask_text` masks them as.
+_FIELD_KINDS = {"citizen_id": "id", "phone": "phone", "address": "address", "name": "name"}
 MARKED_ACTIONS = HANDOFF_ACTIONS | FALLBACK_ACTIONS  # shown as events in transcripts
 
 
@@ -66,14 +79,40 @@ _PHONE_RE = re.compile(r"(?<![\d+])(?:\+84|0)(?:[\s.-]?\d){9}(?!\d)")
 
 def mask_text(text: str, known: Iterable[tuple[str, str]] = ()) -> str:
     """`text` with personal data masked. `known` holds (kind, value) pairs
-    from the conversation's slots (kind: "id", "phone", "address"), masked
-    wherever they appear; ID- and phone-like digit runs are masked anyway."""
+    from the conversation's slots (kind: "id", "phone", "address", "name"),
+    masked wherever they appear (names as whole words, any letter case, to
+    initials: "Nguyễn Văn An" -> "N. V. A."); ID- and phone-like digit runs
+    are masked anyway."""
     for kind, value in known:
+        value = value.strip() if value else ""
+        if kind == "name":
+            # Whole words only, so a short given name ("An") does not eat "Anh".
+            if len(value) >= 2:
+                pattern = re.compile(rf"(?<!\w){re.escape(value)}(?!\w)", re.IGNORECASE)
+                text = pattern.sub(lambda m: mask_name(m.group(0)), text)
+            continue
         if value and len(value) >= 4 and value in text:
             masker = {"id": mask_citizen_id, "phone": mask_phone}.get(kind, mask_address)
             text = text.replace(value, masker(value))
     text = _PHONE_RE.sub(lambda m: mask_phone(m.group(0)), text)
     return _ID_RE.sub(lambda m: mask_citizen_id(m.group(0)), text)
+
+
+@lru_cache(maxsize=1)
+def _form_slot_kinds() -> dict[str, str]:
+    """Slot name -> masking kind for every personal-data field of the dossier
+    form (common applicant fields and every procedure's own, from
+    dossiers/form_fields.yml), e.g. "father_name" -> "name"."""
+    kinds = {spec.name: _FIELD_KINDS[spec.type] for spec in COMMON_FIELDS
+             if spec.type in _FIELD_KINDS}
+    try:
+        specs = [spec for fields in load_form_fields().values() for spec in fields]
+    except Exception:  # a broken form file must not hide transcripts; commons still mask
+        specs = []
+    for spec in specs:
+        if spec.type in _FIELD_KINDS:
+            kinds.setdefault(spec.name, _FIELD_KINDS[spec.type])
+    return kinds
 
 
 def _slot_kind(slot: str) -> str | None:
@@ -83,7 +122,7 @@ def _slot_kind(slot: str) -> str | None:
         return "phone"
     if slot in ADDRESS_SLOTS:
         return "address"
-    return None
+    return _form_slot_kinds().get(slot)
 
 
 @dataclass

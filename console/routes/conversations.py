@@ -130,7 +130,7 @@ async def conversation_reveal(request: Request, sender_id: str) -> HTTPResponse:
     with db_session(request) as db:
         audit.record(
             db, request.ctx.staff, "personal.reveal", "conversation", sender_id,
-            ip=client_ip(request), fields=["citizen_id", "phone", "address"],
+            ip=client_ip(request), fields=["citizen_id", "phone", "address", "names"],
         )
     return _transcript_page(request, sender_id, reveal=True)
 
