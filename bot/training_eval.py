@@ -1,13 +1,22 @@
 """Evaluate one trained model for the model bank (issue 12), as a child process.
 
     python -m bot.training_eval --model var/model_bank/x.tar.gz --out eval.json \
-        [--test-set tests/nlu/test_set.yml] [--real-messages tests/nlu/real_messages.yml]
+        [--test-set tests/nlu/test_set.yml] [--real-messages tests/nlu/real_messages.yml] \
+        [--dialogue [--dialogue-limit N]]
 
 Parses the held-out set (`bot.nlu.evaluation` scoring rules: nlu_fallback is
 wrong, "faq/x" compares as "faq") and, when it exists, issue 9's real-message
 set (procedure codes only: it has no intent labels), and writes the
 evaluation JSON that `training.gate.compare` reads: overall intent accuracy
 and macro-F1, per-intent precision/recall/F1/support, procedure top-1/top-3.
+
+With `--dialogue` (a full model: NLU + dialogue policies) it also runs issue
+9's dialogue-level evaluation (`bot.nlu.dialogue_eval`: every message of the
+bare-name and real-message sets from a fresh sender over the REST channel of
+a real action server + Rasa server on loopback, fresh catalog database) and
+adds `"dialogue"`: the real-message set's direct and acceptable rates (the
+figures the gate compares) plus the bare names' acceptable rate, the counts
+and the seconds it took (~4 min for the 349 messages on the dev machine).
 Runs Rasa, hence a child process of the training worker (the console never
 imports TensorFlow).
 """
@@ -101,15 +110,55 @@ def evaluate_model(
     return result
 
 
+def dialogue_figures(model: Path, limit: int | None = None) -> dict[str, Any]:
+    """The dialogue-level figures of `model` for the gate (module doc).
+
+    Rates are fractions 0..1 over each set's in-scope messages. Raises
+    bot.runtime.ConfigurationError when a server does not start."""
+    import tempfile
+
+    from bot.nlu import dialogue_eval
+
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="tthc-gate-dialogue-") as tmp:
+        result = dialogue_eval.evaluate_dialogue(
+            Path(model), out_dir=Path(tmp), limit=limit, workers=4
+        )
+    real = result.summary.get(dialogue_eval.REAL) or {}
+    bare = result.summary.get(dialogue_eval.BARE) or {}
+    out: dict[str, Any] = {
+        "n": real.get("n", 0),
+        "bare_n": bare.get("n", 0),
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    rates = real.get("rates") or {}
+    for key in ("direct", "acceptable", "wrong", "not_understood"):
+        if rates.get(key) is not None:
+            out[key] = round(float(rates[key]), 4)
+    if (bare.get("rates") or {}).get("acceptable") is not None:
+        out["bare_acceptable"] = round(float(bare["rates"]["acceptable"]), 4)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.training_eval")
     parser.add_argument("--model", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--test-set", default=str(evaluation.DEFAULT_TEST_SET))
     parser.add_argument("--real-messages", default=str(REAL_MESSAGES))
+    parser.add_argument("--dialogue", action="store_true",
+                        help="also the dialogue-level figures through the real servers")
+    parser.add_argument("--dialogue-limit", type=int, default=None,
+                        help="with --dialogue: only the first N messages of each set")
     args = parser.parse_args(argv)
     real = Path(args.real_messages) if args.real_messages else None
     result = evaluate_model(Path(args.model), Path(args.test_set), real)
+    if args.dialogue:
+        print("dialogue-level evaluation through the REST channel …", flush=True)
+        result["dialogue"] = dialogue_figures(Path(args.model), args.dialogue_limit)
+        print(f"dialogue: direct {result['dialogue'].get('direct', '-')}, acceptable "
+              f"{result['dialogue'].get('acceptable', '-')} ({result['dialogue']['seconds']} s)",
+              flush=True)
     Path(args.out).write_text(json.dumps(result, ensure_ascii=False, indent=1), "utf-8")
     print(f"evaluated {Path(args.model).name}: intent accuracy {result['intent']['accuracy']}, "
           f"procedure top-1 {result['procedure'].get('top1', '-')} ({result['seconds']} s)")

@@ -8,7 +8,8 @@ An *evaluation* (what `bot/training_eval.py` writes, JSON) of one model:
                                            "support": 9}}},
      "procedure": {"top1": 0.93, "top3": 0.98, "n": 250},
      "real_messages": {"top1": 0.61, "top3": 0.80, "n": 200},    # when the set exists
-     "dialogue": {"direct": 0.8, "acceptable": 0.95}}            # when H1's report is given
+     "dialogue": {"direct": 0.8, "acceptable": 0.95, "bare_acceptable": 1.0,
+                  "n": 255, "seconds": 250}}       # full models (training.jobs, --dialogue)
 
 `compare(live, candidate, margins)` lines the two up: every gated figure
 (`GATED`: intent accuracy and macro-F1, procedure top-1/top-3 on the held-out
@@ -38,6 +39,7 @@ GATED: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Câu thật: thủ tục top-3", ("real_messages", "top3")),
     ("Hội thoại: trả lời đúng", ("dialogue", "direct")),
     ("Hội thoại: chấp nhận được", ("dialogue", "acceptable")),
+    ("Hội thoại: tên thủ tục gõ riêng", ("dialogue", "bare_acceptable")),
 )
 
 

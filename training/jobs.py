@@ -11,7 +11,12 @@ request would train on the same data). `run_next` — called in a loop by
 3. register the archive in the model bank (training.bank), with the hashes of
    every data file and of the config that produced it;
 4. evaluate the candidate and (once, cached on its row) the live model with
-   `python -m bot.training_eval` on the held-out and real-message sets;
+   `python -m bot.training_eval` on the held-out and real-message sets and,
+   for full models (the project's data, not `--nlu-only`) unless
+   TTHC_GATE_DIALOGUE=off, on the dialogue level through the real action +
+   Rasa servers (`--dialogue`, ~4 min a model: a background job can afford
+   it, and the parse-level figures cannot see what the dialogue does with a
+   parse: choices, facets, rules);
 5. compare (training.gate) and store the verdict on the candidate.
 
 Only one job runs at a time, across processes and hosts: the worker takes a
@@ -47,7 +52,15 @@ from training.gate import Margins, compare
 from training.orm import Cursor, ModelVersion, TrainingJob
 from training.settings import TrainingSettings
 
-__all__ = ["JobError", "enqueue", "run_next", "training_command", "training_inputs"]
+__all__ = [
+    "JobError",
+    "dialogue_wanted",
+    "enqueue",
+    "evaluation_command",
+    "run_next",
+    "training_command",
+    "training_inputs",
+]
 
 LOCK = "training_lock"
 DEFAULT_DATA = PROJECT_ROOT / "nlu_data"
@@ -266,23 +279,44 @@ def _run(command: list[str], progress: _Progress, on_line: Callable[[str], None]
         raise RuntimeError(f"lệnh kết thúc với mã {code}: {' '.join(command[:4])} ...")
 
 
+def dialogue_wanted(settings: TrainingSettings) -> bool:
+    """Whether models of this worker are evaluated on the dialogue level too:
+    only full models (the project's data trained by `tthc train` without
+    `--nlu-only`) have the dialogue policies the REST round trip needs."""
+    return (
+        settings.dialogue_eval
+        and settings.data.resolve() == DEFAULT_DATA.resolve()
+        and "--nlu-only" not in settings.train_args
+    )
+
+
+def evaluation_command(model_path: str, out: Path, settings: TrainingSettings) -> list[str]:
+    """The `python -m bot.training_eval` child process for one model."""
+    command = [
+        sys.executable,
+        "-m",
+        "bot.training_eval",
+        "--model",
+        model_path,
+        "--out",
+        str(out),
+        "--test-set",
+        str(settings.test_set),
+        "--real-messages",
+        str(settings.real_messages),
+    ]
+    if dialogue_wanted(settings):
+        command.append("--dialogue")
+        if settings.dialogue_limit:
+            command += ["--dialogue-limit", str(settings.dialogue_limit)]
+    return command
+
+
 def _evaluate(model: ModelVersion, settings: TrainingSettings, progress: _Progress) -> dict:
     with tempfile.TemporaryDirectory(prefix="tthc-eval-") as tmp:
         out = Path(tmp) / "evaluation.json"
         _run(
-            [
-                sys.executable,
-                "-m",
-                "bot.training_eval",
-                "--model",
-                model.path,
-                "--out",
-                str(out),
-                "--test-set",
-                str(settings.test_set),
-                "--real-messages",
-                str(settings.real_messages),
-            ],
+            evaluation_command(model.path, out, settings),
             progress,
             None,
         )
@@ -415,7 +449,12 @@ def _execute(
     with session_scope(factory) as db:
         live = _bootstrap_live(db, settings)
         live_id = live.id if live is not None else None
-        needs_eval = live is not None and live.evaluation is None
+        # The live model's evaluation is cached on its row; evaluated again when
+        # the dialogue figures are now wanted and it has none (older cache).
+        needs_eval = live is not None and (
+            live.evaluation is None
+            or (dialogue_wanted(settings) and "dialogue" not in live.evaluation)
+        )
     if needs_eval:
         progress.set(85, "Đánh giá mô hình đang chạy")
         with session_scope(factory) as db:

@@ -15,6 +15,9 @@
   (default tests/nlu/test_set.yml and tests/nlu/real_messages.yml)
 - TTHC_BOOTSTRAP_MODELS    where the first live model comes from when the bank has none
   (default models/, the model `tthc train` shipped)
+- TTHC_GATE_DIALOGUE       "on" (default) / "off": evaluate full models (NLU + dialogue) also
+  on the dialogue level through the real servers (~4 min a model; training.jobs)
+- TTHC_GATE_DIALOGUE_LIMIT only the first N messages of each dialogue set (default: all)
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ class TrainingSettings:
     test_set: Path = PROJECT_ROOT / "tests" / "nlu" / "test_set.yml"
     real_messages: Path = PROJECT_ROOT / "tests" / "nlu" / "real_messages.yml"
     bootstrap_models: Path = PROJECT_ROOT / "models"
+    dialogue_eval: bool = True
+    dialogue_limit: int | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> TrainingSettings:
@@ -85,4 +90,9 @@ class TrainingSettings:
             test_set=path("TTHC_TRAINING_TEST_SET", cls.test_set),
             real_messages=path("TTHC_TRAINING_REAL_MESSAGES", cls.real_messages),
             bootstrap_models=path("TTHC_BOOTSTRAP_MODELS", cls.bootstrap_models),
+            dialogue_eval=env.get("TTHC_GATE_DIALOGUE", "on").strip().lower()
+            not in ("off", "0", "false", "no"),
+            dialogue_limit=int(env["TTHC_GATE_DIALOGUE_LIMIT"])
+            if env.get("TTHC_GATE_DIALOGUE_LIMIT", "").strip().isdigit()
+            else None,
         )

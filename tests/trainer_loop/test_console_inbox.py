@@ -122,7 +122,8 @@ def test_models_pages_gate_and_override(tmp_path: Path) -> None:
     def evaluation(accuracy: float) -> dict:
         return {"n": 8, "intent": {"accuracy": accuracy, "macro_f1": accuracy, "per_intent": {
             "ask_fee": {"precision": accuracy, "recall": accuracy, "f1": accuracy,
-                        "support": 4}}}, "procedure": {"n": 0}}
+                        "support": 4}}}, "procedure": {"n": 0},
+                "dialogue": {"direct": accuracy, "acceptable": accuracy, "n": 4}}
 
     env = {"TTHC_MODEL_BANK_DIR": str(tmp_path / "bank")}
     with isolated_database("sqlite", tmp_path) as database:
@@ -152,6 +153,7 @@ def test_models_pages_gate_and_override(tmp_path: Path) -> None:
             assert page.status_code == 200 and "worse.tar.gz" in page.text
             report = trainer.get(f"/training/models/{ids['worse']}")
             assert "kém hơn" in report.text and "ask_fee" in report.text
+            assert "Hội thoại: chấp nhận được" in report.text  # dialogue-level figures
             assert "Vẫn kích hoạt" not in report.text  # override is the admin's
             blocked = trainer.post(f"/training/models/{ids['worse']}/activate", {})
             assert "error=" in blocked.headers["location"]
