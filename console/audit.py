@@ -28,8 +28,12 @@ from console.orm import AuditEntry
 
 
 class Actor(Protocol):
-    username: str
-    role: str
+    # Read-only members, so frozen dataclasses (StaffView, SystemActor) satisfy it.
+    @property
+    def username(self) -> str: ...
+
+    @property
+    def role(self) -> str: ...
 
 
 @dataclass(frozen=True)

@@ -279,6 +279,7 @@ class TrackerReader:
         """Fold events newer than the last one read into the summaries."""
         if not self.available():
             return
+        assert self.engine is not None  # available() opened it
         with self._lock:
             now = time_module.monotonic()
             if now - self._refreshed < REFRESH_EVERY:
@@ -425,6 +426,7 @@ class TrackerReader:
         """The conversation of `sender_id` (None if unknown), masked unless `reveal`."""
         if not self.available():
             return None
+        assert self.engine is not None  # available() opened it
         with self.engine.connect() as connection:
             rows = connection.execute(
                 select(EVENTS).where(EVENTS.c.sender_id == sender_id).order_by(EVENTS.c.id)

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
 from sanic.response import HTTPResponse, raw
 
 FORMATS = ("csv", "xlsx")
@@ -40,6 +41,7 @@ def to_xlsx(header: Sequence[str], rows: Sequence[Sequence[Any]], title: str) ->
     """XLSX workbook bytes with one sheet `title` (bold header, frozen first row)."""
     workbook = Workbook()
     sheet = workbook.active
+    assert isinstance(sheet, Worksheet)  # a new workbook opens on its one worksheet
     sheet.title = title[:31]
     sheet.append(list(header))
     for cell in sheet[1]:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import functools
 import hmac
 import json
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -38,6 +38,7 @@ from urllib.parse import quote, urlencode
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from sanic import Request
+from sanic.request import RequestParameters
 from sanic.response import HTTPResponse, html, redirect
 from sqlalchemy.orm import Session
 
@@ -52,7 +53,8 @@ PRELOGIN_COOKIE = "tthc_console_pre"  # double-submit CSRF token of the login fo
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 
-Handler = Callable[..., Awaitable[HTTPResponse]]
+# A coroutine function, not any awaitable: Sanic's route decorators are typed that way.
+Handler = Callable[..., Coroutine[Any, Any, HTTPResponse]]
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,9 @@ def form_value(request: Request, name: str, default: str = "") -> str:
 
 def form_values(request: Request, name: str) -> list[str]:
     """Every value of a repeated form field (checkboxes)."""
-    form = request.form or {}
+    # An empty form is falsy: fall back to an empty RequestParameters, since a dict has
+    # no getlist (this raised AttributeError on a form with no fields at all).
+    form = request.form or RequestParameters()
     return [str(value) for value in form.getlist(name) or []]
 
 

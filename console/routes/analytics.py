@@ -4,6 +4,7 @@ channel filters, CSV of every chart's data. The numbers come from
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -24,7 +25,7 @@ NAV = [NavItem("Thống kê", "/analytics", "analytics.read", order=70)]
 MAX_DAYS = 366
 
 
-def overdue_checker(db: Session):  # type: ignore[no-untyped-def]
+def overdue_checker(db: Session) -> Callable[[Dossier], bool]:
     """A `Dossier -> bool` telling whether an open dossier is past its due date
     (working days from its receipt, console.duedates)."""
     due_dates = DueDates(db)

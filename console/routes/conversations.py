@@ -35,7 +35,7 @@ def _context_sets(request: Request) -> tuple[set[str], set[str], dict[str, str]]
     return dossier_senders, handoff_senders, names
 
 
-def _search(request: Request, filters: ConversationFilter):  # type: ignore[no-untyped-def]
+def _search(request: Request, filters: ConversationFilter):
     dossier_senders, handoff_senders, names = _context_sets(request)
     found = request.app.ctx.tracker.search(
         filters,

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, file
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from catalog.orm import ProcedureRow
 from console import audit
@@ -120,7 +121,9 @@ async def dossier_export(request: Request) -> HTTPResponse:
     return export_response(EXPORT_HEADER, export_rows(rows), fmt=fmt, basename="ho-so")
 
 
-def _visible_dossier(request: Request, db, code: str) -> tuple[Dossier, ProcedureRow | None] | None:  # type: ignore[no-untyped-def]
+def _visible_dossier(
+    request: Request, db: Session, code: str
+) -> tuple[Dossier, ProcedureRow | None] | None:
     normalized = normalize_code(code)
     if normalized is None:
         return None
