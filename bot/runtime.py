@@ -29,7 +29,7 @@ from typing import Any
 import yaml
 from sqlalchemy.engine import make_url
 
-from catalog.database import PROJECT_ROOT, DatabaseUnavailable, check_reachable, make_engine
+from core.db import PROJECT_ROOT, DatabaseUnavailable, check_reachable, make_engine
 
 VAR_DIR = PROJECT_ROOT / "var"
 MODELS_DIR = PROJECT_ROOT / "models"
@@ -254,6 +254,16 @@ def action_server_argv(settings: Settings) -> list[str]:
     return [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "-p", port]
 
 
+def action_server_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The action server's environment: `env` plus its bind address.
+
+    Only the Rasa server started beside it calls the action server, at
+    127.0.0.1 (the `action_endpoint` of the generated endpoints), so it
+    listens on loopback alone; rasa-sdk 3.6's command line has no host option
+    and binds 0.0.0.0 unless `SANIC_HOST` says otherwise."""
+    return {**env, "SANIC_HOST": "127.0.0.1"}
+
+
 def child_env() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -276,7 +286,9 @@ def start_servers(
     """Start the action server, then the Rasa server, and wait until both
     listen. `api_token` enables Rasa's HTTP API (tests read trackers with it).
     Raises ConfigurationError when either does not come up."""
-    actions = supervisor.start("action server", action_server_argv(settings), env)
+    actions = supervisor.start(
+        "action server", action_server_argv(settings), action_server_env(env)
+    )
     if not wait_for_port("127.0.0.1", settings.action_port, 120, actions):
         raise ConfigurationError(f"the action server did not start on port {settings.action_port}")
     argv = rasa_argv(
