@@ -21,7 +21,10 @@ How: `install()` wraps `MessageProcessor.handle_message` (every channel —
 REST, web chat, socket.io, Zalo, Telegram through the REST forwarder — goes
 through it, under the conversation lock). A held turn answers the channel with
 a text-less marker (`_mark_held`) so channels do not add their "could not
-answer" fallback. Without an active hand-off, or
+answer" fallback; the FIRST message of each hold also gets one short text
+(`HELD_NOTICE_VI`: an officer is handling the conversation, the message was
+passed on), so the citizen knows the silence is not a failure, without an
+echo on every message. Without an active hand-off, or
 with one that no officer has taken yet, the message is handled as usual.
 While an officer holds it, the message is logged in the tracker (parsed, so
 transcripts stay complete), stored for the console
@@ -46,12 +49,21 @@ log = logging.getLogger(__name__)
 
 _ORIGINAL: Any = None
 
+# Said once per hold (the first citizen message after an officer claimed the
+# conversation); later messages of the hold get no text (see `_mark_held`).
+HELD_NOTICE_VI = (
+    "Cán bộ đang trực tiếp xử lý cuộc trò chuyện này; tin nhắn của bạn đã được chuyển tới "
+    "cán bộ. Trợ lý tạm dừng trả lời cho tới khi cán bộ kết thúc. "
+    "Nhắn “quay lại trợ lý” nếu bạn muốn trợ lý hỗ trợ tiếp."
+)
+
 
 @dataclass(frozen=True)
 class Route:
     """What to do with one citizen message: "assistant" (handle normally),
-    "held" (store for the officer, stay silent) or "ended" (the citizen left
-    the hand-off; `reply` says so)."""
+    "held" (store for the officer; `reply` is `HELD_NOTICE_VI` on the first
+    message of the hold, "" after) or "ended" (the citizen left the
+    hand-off; `reply` says so)."""
 
     kind: str
     handoff_id: int = 0
@@ -61,10 +73,10 @@ class Route:
 def route_message(sender_id: str, channel: str, text: str, intent: str | None = None) -> Route:
     """Decide and record (synchronous: runs in a worker thread). Opens its
     own transaction on the configured database."""
-    from catalog.database import session_scope, shared_session_factory
+    from core.db import session_factory, session_scope
     from dossiers import handoff
 
-    with session_scope(shared_session_factory()) as session:
+    with session_scope(session_factory()) as session:
         active = handoff.active_for(session, sender_id, channel)
         if active is None:
             return Route("assistant")
@@ -76,8 +88,25 @@ def route_message(sender_id: str, channel: str, text: str, intent: str | None = 
             return Route("ended", active.id, reply)
         if active.status != "taken":
             return Route("assistant")
+        first = not _held_before(session, active.id, active.claimed_at)
         handoff.record_citizen_message(session, active.id, text)
-        return Route("held", active.id)
+        return Route("held", active.id, HELD_NOTICE_VI if first else "")
+
+
+def _held_before(session: Any, handoff_id: int, claimed_at: Any) -> bool:
+    """True when the citizen already wrote during this hold (a citizen message
+    of the hand-off stored at or after the claim). Stored in the database, so
+    every Rasa worker agrees; Rasa's conversation lock orders the turns."""
+    from sqlalchemy import select
+
+    from dossiers.handoff_orm import HandoffMessage
+
+    query = select(HandoffMessage.id).where(
+        HandoffMessage.handoff_id == handoff_id, HandoffMessage.author == "citizen"
+    )
+    if claimed_at is not None:
+        query = query.where(HandoffMessage.created_at >= claimed_at)
+    return session.execute(query.limit(1)).first() is not None
 
 
 async def _route(sender_id: str, channel: str, text: str, intent: str | None = None) -> Route:
@@ -92,7 +121,7 @@ async def _route(sender_id: str, channel: str, text: str, intent: str | None = N
 HELD_MARKER_KEY = "handoff"
 
 
-async def _mark_held(output: Any, sender: str, handoff_id: int) -> None:
+async def _mark_held(output: Any, sender: str, handoff_id: int, spoke: bool = False) -> None:
     """Say "deliberately silent" to the channel, not to the citizen.
 
     The channels answer a turn that produced nothing with a "could not answer"
@@ -101,7 +130,13 @@ async def _mark_held(output: Any, sender: str, handoff_id: int) -> None:
     REST) get one message with only a custom payload,
     `{"custom": {"handoff": {"status": "held", "id": N}}}`, which no client
     displays (no text); outputs that count their sends (Zalo's `attempted`)
-    count this turn as answered. Other outputs (socket.io) get nothing.
+    count this turn as answered (unless the held notice was `spoke`n, which
+    counted already). Other outputs (socket.io) get nothing.
+
+    So a REST client gets, for the first message of a hold,
+    `[{"text": HELD_NOTICE_VI}, {"custom": {"handoff": ...}}]` and for later
+    ones only `[{"custom": {"handoff": ...}}]`: a list as always (never a
+    "could not answer" text), and nothing a chat shows.
     """
     from rasa.core.channels.channel import CollectingOutputChannel
 
@@ -109,7 +144,7 @@ async def _mark_held(output: Any, sender: str, handoff_id: int) -> None:
         await output.send_custom_json(
             sender, {HELD_MARKER_KEY: {"status": "held", "id": handoff_id}}
         )
-    elif isinstance(getattr(output, "attempted", None), int):
+    elif isinstance(getattr(output, "attempted", None), int) and not spoke:
         output.attempted += 1
 
 
@@ -131,7 +166,10 @@ async def handle_message(self: Any, message: Any) -> Any:
         await message.output_channel.send_text_message(sender, route.reply)
         tracker.update(BotUttered(route.reply, metadata={"handoff_id": route.handoff_id}))
     else:
-        await _mark_held(message.output_channel, sender, route.handoff_id)
+        if route.reply:  # first message of the hold: say once why the assistant is quiet
+            await message.output_channel.send_text_message(sender, route.reply)
+            tracker.update(BotUttered(route.reply, metadata={"handoff_id": route.handoff_id}))
+        await _mark_held(message.output_channel, sender, route.handoff_id, bool(route.reply))
     await self.save_tracker(tracker)
     log.info("hand-off %d: citizen message %s", route.handoff_id, route.kind)
     if isinstance(message.output_channel, CollectingOutputChannel):

@@ -22,9 +22,10 @@ from typing import Any
 
 import pytest
 
+from bot import handoff_gate
 from bot.runtime import latest_model, loopback_stack
-from catalog.database import make_session_factory, session_scope
 from catalog.importer import import_catalog
+from core.db import make_session_factory, session_scope
 from dossiers import handoff
 from tests.conftest import TestDatabase, isolated_database
 from tests.console.browser import chromium, screenshot_dir
@@ -83,10 +84,14 @@ def texts(messages: list[dict[str, Any]]) -> str:
     return "\n".join(m.get("text") or "" for m in messages)
 
 
-def held(citizen: str, handoff_id: int) -> list[dict[str, Any]]:
-    """The whole REST answer to a held turn: no text, only the marker that
-    tells channels the silence is deliberate (bot/handoff_gate.py)."""
-    return [{"recipient_id": citizen, "custom": {"handoff": {"status": "held", "id": handoff_id}}}]
+def held(citizen: str, handoff_id: int, *, first: bool = False) -> list[dict[str, Any]]:
+    """The whole REST answer to a held turn: the marker that tells channels
+    the silence is deliberate (bot/handoff_gate.py), preceded on the first
+    message of the hold by the one short notice that an officer is handling it."""
+    marker = {"recipient_id": citizen, "custom": {"handoff": {"status": "held", "id": handoff_id}}}
+    if first:
+        return [{"recipient_id": citizen, "text": handoff_gate.HELD_NOTICE_VI}, marker]
+    return [marker]
 
 
 def _active(live: Live, sender: str) -> handoff.HandoffView | None:
@@ -107,11 +112,13 @@ def test_rest_citizen_officer_takes_over_and_the_assistant_is_silent(live: Live)
         handoff.claim(session, request.id, "canbo.an")
     before = len(live.events(citizen))
     # Held: no answer, whatever the model makes of the messages.
-    assert live.say(citizen, QUESTION) == held(citizen, request.id)
+    assert live.say(citizen, QUESTION) == held(citizen, request.id, first=True)
     assert live.say(citizen, "xin chào") == held(citizen, request.id)
     assert live.say(citizen, ASK_FOR_PERSON) == held(citizen, request.id)
     new = live.events(citizen)[before:]
-    assert [e["event"] for e in new if e["event"] in ("user", "bot")] == ["user"] * 3
+    assert [e["event"] for e in new if e["event"] in ("user", "bot")] == [
+        "user", "bot", "user", "user"
+    ]
     assert not [e for e in new if e["event"] == "action" and e["name"] != "action_listen"]
     with session_scope(live.factory()) as session:
         got = [(m.author, m.text) for m in handoff.messages(session, request.id)]
@@ -163,7 +170,7 @@ def test_browser_officer_claims_replies_and_hands_back(live: Live) -> None:
 
         # The citizen writes: it appears live; the assistant stays silent.
         assert live.say(citizen, "Tôi cần hỏi về giấy khai sinh của con") == held(
-            citizen, request.id
+            citizen, request.id, first=True
         )
         expect(page.locator("#handoff-messages")).to_contain_text(
             "Tôi cần hỏi về giấy khai sinh của con"

@@ -18,7 +18,7 @@ from actions.support_actions import (
     ActionHumanHandoff,
 )
 from bot import handoff_gate
-from catalog.database import DATABASE_URL_ENV, dispose_shared
+from core.db import DATABASE_URL_ENV, dispose_engines
 from dossiers import handoff
 from tests.actions.action_helpers import make_tracker, run
 from tests.conftest import DATABASE_KINDS, TestDatabase, isolated_database
@@ -48,9 +48,9 @@ def db(
         hours.write_text(ALWAYS_OPEN, encoding="utf-8")
         monkeypatch.setenv(handoff.OFFICE_HOURS_FILE_ENV, str(hours))
         common.reset_caches()
-        dispose_shared()
+        dispose_engines()
         yield database
-        dispose_shared()
+        dispose_engines()
         common.reset_caches()
 
 
@@ -111,7 +111,7 @@ def test_database_down_is_said_plainly(
 ) -> None:
     monkeypatch.setenv(DATABASE_URL_ENV, "postgresql+psycopg2://nobody@127.0.0.1:9/none")
     common.reset_caches()
-    dispose_shared()
+    dispose_engines()
     events, said = ask("unlucky")
     assert (events, said) == ([], [HANDOFF_FAILED_VI])
 
@@ -139,7 +139,11 @@ def test_gate_routes(db: TestDatabase) -> None:
         hid = handoff.active_for(session, "waiting", "rest").id  # type: ignore[union-attr]
         handoff.claim(session, hid, "officer.an")
     # Held: stored for the officer, the assistant stays silent; other channels unaffected.
+    # The first message of the hold gets the short notice, later ones nothing.
     assert handoff_gate.route_message("waiting", "rest", "alo cán bộ?") == handoff_gate.Route(
+        "held", hid, handoff_gate.HELD_NOTICE_VI
+    )
+    assert handoff_gate.route_message("waiting", "rest", "còn đó không") == handoff_gate.Route(
         "held", hid
     )
     assert handoff_gate.route_message("waiting", "telegram", "alo").kind == "assistant"
@@ -153,6 +157,7 @@ def test_gate_routes(db: TestDatabase) -> None:
     assert texts == [
         ("system", "officer.an đã nhận yêu cầu."),
         ("citizen", "alo cán bộ?"),
+        ("citizen", "còn đó không"),
         ("system", "Người dân đã quay lại trợ lý."),
     ]
 
@@ -163,7 +168,7 @@ def test_gate_lets_the_assistant_answer_when_the_database_is_down(
     import asyncio
 
     monkeypatch.setenv(DATABASE_URL_ENV, "postgresql+psycopg2://nobody@127.0.0.1:9/none")
-    dispose_shared()
+    dispose_engines()
     assert asyncio.run(handoff_gate._route("x", "rest", "hi")) == handoff_gate.Route("assistant")
 
 
