@@ -100,6 +100,22 @@ class SubmissionBackend(Protocol):
 
 
 class BackendError(RuntimeError):
+class SupplementBackend(SubmissionBackend, Protocol):
+    """A backend that also takes completed supplements (the one-stop-shop's
+    `HttpBackend`); `delivery.DeliveryWorker` sends both kinds of job."""
+
+    def submit_supplement(
+        self,
+        reference: str,
+        supplement_payload: dict,
+        *,
+        files: Sequence[OutgoingFile] = (),
+        idempotency_key: str | None = None,
+    ) -> BackendReceipt:
+        """Deliver a supplement to dossier `reference`; raise `BackendError` if refused."""
+        ...
+
+
     """The dossier was not accepted by the backend. `message_vi` is for the citizen."""
 
     message_vi = (

@@ -48,7 +48,7 @@ from catalog.database import session_scope
 from dossiers.backends import (
     BackendRejected,
     OutgoingFile,
-    SubmissionBackend,
+    SupplementBackend,
     backend_from_env,
     backend_kind,
 )
@@ -180,14 +180,14 @@ class ClaimedJob:
 
 
 class DeliveryWorker(OutboxDispatcher):
-    """Sends due `DeliveryJob`s through a `SubmissionBackend`."""
+    """Sends due `DeliveryJob`s through a `SupplementBackend`."""
 
     model = DeliveryJob
 
     def __init__(
         self,
         session_factory: sessionmaker,
-        backend: SubmissionBackend,
+        backend: SupplementBackend,
         *,
         max_attempts: int = 40,
         base_backoff: timedelta = timedelta(seconds=15),
@@ -235,10 +235,10 @@ class DeliveryWorker(OutboxDispatcher):
             lease=timedelta(seconds=number("TTHC_DELIVERY_LEASE", 120)),
         )
 
-    def _claimable(self, now: datetime):  # type: ignore[no-untyped-def]
+    def _claimable(self, now: datetime):
         return self._due(now)
 
-    def _claimed_item(self, session, row_id: int, token: str) -> ClaimedJob:  # type: ignore[no-untyped-def]
+    def _claimed_item(self, session: Session, row_id: int, token: str) -> ClaimedJob:
         job = session.execute(
             select(
                 DeliveryJob.kind,
@@ -300,6 +300,7 @@ class DeliveryWorker(OutboxDispatcher):
                     "items": list(request.items or []),
                     "note": request.note or "",
                     "answers": [p.text for p in request.parts if p.kind == "text"],
+        assert reference is not None  # set with kind = "supplement" above
                     "attachments": meta,
                     "completed_at": request.completed_at.isoformat()
                     if request.completed_at

@@ -169,7 +169,7 @@ def _parse_field(raw: object, where: str, known: dict[str, FieldSpec]) -> FieldS
         if not isinstance(value, bool):
             raise FormDataError(f"{where}: '{key}' must be true or false")
         flags[key] = value
-    references = {}
+    references: dict[str, str | None] = {}
     for key, applies_to in (("date_of_birth_field", "citizen_id"), ("not_before_field", "date")):
         ref = raw.get(key)
         if ref is None:
@@ -363,8 +363,8 @@ def _choice_range(choice: str) -> tuple[float, float, bool] | None:
         unit = scale[match.group(3)]
         return (float(match.group(1)) * unit, float(match.group(2)) * unit, True)
     if match := _RANGE_ABOVE_RE.match(folded):
-        number, unit = (match.group(1), match.group(2)) if match.group(1) else match.group(3, 4)
-        return (float(number) * scale[unit], float("inf"), False)
+        number, word = (match.group(1), match.group(2)) if match.group(1) else match.group(3, 4)
+        return (float(number) * scale[word], float("inf"), False)
     return None
 
 

@@ -157,11 +157,12 @@ class OfficeHours:
         annual = set()
         for raw in holidays_raw.get("annual") or []:
             try:
-                month, day = (int(part) for part in str(raw).split("-"))
-                date(2000, month, day)  # leap year: 02-29 allowed
+                # not `day`: that names the weekday (a str) in the loop above
+                month, day_of_month = (int(part) for part in str(raw).split("-"))
+                date(2000, month, day_of_month)  # leap year: 02-29 allowed
             except ValueError as exc:
                 raise ValueError(f"office hours: annual holiday {raw!r} is not MM-DD") from exc
-            annual.add((month, day))
+            annual.add((month, day_of_month))
         dates = set()
         for raw in holidays_raw.get("dates") or []:
             try:

@@ -105,7 +105,7 @@ class OutboxDispatcher:
 
     # -- claiming ---------------------------------------------------------
 
-    def _due(self, now: datetime):  # type: ignore[no-untyped-def]
+    def _due(self, now: datetime):
         """Pending and due, or claimed with an expired lease (any `model`)."""
         model = self.model
         return or_(
@@ -113,12 +113,12 @@ class OutboxDispatcher:
             and_(model.status == "sending", model.claimed_until < now),
         )
 
-    def _claimable(self, now: datetime):  # type: ignore[no-untyped-def]
+    def _claimable(self, now: datetime):
         # Only channels this dispatcher can push to: notifications for pull
         # channels (web chat, REST clients) wait for `collect_for_recipient`.
         return and_(Notification.channel.in_(sorted(self._senders)), self._due(now))
 
-    def _claimed_item(self, session, row_id: int, token: str) -> Any:  # type: ignore[no-untyped-def]
+    def _claimed_item(self, session: Session, row_id: int, token: str) -> Any:
         """What `claim_due` hands out for a row it just claimed."""
         row = session.execute(
             select(
@@ -178,7 +178,7 @@ class OutboxDispatcher:
                 claimed.append(self._claimed_item(session, notification_id, token))
         return claimed
 
-    def _fail_exhausted(self, session, now: datetime) -> None:  # type: ignore[no-untyped-def]
+    def _fail_exhausted(self, session: Session, now: datetime) -> None:
         """Rows whose lease expired after the last allowed attempt (their
         dispatcher died on every try) are given up as failed."""
         model = self.model

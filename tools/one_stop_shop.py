@@ -52,8 +52,13 @@ def parse_multipart(content_type: str, body: bytes) -> dict[str, list[tuple[str,
         return parts
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)  # bytes for a leaf part, None for a nested one
         parts.setdefault(str(name), []).append(
-            (part.get_filename() or "", part.get_content_type(), part.get_payload(decode=True))
+            (
+                part.get_filename() or "",
+                part.get_content_type(),
+                payload if isinstance(payload, bytes) else b"",
+            )
         )
     return parts
 

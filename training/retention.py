@@ -182,7 +182,9 @@ def run(
             result.conversations[kind] += 1
             result.events[kind] += count
     # after the tracker transaction: both may live in one SQLite file
-    for sender, new_id in renames.items():
-        values = {"sender_id": new_id} if new_id else {"sender_id": None, "event_id": None}
+    for sender, renamed in renames.items():
+        values: dict[str, str | None] = (
+            {"sender_id": renamed} if renamed else {"sender_id": None, "event_id": None}
+        )
         db.execute(update(InboxItem).where(InboxItem.sender_id == sender).values(**values))
     return result
