@@ -18,6 +18,7 @@ from sqlalchemy.orm import sessionmaker
 
 from bot.channels.inbound import LIMITS
 from bot.channels.store import default_session_factory
+from core.wording import say
 
 # The limits are declared once for every channel (bot/channels/inbound.py).
 MAX_ATTACHMENT_BYTES = LIMITS.max_attachment_bytes
@@ -53,15 +54,10 @@ def check_declared(content_type: str | None, size: int | None, max_bytes: int) -
     """Reject early from what Telegram tells before downloading. Returns the type."""
     content_type = (content_type or "").lower()
     if content_type not in ALLOWED_TYPES:
-        raise AttachmentRejected(
-            "Xin lỗi, hệ thống chỉ nhận ảnh JPG, PNG hoặc tệp PDF. "
-            "Anh/chị vui lòng chụp lại hoặc chuyển tệp sang một trong các định dạng này."
-        )
+        raise AttachmentRejected(say("channel.file.wrong_type"))
     if size is not None and size > max_bytes:
         raise AttachmentRejected(
-            f"Tệp quá lớn ({human_size(size)}). Dung lượng tối đa cho mỗi tệp là "
-            f"{human_size(max_bytes)}; anh/chị vui lòng nén hoặc chụp lại "
-            "với độ phân giải thấp hơn."
+            say("channel.file.too_big", size=human_size(size), limit=human_size(max_bytes))
         )
     return content_type
 
@@ -70,10 +66,7 @@ def check_content(content_type: str, data: bytes, max_bytes: int) -> None:
     """Reject the downloaded bytes when too big or not what they claim to be."""
     check_declared(content_type, len(data), max_bytes)
     if not data.startswith(_MAGIC[content_type]):
-        raise AttachmentRejected(
-            "Tệp này có vẻ bị hỏng hoặc không đúng định dạng JPG, PNG, PDF. "
-            "Anh/chị vui lòng gửi lại tệp khác."
-        )
+        raise AttachmentRejected(say("channel.file.corrupt"))
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Literal
 
+from core.wording import say
+
 Kind = Literal[
     "text", "attachment", "location", "contact", "sticker", "voice", "audio", "video",
     "poll", "unsupported", "empty",
@@ -124,45 +126,29 @@ class TurnPlan:
 
 # -- replies -----------------------------------------------------------------
 
+# The texts are in core/wording/vi.yml (channel.*); the names stay for the channels and tests.
 UNSUPPORTED_REPLIES: dict[str, str] = {
-    "sticker": "Em đã nhận nhãn dán (sticker) 🙂. Anh/chị cần hỏi thủ tục nào, vui lòng nhập "
-    "câu hỏi bằng chữ giúp em.",
-    "voice": "Em chưa nghe được tin nhắn thoại. Anh/chị vui lòng nhập câu hỏi bằng chữ giúp em.",
-    "audio": "Em chưa nghe được tệp âm thanh. Anh/chị vui lòng nhập câu hỏi bằng chữ giúp em.",
-    "video": "Em chưa xem được video. Anh/chị vui lòng nhập câu hỏi bằng chữ; giấy tờ thì chụp "
-    "ảnh (JPG, PNG) hoặc gửi tệp PDF khi đang khai hồ sơ.",
-    "location": "Em đã nhận vị trí anh/chị gửi, nhưng chưa dùng được vị trí bản đồ. Nếu cần "
-    "khai địa chỉ, anh/chị vui lòng gõ địa chỉ (số nhà, đường, xã/phường, tỉnh/thành phố).",
-    "contact": "Em đã nhận danh bạ anh/chị chia sẻ. Em chỉ dùng số điện thoại khi đang hỏi số "
-    "điện thoại trong hồ sơ; anh/chị cần hỏi gì, vui lòng nhập bằng chữ.",
-    "poll": "Em chưa đọc được bình chọn. Anh/chị vui lòng nhập câu hỏi bằng chữ giúp em.",
-    "unsupported": "Em chưa đọc được loại tin nhắn này. Anh/chị vui lòng nhập câu hỏi bằng chữ "
-    "giúp em.",
+    "sticker": say("channel.unsupported.sticker"),
+    "voice": say("channel.unsupported.voice"),
+    "audio": say("channel.unsupported.audio"),
+    "video": say("channel.unsupported.video"),
+    "location": say("channel.unsupported.location"),
+    "contact": say("channel.unsupported.contact"),
+    "poll": say("channel.unsupported.poll"),
+    "unsupported": say("channel.unsupported.unsupported"),
 }
 # Sent by a channel when a turn produced no reply at all (a bare "/restart"
 # payload, the action server unreachable): the citizen always hears back.
-NO_REPLY_FALLBACK = (
-    "Xin lỗi, em chưa trả lời được tin nhắn này. Anh/chị vui lòng gửi lại sau ít phút, hoặc "
-    "hỏi về một thủ tục hành chính, ví dụ “đăng ký tạm trú cần giấy tờ gì”."
-)
-EMPTY_REPLY = "Em chưa nhận được nội dung nào. Anh/chị vui lòng nhập câu hỏi bằng chữ giúp em."
-NO_FORM_ATTACHMENT_REPLY = (
-    "Em chưa lưu tệp này vì anh/chị chưa khai hồ sơ nào và không có yêu cầu bổ sung nào đang "
-    "chờ. Anh/chị hãy bắt đầu nộp hồ sơ (ví dụ: “tôi muốn nộp hồ sơ đăng ký tạm trú”) rồi gửi "
-    "ảnh (JPG, PNG) hoặc tệp PDF giấy tờ."
-)
-UNKNOWN_STATE_ATTACHMENT_REPLY = (
-    "Xin lỗi, em chưa kiểm tra được hồ sơ anh/chị đang khai nên chưa lưu tệp này. Anh/chị vui "
-    "lòng gửi lại sau ít phút."
-)
-GROUP_PRIVATE_REPLY = (
-    "Để giữ bí mật thông tin cá nhân, em không nhận giấy tờ, số điện thoại hay vị trí trong "
-    "nhóm. Anh/chị vui lòng nhắn riêng cho em."
-)
-TEXT_CUT_NOTE = (
-    "Tin nhắn của anh/chị rất dài nên em chỉ đọc phần đầu ({limit} ký tự). Anh/chị có thể hỏi "
-    "ngắn gọn hơn để em trả lời chính xác."
-)
+NO_REPLY_FALLBACK = say("channel.no_reply")
+EMPTY_REPLY = say("channel.empty_message")
+NO_FORM_ATTACHMENT_REPLY = say("channel.no_form_attachment")
+UNKNOWN_STATE_ATTACHMENT_REPLY = say("channel.unknown_state_attachment")
+GROUP_PRIVATE_REPLY = say("channel.group_private")
+
+
+def text_cut_note(limit: int) -> str:
+    """Told when a message was cut to its first `limit` characters."""
+    return say("channel.text_cut", limit=limit)
 
 
 # -- text hygiene --------------------------------------------------------------

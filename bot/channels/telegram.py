@@ -51,17 +51,18 @@ from bot.channels.inbound import (
     LIMITS,
     NO_FORM_ATTACHMENT_REPLY,
     NO_REPLY_FALLBACK,
-    TEXT_CUT_NOTE,
     Attachment,
     ConversationState,
     InboundMessage,
     clean_inbound_text,
     deep_link_message,
     plan_turn,
+    text_cut_note,
 )
 from bot.channels.rasa_client import DEFAULT_RASA_URL, RasaRestClient, RasaUnavailable
 from bot.channels.store import ChannelStore
 from bot.channels.text import mask_id, split_text
+from core.wording import say
 from dossiers.codes import DOSSIER_CODE_PATTERN
 
 logger = logging.getLogger(__name__)
@@ -78,22 +79,16 @@ TYPING_INTERVAL = 4.0
 COMMANDS: Mapping[str, str] = {"start": "/greet", "help": "/help", "huy": "/cancel"}
 # How many times a send is retried after Telegram's 429 (each wait: retry_after).
 FLOOD_RETRIES = 3
-GROUP_INVITE_REPLY = (
-    "Việc nộp hồ sơ và tra cứu hồ sơ cần thông tin cá nhân nên em chỉ làm trong tin nhắn "
-    "riêng. Anh/chị bấm nút dưới đây để nhắn riêng với em nhé."
-)
-DOWNLOAD_FAILED_REPLY = (
-    "Em chưa tải được tệp này từ Telegram (tệp quá lớn hoặc đã hết hạn). Anh/chị vui lòng "
-    "gửi lại ảnh JPG, PNG hoặc tệp PDF dưới 10 MB."
-)
+# Texts: core/wording/vi.yml (channel.*).
+GROUP_INVITE_REPLY = say("channel.telegram.group_invite")
+DOWNLOAD_FAILED_REPLY = say("channel.file.download_failed_telegram")
 GROUP_CHAT_TYPES = frozenset({"group", "supergroup", "channel"})
 
-RASA_DOWN_REPLY = (
-    "Xin lỗi, hệ thống đang bận hoặc tạm gián đoạn. Anh/chị vui lòng thử lại sau ít phút."
-)
-EXPIRED_BUTTON_REPLY = "Lựa chọn này đã hết hạn. Anh/chị vui lòng nhập lại yêu cầu."
+RASA_DOWN_REPLY = say("channel.rasa_down")
+EXPIRED_BUTTON_REPLY = say("channel.expired_button")
 NO_FORM_REPLY = NO_FORM_ATTACHMENT_REPLY
-GENERIC_ERROR_REPLY = "Xin lỗi, đã có lỗi khi xử lý tin nhắn. Anh/chị vui lòng thử lại."
+GENERIC_ERROR_REPLY = say("channel.generic_error")
+PRIVATE_BUTTON = say("channel.telegram.private_button")
 
 
 def sender_id(chat_id: int | str, user_id: int | str | None = None) -> str:
@@ -390,7 +385,7 @@ class TelegramBridge:
         for reply in plan.replies:
             await message.reply_text(reply)
         if inbound.metadata.get("cut"):
-            await message.reply_text(TEXT_CUT_NOTE.format(limit=LIMITS.max_text_chars))
+            await message.reply_text(text_cut_note(LIMITS.max_text_chars))
         if plan.keep_attachment and inbound.attachment is not None:
             await self.keep_attachment(context.bot, message, inbound, state)
         if plan.rasa_text:
@@ -456,25 +451,31 @@ class TelegramBridge:
             except Exception as exc:  # business refusal: the citizen is told, no traceback
                 logger.warning("telegram: supplement file refused: %s", type(exc).__name__)
                 await message.reply_text(
-                    getattr(exc, "message_vi", None)
-                    or "Yêu cầu bổ sung này không còn mở nên em chưa gắn được tệp vào hồ sơ."
+                    getattr(exc, "message_vi", None) or say("channel.file.supplement_closed")
                 )
                 return
             await message.reply_text(
-                f"Đã nhận tệp “{saved.file_name}” ({human_size(saved.size_bytes)}) cho hồ sơ "
-                f"{code}. Anh/chị gửi tiếp, hoặc nhắn “đã bổ sung xong” khi đủ."
+                say(
+                    "channel.file.received_for_supplement",
+                    file_name=saved.file_name,
+                    size=human_size(saved.size_bytes),
+                    code=code,
+                )
             )
             return
         await message.reply_text(
-            f"Đã nhận tệp “{saved.file_name}” ({human_size(saved.size_bytes)}). "
-            "Tệp sẽ được đính kèm vào hồ sơ khi anh/chị xác nhận nộp."
+            say(
+                "channel.file.received_for_form",
+                file_name=saved.file_name,
+                size=human_size(saved.size_bytes),
+            )
         )
 
     async def invite_to_private(self, bot: Any, update: Update, payload: str) -> None:
         """In a group: say that this continues in private, with a deep link."""
         message = update.effective_message
         link = private_link(getattr(bot, "username", None), payload)
-        markup = InlineKeyboardMarkup([[InlineKeyboardButton("💬 Nhắn riêng", url=link)]])
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton(PRIVATE_BUTTON, url=link)]])
         if message is not None:
             await message.reply_text(GROUP_INVITE_REPLY, reply_markup=markup)
 
@@ -591,7 +592,7 @@ class TelegramBridge:
                 # The assistant asks to continue in private (group): a deep-link button.
                 payload = str(custom["private_chat"].get("start") or "")
                 link = private_link(getattr(bot, "username", None), payload)
-                markup = InlineKeyboardMarkup([[InlineKeyboardButton("💬 Nhắn riêng", url=link)]])
+                markup = InlineKeyboardMarkup([[InlineKeyboardButton(PRIVATE_BUTTON, url=link)]])
                 text = text or str(custom.get("text") or GROUP_INVITE_REPLY)
             image = response.get("image")
             if image:
@@ -599,7 +600,7 @@ class TelegramBridge:
                 text = f"{text}\n{image}".strip()
             parts = split_text(text, MAX_MESSAGE_LENGTH)
             if not parts and markup is not None:
-                parts = ["Mời anh/chị chọn:"]
+                parts = [say("channel.choose")]
             for index, part in enumerate(parts):
                 await bot.send_message(
                     chat_id=chat_id,

@@ -46,7 +46,6 @@ from bot.channels.attachments import (
 from bot.channels.inbound import (
     LIMITS,
     NO_REPLY_FALLBACK,
-    TEXT_CUT_NOTE,
     UNKNOWN_STATE,
     UNSUPPORTED_REPLIES,
     Attachment,
@@ -54,6 +53,7 @@ from bot.channels.inbound import (
     InboundMessage,
     clean_inbound_text,
     plan_turn,
+    text_cut_note,
 )
 from bot.channels.store import ChannelStore
 from bot.channels.text import mask_id
@@ -66,6 +66,7 @@ from bot.channels.zalo_api import (
     strip_sender_prefix,
     verify_signature,
 )
+from core.wording import say
 
 __all__ = [
     "ZaloApiError",
@@ -334,7 +335,7 @@ class ZaloInput(InputChannel):
                 await output.send_text_message(sender_id, reply)
             if inbound.metadata.get("cut"):
                 await output.send_text_message(
-                    sender_id, TEXT_CUT_NOTE.format(limit=LIMITS.max_text_chars)
+                    sender_id, text_cut_note(LIMITS.max_text_chars)
                 )
             if plan.keep_attachment and inbound.attachment is not None:
                 await self.keep_attachment(output, inbound, state)
@@ -395,7 +396,7 @@ class ZaloInput(InputChannel):
                 attachment.content_type, attachment.size, LIMITS.max_attachment_bytes
             )
             if not attachment.url:
-                raise AttachmentRejected("Tệp không có đường dẫn tải về. Anh/chị vui lòng gửi lại.")
+                raise AttachmentRejected(say("channel.file.no_url"))
             data = await asyncio.to_thread(download_limited, attachment.url)
             saved = await asyncio.to_thread(
                 store.save, sender_id, attachment.file_name, content_type, data
@@ -403,9 +404,10 @@ class ZaloInput(InputChannel):
         except AttachmentRejected as exc:
             await output.send_text_message(sender_id, str(exc))
             return
-        text = (
-            f"Đã nhận tệp “{saved.file_name}” ({human_size(saved.size_bytes)}). "
-            "Tệp sẽ được đính kèm vào hồ sơ khi anh/chị xác nhận nộp."
+        text = say(
+            "channel.file.received_for_form",
+            file_name=saved.file_name,
+            size=human_size(saved.size_bytes),
         )
         if state.supplement_waiting:
             try:
@@ -417,15 +419,14 @@ class ZaloInput(InputChannel):
                 code = await asyncio.to_thread(
                     attach_to_supplement, self.store.session_factory, supplement, saved.id
                 )
-                text = (
-                    f"Đã nhận tệp “{saved.file_name}” cho hồ sơ {code}. Anh/chị gửi tiếp, "
-                    "hoặc nhắn “đã bổ sung xong” khi đủ."
+                text = say(
+                    "channel.file.received_for_supplement_short",
+                    file_name=saved.file_name,
+                    code=code,
                 )
             except Exception as exc:  # business refusal: told, no traceback
                 logger.warning("zalo: supplement file refused: %s", type(exc).__name__)
-                text = getattr(exc, "message_vi", None) or (
-                    "Yêu cầu bổ sung này không còn mở nên em chưa gắn được tệp vào hồ sơ."
-                )
+                text = getattr(exc, "message_vi", None) or say("channel.file.supplement_closed")
         await output.send_text_message(sender_id, text)
 
 
@@ -433,13 +434,11 @@ def download_limited(url: str, limit: int | None = None, timeout: float = 20.0) 
     """GET `url` reading at most `limit` bytes (`LIMITS.max_attachment_bytes`);
     AttachmentRejected (Vietnamese message) when larger or unreachable."""
     limit = LIMITS.max_attachment_bytes if limit is None else limit
-    too_big = AttachmentRejected(
-        f"Tệp quá lớn. Dung lượng tối đa cho mỗi tệp là {human_size(limit)}."
-    )
+    too_big = AttachmentRejected(say("channel.file.too_big_short", limit=human_size(limit)))
     try:
         with httpx.stream("GET", url, timeout=timeout, follow_redirects=True) as reply:
             if reply.status_code != 200:
-                raise AttachmentRejected("Em chưa tải được tệp này. Anh/chị vui lòng gửi lại.")
+                raise AttachmentRejected(say("channel.file.download_failed"))
             declared = reply.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > limit:
                 raise too_big
@@ -451,9 +450,7 @@ def download_limited(url: str, limit: int | None = None, timeout: float = 20.0) 
                     raise too_big
                 chunks.append(chunk)
     except httpx.HTTPError:
-        raise AttachmentRejected(
-            "Em chưa tải được tệp này. Anh/chị vui lòng gửi lại."
-        ) from None
+        raise AttachmentRejected(say("channel.file.download_failed")) from None
     return b"".join(chunks)
 
 

@@ -37,7 +37,7 @@ def procedures() -> dict[str, Procedure]:
 
 @pytest.fixture(scope="module")
 def responses() -> dict[str, Any]:
-    domain = yaml.safe_load((ROOT / "bot" / "domain" / "core.yml").read_text(encoding="utf-8"))
+    domain = yaml.safe_load((ROOT / "bot" / "domain" / "responses.yml").read_text(encoding="utf-8"))
     return domain["responses"]
 
 
