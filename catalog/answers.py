@@ -282,18 +282,24 @@ def describe_fee_today(method: SubmissionMethod, day: date | None = None) -> str
         text, _, _ = describe_fee(method)
         past = [r for r in today_fee.expired if r.amount_vnd]
         base = max(past, key=lambda r: (r.kind == "base", r.valid_until), default=None)
-        if base is not None and base.amount_vnd:
+        # expired rules all have a valid_until; the test only narrows the type
+        if base is not None and base.amount_vnd and base.valid_until is not None:
             parts.append(
                 f"mức {_format_vnd(base.amount_vnd)} Cổng DVC ghi chỉ áp dụng đến hết "
                 f"{fees.format_date(base.valid_until)}{_rule_source(base)} — đã hết hạn; Cổng chưa "
-                "ghi mức hiện hành, hãy hỏi cơ quan tiếp nhận"  # type: ignore[arg-type]
+                "ghi mức hiện hành, hãy hỏi cơ quan tiếp nhận"
             )
         else:
             parts.append(text)
     # The most recent special rate that ended, as past (never as current).
     ended = [r for r in today_fee.expired if r.kind != "base" and r.amount_vnd is not None]
     last = max(ended, key=lambda r: r.valid_until or date.min, default=None)
-    if last is not None and last.amount_vnd != today_fee.amount_vnd and last.valid_until:
+    if (
+        last is not None
+        and last.amount_vnd is not None  # always, by `ended`; narrows the type
+        and last.amount_vnd != today_fee.amount_vnd
+        and last.valid_until
+    ):
         parts.append(
             f"mức {_format_vnd(last.amount_vnd)}{_rule_source(last)} đã hết hạn ngày "
             f"{fees.format_date(last.valid_until)}"

@@ -126,11 +126,17 @@ def parse_fee_rules(method: SubmissionMethod) -> tuple[FeeRule, ...]:
     positions: dict[str, int] = {}  # where the dates start in each dated sentence
     undated_amounts: list[tuple[int, str]] = []
     for clause in _clauses(note):
-        start = _FROM_RE.search(clause)
-        end = _UNTIL_RE.search(clause)
-        if start or end:
-            dated.append((clause, _date(start) if start else None, _date(end) if end else None))
-            positions[clause] = min(m.start() for m in (start, end) if m is not None)
+        from_match = _FROM_RE.search(clause)
+        until_match = _UNTIL_RE.search(clause)
+        if from_match or until_match:
+            dated.append((
+                clause,
+                _date(from_match) if from_match else None,
+                _date(until_match) if until_match else None,
+            ))
+            positions[clause] = min(
+                m.start() for m in (from_match, until_match) if m is not None
+            )
         else:
             undated_amounts.extend((amount, clause) for amount in _amounts(clause))
     if not base_amount and undated_amounts:

@@ -377,9 +377,10 @@ def derive_registry(
     entries: dict[str, LegalEntry] = {}
     for number, draft in drafts.items():
         # A title that cites no other document first (the catalog glues some titles together).
+        this_number = number  # str; inside the lambda `number` is typed str | None (`rows`)
         titles = sorted(
             (t for t in draft.titles if t and t != number),
-            key=lambda t: (_cites_others(t, number), -draft.titles[t]),
+            key=lambda t: (_cites_others(t, this_number), -draft.titles[t]),
         )
         title = titles[0] if titles else number
         stated = draft.types.most_common(1)[0][0] if draft.types else ""
@@ -394,6 +395,7 @@ def derive_registry(
 
     def update(number: str, **changes: object) -> None:
         if number in entries:
+            # `changes` mixes field types (str, date, ...): replace() cannot be checked per field
             entries[number] = replace(entries[number], **changes)  # type: ignore[arg-type]
 
     # Amended / replaced / repealed by titles that say so.
@@ -456,10 +458,10 @@ def derive_registry(
     texts = [(code, title) for code, _, title, _ in rows] + list(fee_notes)
     for code, text in texts:
         for m in _UNTIL_RE.finditer(text or ""):
-            cited = NUMBER_RE.search(text, m.end(), m.end() + 80)
-            if not cited:
+            cited_match = NUMBER_RE.search(text, m.end(), m.end() + 80)
+            if not cited_match:
                 continue
-            number = normalize_number(cited.group())
+            number = normalize_number(cited_match.group())
             try:
                 until = date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
             except ValueError:

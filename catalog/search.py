@@ -516,8 +516,8 @@ class SearchIndex:
         for pair in dict.fromkeys(pairwise(keys)):
             hit = self._bigrams.get(pair)
             if hit is not None:
-                ids, idf = hit
-                b_acc[ids] += idf
+                pair_ids, idf = hit
+                b_acc[pair_ids] += idf
                 b_weight += idf
             else:  # a word pair no name contains: evidence against every name
                 b_weight += self._unknown_bigram_weight

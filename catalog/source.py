@@ -18,7 +18,7 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 DEFAULT_SOURCE = DATA_DIR / "raw_all_7_agencies.tar.gz"
 
 
-class RawRecord(dict):  # type: ignore[type-arg]
+class RawRecord(dict[str, Any]):
     """A raw portal record; `source_agency` is the agency folder it came from."""
 
     source_agency: str = ""
