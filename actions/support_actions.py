@@ -10,6 +10,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import common as c
+from core.wording import say
 
 log = logging.getLogger(__name__)
 
@@ -51,15 +52,8 @@ def consecutive_fallbacks(tracker: Tracker) -> int:
     return count
 
 
-HANDOFF_FAILED_VI = (
-    "Xin lỗi, hiện tôi chưa chuyển được yêu cầu tới cán bộ. "
-    "Bạn vui lòng thử lại sau ít phút, hoặc liên hệ trực tiếp bộ phận "
-    "một cửa nơi bạn nộp hồ sơ."
-)
-NO_HANDOFF_VI = (
-    "Bạn đang trò chuyện với trợ lý. Bạn có thể hỏi về thủ tục, nộp hoặc tra cứu hồ sơ; "
-    "gõ “gặp cán bộ” nếu cần người hỗ trợ."
-)
+HANDOFF_FAILED_VI = say("support.handoff_failed")
+NO_HANDOFF_VI = say("support.no_handoff")
 
 
 class ActionHumanHandoff(Action):
@@ -118,7 +112,7 @@ class ActionEndHandoff(Action):
             reply = NO_HANDOFF_VI
         except Exception:
             log.exception("could not end the hand-off")
-            reply = "Xin lỗi, hệ thống đang gặp sự cố. Bạn vui lòng thử lại sau ít phút."
+            reply = say("support.system_error")
         dispatcher.utter_message(text=reply)
         return []
 
@@ -141,22 +135,19 @@ class ActionHandleFallback(Action):
             return answered
         if consecutive_fallbacks(tracker) >= FALLBACKS_BEFORE_HUMAN:
             dispatcher.utter_message(
-                text="Xin lỗi, tôi vẫn chưa hiểu ý bạn. Bạn có muốn gặp cán bộ hỗ trợ không?",
+                text=say("support.still_not_understood"),
                 buttons=[
-                    c.button("👤 Gặp cán bộ", c.intent_payload("human_handoff")),
-                    c.button("📋 Xem tôi làm được gì", c.intent_payload("help")),
+                    c.button(say("button.human"), c.intent_payload("human_handoff")),
+                    c.button(say("button.what_i_do_see"), c.intent_payload("help")),
                 ],
             )
             return []
         dispatcher.utter_message(
-            text="Xin lỗi, tôi chưa hiểu ý bạn. Bạn có thể hỏi như:\n"
-            "• “Làm căn cước cần giấy tờ gì?”\n"
-            "• “Lệ phí đăng ký kết hôn bao nhiêu?”\n"
-            "• “Tra cứu hồ sơ HS-7K2M-Q9XD”",
+            text=say("support.not_understood"),
             buttons=[
-                c.button("📋 Tôi làm được gì", c.intent_payload("help")),
-                c.button("📝 Nộp hồ sơ", c.intent_payload("submit_dossier")),
-                c.button("🔎 Tra cứu hồ sơ", c.intent_payload("check_status")),
+                c.button(say("button.what_i_do"), c.intent_payload("help")),
+                c.button(say("button.submit_dossier"), c.intent_payload("submit_dossier")),
+                c.button(say("button.check_status"), c.intent_payload("check_status")),
             ],
         )
         return []

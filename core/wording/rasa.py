@@ -16,7 +16,7 @@ RESPONSE_PREFIX = "responses."
 
 # response name -> ((wording key of the button title, payload), ...)
 RESPONSE_BUTTONS: dict[str, tuple[tuple[str, str], ...]] = {
-    "utter_out_of_scope": (("buttons.what_i_do", "/help"),),
+    "utter_out_of_scope": (("button.what_i_do", "/help"),),
 }
 
 HEADER = (
