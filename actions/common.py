@@ -11,15 +11,14 @@ import json
 import logging
 import re
 import unicodedata
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 from rasa_sdk import Tracker
-from sqlalchemy.orm import Session
 
 from catalog import resolution
 from catalog.answers import QUESTION_INTENTS  # noqa: F401  (re-exported for the actions)
+from core.db import session_scope
 
 log = logging.getLogger(__name__)
 
@@ -48,20 +47,10 @@ MIN_SCORE = resolution.MIN_SCORE
 # Database
 # ---------------------------------------------------------------------------
 
-def session_factory() -> Any:
-    """The process-wide session factory of the configured database."""
-    from catalog.database import shared_session_factory
-
-    return shared_session_factory()
-
-
-@contextmanager
-def db_session() -> Iterator[Session]:
-    """A unit of work: commit on success, roll back on error."""
-    from catalog.database import session_scope
-
-    with session_scope(session_factory()) as session:
-        yield session
+# `db_session()` is the kernel's unit of work on the process-wide pool
+# (`core.db`: one pool per database per process, shared with the channels):
+# commit on success, roll back on error.
+db_session = session_scope
 
 
 def reset_caches() -> None:

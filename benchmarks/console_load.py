@@ -37,8 +37,8 @@ import conversation_load  # noqa: E402  (Client, citizen: the same chat as the c
 import httpx  # noqa: E402
 
 from bot.runtime import latest_model, loopback_stack  # noqa: E402
-from catalog.database import open_database  # noqa: E402
 from catalog.importer import import_catalog  # noqa: E402
+from core.db import open_database  # noqa: E402
 from tests.console.server import ConsoleClient, add_staff, console_server  # noqa: E402
 
 PAGES = ("/dossiers", "/conversations")

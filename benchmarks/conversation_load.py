@@ -40,12 +40,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.runtime import latest_model, loopback_stack  # noqa: E402
-from catalog.database import (  # noqa: E402
+from catalog.importer import import_catalog  # noqa: E402
+from core.db import (  # noqa: E402
     open_database,
     recreate_postgres_database,
     session_scope,
 )
-from catalog.importer import import_catalog  # noqa: E402
 from dossiers.codes import DOSSIER_CODE_PATTERN  # noqa: E402
 from dossiers.forms import fields_for  # noqa: E402
 from dossiers.orm import Dossier  # noqa: E402

@@ -42,8 +42,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from channel_stack import Stack  # noqa: E402
 
 from bot.runtime import latest_model  # noqa: E402
-from catalog.database import open_database, session_scope  # noqa: E402
 from catalog.importer import import_catalog  # noqa: E402
+from core.db import open_database, session_scope  # noqa: E402
 from dossiers.orm import Dossier  # noqa: E402
 from tests.e2e.applicants import TEMPORARY_RESIDENCE  # noqa: E402
 

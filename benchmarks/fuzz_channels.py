@@ -57,8 +57,8 @@ from bot.channels.store import ChannelStore  # noqa: E402
 from bot.channels.telegram import TelegramSettings, build_application  # noqa: E402
 from bot.channels.zalo_api import event_signature  # noqa: E402
 from bot.runtime import latest_model  # noqa: E402
-from catalog.database import open_database  # noqa: E402
 from catalog.importer import import_catalog  # noqa: E402
+from core.db import open_database  # noqa: E402
 
 CHANNELS = ("rest", "webchat", "zalo", "telegram")
 WAIT_REPLY_S = 60.0

@@ -19,7 +19,7 @@ from sanic import Request, Sanic
 from sanic.response import HTTPResponse, json
 from sqlalchemy.orm import sessionmaker
 
-from catalog.database import session_scope
+from core.db import session_scope
 from dossiers.inbound import (
     MAX_BODY_BYTES,
     InboundError,

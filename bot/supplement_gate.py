@@ -51,7 +51,7 @@ def is_done_message(text: str) -> bool:
 def route_message(sender_id: str, channel: str, text: str) -> str | None:
     """The reply when this message belongs to a waiting supplement, else None
     (the assistant handles it). Opens its own transaction."""
-    from catalog.database import session_scope, shared_session_factory
+    from core.db import session_factory, session_scope
     from dossiers import supplements
     from dossiers.service import DossierError
 
@@ -59,7 +59,7 @@ def route_message(sender_id: str, channel: str, text: str) -> str | None:
     answer = _ANSWER_RE.match(text or "")
     if not done and answer is None:
         return None
-    with session_scope(shared_session_factory()) as session:
+    with session_scope(session_factory()) as session:
         waiting = supplements.waiting_supplement(session, sender_id, channel)
         if waiting is None:
             return None

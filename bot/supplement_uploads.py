@@ -36,11 +36,11 @@ def _store_and_route(
     sender: str, channel: str, file_name: str, content_type: str, data: bytes, in_form: bool
 ) -> tuple[int, dict[str, Any]]:
     from bot.channels.attachments import AttachmentRejected, AttachmentStore, human_size
-    from catalog.database import session_scope, shared_session_factory
+    from core.db import session_factory, session_scope
     from dossiers import supplements
     from dossiers.service import DossierError
 
-    factory = shared_session_factory()
+    factory = session_factory()
     with session_scope(factory) as session:
         waiting = supplements.waiting_supplement(session, sender, channel)
     if waiting is None and not in_form:

@@ -54,14 +54,14 @@ def get_search_index(url: str | None = None) -> SearchIndex:
     per-process copy is safe with several workers); `reset_caches()` after a
     re-import in the same process.
     """
-    from catalog.database import database_url, shared_session_factory
     from catalog.repository import CatalogRepository
+    from core.db import database_url, session_factory
 
     url = url or database_url()
     with _lock:
         index = _indexes.get(url)
         if index is None:
-            with shared_session_factory(url)() as session:
+            with session_factory(url)() as session:
                 entries = CatalogRepository(session).search_entries()
             if not entries:
                 raise CatalogEmpty(
@@ -78,10 +78,10 @@ def search(query: str, limit: int = 5, url: str | None = None) -> list[Candidate
 
 def get_curated_procedure(code: str, url: str | None = None) -> CuratedProcedure | None:
     """A procedure with its overlay (fee correction, aliases), or None."""
-    from catalog.database import shared_session_factory
     from catalog.repository import CatalogRepository
+    from core.db import session_factory
 
-    with shared_session_factory(url)() as session:
+    with session_factory(url)() as session:
         return CatalogRepository(session).get_curated(code)
 
 
@@ -89,18 +89,18 @@ def popular_procedures(limit: int = 5, url: str | None = None) -> list[tuple[str
     """(code, name) of the most asked procedures, for the greeting menu. Read
     from the database each call (one indexed query) so a re-import shows up
     without a restart."""
-    from catalog.database import shared_session_factory
     from catalog.repository import CatalogRepository
+    from core.db import session_factory
 
-    with shared_session_factory(url)() as session:
+    with session_factory(url)() as session:
         return CatalogRepository(session).popular(limit)
 
 
 def reset_caches() -> None:
     """Forget search indexes and database engines (after a re-import, or when
     tests point `TTHC_DATABASE_URL` elsewhere)."""
-    from catalog.database import dispose_shared
+    from core.db import dispose_engines
 
     with _lock:
         _indexes.clear()
-    dispose_shared()
+    dispose_engines()

@@ -13,14 +13,12 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from catalog.database import session_scope
 from catalog.legal import derive_registry, merge_curated
 from catalog.orm import (
     CatalogImportRow,
@@ -42,6 +40,7 @@ from catalog.repository import (
     procedure_rows,
 )
 from catalog.source import DEFAULT_SOURCE, iter_raw_records
+from core.db import session_scope, utcnow
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -266,5 +265,5 @@ def import_catalog(
         run.unchanged = summary.unchanged
         run.removed = summary.removed
         run.failures = [f.__dict__ for f in summary.failures]
-        run.finished_at = datetime.utcnow()
+        run.finished_at = utcnow()
     return summary

@@ -4,11 +4,10 @@ Children (methods, documents, legal bases, aliases) keep a `position` so the
 order of the portal page survives a round trip. Curation from
 `catalog/overrides.yml` (aliases, popularity, fee corrections, legal-document
 status) is stored next to the portal data so every process reads one source.
+Timestamps are aware UTC (`core.db.UTCDateTime`).
 """
 
 from __future__ import annotations
-
-from datetime import datetime
 
 from sqlalchemy import (
     JSON,
@@ -16,7 +15,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
-    DateTime,
     Float,
     ForeignKey,
     Integer,
@@ -25,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import relationship
 
-from catalog.database import Base
+from core.db import Base, UTCDateTime, utcnow
 
 
 class ProcedureRow(Base):
@@ -53,7 +51,7 @@ class ProcedureRow(Base):
     fee_correction_source = Column(Text, nullable=True)
     # sha256 of the raw record + overlay entry: re-imports skip unchanged rows.
     content_hash = Column(String(64), nullable=False, default="")
-    updated_at = Column(DateTime, nullable=False, default=datetime.utcnow)
+    updated_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
     methods = relationship(
         "ProcedureMethodRow",
@@ -188,8 +186,8 @@ class CatalogImportRow(Base):
     id = Column(Integer, primary_key=True)
     source = Column(Text, nullable=False)
     fingerprint = Column(String(64), nullable=False)
-    started_at = Column(DateTime, nullable=False, default=datetime.utcnow)
-    finished_at = Column(DateTime, nullable=True)
+    started_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    finished_at = Column(UTCDateTime, nullable=True)
     records = Column(Integer, nullable=False, default=0)
     inserted = Column(Integer, nullable=False, default=0)
     updated = Column(Integer, nullable=False, default=0)

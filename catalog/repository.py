@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
@@ -37,6 +37,7 @@ from catalog.orm import (
     ProcedureRow,
 )
 from catalog.search import SearchEntry
+from core.db import utcnow
 
 
 @dataclass(frozen=True)
@@ -181,7 +182,7 @@ def procedure_rows(curated: CuratedProcedure, content_hash: str) -> dict[str, li
                 "fee_correction_text": correction.text if correction else None,
                 "fee_correction_source": correction.source if correction else None,
                 "content_hash": content_hash,
-                "updated_at": datetime.utcnow(),
+                "updated_at": utcnow(),
             }
         ],
         ProcedureMethodRow.__tablename__: [

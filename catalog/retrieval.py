@@ -215,13 +215,13 @@ def get_retrieval_index(url: str | None = None) -> RetrievalIndex:
     """The process-wide retrieval index over the catalog at `url` (built once;
     `reset_retrieval_cache()` after a re-import in the same process). Raises
     whatever the database raises: callers decide how loud to be."""
-    from catalog.database import database_url, shared_session_factory
+    from core.db import database_url, session_factory
 
     url = url or database_url()
     with _lock:
         index = _indexes.get(url)
         if index is None:
-            with shared_session_factory(url)() as session:
+            with session_factory(url)() as session:
                 docs = retrieval_docs(session)
             index = _indexes[url] = RetrievalIndex.build(docs)
         return index

@@ -25,10 +25,8 @@ from typing import Any
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse
 
-from catalog.database import make_session_factory, session_scope
 from console import auth
 from console.conversations import TrackerReader
-from console.database import console_engine
 from console.settings import ConsoleSettings
 from console.web import (
     PRELOGIN_COOKIE,
@@ -39,6 +37,7 @@ from console.web import (
     csrf_ok,
     error_page,
 )
+from core.db import session_factory, session_scope
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +123,7 @@ def create_app(settings: ConsoleSettings | None = None, name: str | None = None)
     @app.before_server_start
     async def open_database(app: Sanic, _loop: Any) -> None:
         # One engine per worker process (forked workers must not share pools).
-        app.ctx.db_factory = make_session_factory(console_engine(settings.database_url))
+        app.ctx.db_factory = session_factory(settings.database_url)
         app.ctx.tracker = TrackerReader(settings.tracker_store_url)
         with session_scope(app.ctx.db_factory) as db:
             auth.purge_expired(db, settings)

@@ -31,7 +31,7 @@ from console import audit
 from console.orm import ROLES, LoginAttempt, StaffMember, StaffSession
 from console.roles import permissions_of
 from console.settings import ConsoleSettings
-from dossiers.orm import utcnow
+from core.db import utcnow
 
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))

@@ -39,9 +39,8 @@ from typing import Any
 from sqlalchemy import inspect, select
 from sqlalchemy.engine import Engine
 
-from catalog.database import PROJECT_ROOT
 from catalog.text import fold
-from console.database import console_engine
+from core.db import PROJECT_ROOT, get_engine
 from dossiers.forms import COMMON_FIELDS, load_form_fields
 from dossiers.validation import (
     VIETNAM_TZ,
@@ -253,7 +252,7 @@ class TrackerReader:
             self._missing_file = not path.exists()
         else:
             self._missing_file = False
-        self.engine = engine or (None if self._missing_file else console_engine(self.url))
+        self.engine = engine or (None if self._missing_file else get_engine(self.url))
         self._lock = threading.Lock()
         self._summaries: dict[str, ConversationSummary] = {}
         self._available = False
@@ -271,7 +270,7 @@ class TrackerReader:
             path = Path(self.url.removeprefix("sqlite:///"))
             if not path.exists():
                 return False
-            self.engine = console_engine(self.url)
+            self.engine = get_engine(self.url)
         self._available = bool(inspect(self.engine).has_table("events"))
         return self._available
 

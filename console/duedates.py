@@ -29,8 +29,8 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalog.database import PROJECT_ROOT
 from catalog.orm import ProcedureMethodRow
+from core.db import PROJECT_ROOT
 from dossiers.validation import VIETNAM_TZ
 
 OFFICE_HOURS_FILE = PROJECT_ROOT / "dossiers" / "office_hours.yml"

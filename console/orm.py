@@ -1,7 +1,7 @@
 """Console tables: staff accounts, server-side sessions, login attempts, audit log.
 
-They derive from the shared `catalog.database.Base` (one database, one Alembic
-history: migration 0006). Timestamps use `dossiers.orm.UTCDateTime` (naive UTC
+They derive from the shared `core.db.Base` (one database, one Alembic
+history: migration 0006). Timestamps use `core.db.UTCDateTime` (naive UTC
 stored, aware UTC returned) so SQLite and PostgreSQL behave the same.
 
 The audit table is append-only: the application only inserts, and migration
@@ -24,8 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from catalog.database import Base
-from dossiers.orm import UTCDateTime, utcnow
+from core.db import Base, UTCDateTime, utcnow
 
 ROLES: tuple[str, ...] = ("officer", "supervisor", "trainer", "admin", "auditor")
 

@@ -42,7 +42,7 @@ from sanic.request import RequestParameters
 from sanic.response import HTTPResponse, html, redirect
 from sqlalchemy.orm import Session
 
-from catalog.database import session_scope
+from core.db import session_scope
 from dossiers.validation import VIETNAM_TZ
 
 CONSOLE_DIR = Path(__file__).resolve().parent

@@ -44,7 +44,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from catalog.database import session_scope
+from core.db import session_scope
 from dossiers.backends import (
     BackendRejected,
     OutgoingFile,

@@ -26,7 +26,7 @@ Life of a hand-off (`HandoffRequest`, table `handoff_requests`):
 State changes are compare-and-set UPDATEs re-checking the status, so two
 officers (two console processes, SQLite or PostgreSQL) never both claim a
 request. All functions work in the caller's session and transaction (use
-`catalog.database.session_scope`); none commits. Errors raise `HandoffError`
+`core.db.session_scope`); none commits. Errors raise `HandoffError`
 subclasses carrying a Vietnamese message for staff screens.
 """
 

@@ -20,8 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from catalog.database import Base
-from dossiers.orm import UTCDateTime, utcnow
+from core.db import Base, UTCDateTime, utcnow
 
 MESSAGE_AUTHORS: tuple[str, ...] = ("citizen", "officer", "system")
 

@@ -31,8 +31,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import relationship
 
-from catalog.database import Base
-from dossiers.orm import UTCDateTime, _in, utcnow
+from core.db import Base, UTCDateTime, utcnow
+from dossiers.orm import LeasedOutboxRow, _in
 
 SUPPLEMENT_STATUSES: tuple[str, ...] = ("open", "completed", "cancelled")
 SUPPLEMENT_PART_KINDS: tuple[str, ...] = ("file", "text")
@@ -98,7 +98,7 @@ class SupplementPart(Base):
     attachment = relationship("Attachment")
 
 
-class DeliveryJob(Base):
+class DeliveryJob(LeasedOutboxRow, Base):
     """Outbox row for the one-stop-shop. Claimed with a lease exactly like
     `Notification` (same column names: `dossiers.outbox` drives both)."""
 
@@ -120,11 +120,7 @@ class DeliveryJob(Base):
     )
     idempotency_key = Column(String(160), nullable=False)
     status = Column(String(16), nullable=False, default="pending")
-    attempts = Column(Integer, nullable=False, default=0)
-    next_attempt_at = Column(UTCDateTime, nullable=False, default=utcnow)
-    last_error = Column(Text, nullable=True)
-    claimed_until = Column(UTCDateTime, nullable=True)
-    claim_token = Column(String(64), nullable=True)
+    # attempts, next_attempt_at, last_error, claimed_until, claim_token: LeasedOutboxRow
     remote_reference = Column(String(200), nullable=True)
     delivered_at = Column(UTCDateTime, nullable=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)

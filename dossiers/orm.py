@@ -1,26 +1,22 @@
 """SQLAlchemy tables of the dossier store.
 
-They derive from the shared `catalog.database.Base`, so catalog and dossiers
+They derive from the shared `core.db.Base`, so catalog and dossiers
 live in one database with one Alembic history, and a status change commits
 together with its notification (transactional outbox).
 
 Portability (SQLite default, PostgreSQL for scale-out): only generic types;
-timestamps are stored as naive UTC in a plain `TIMESTAMP` column and handed
-back as aware UTC datetimes by `UTCDateTime`, because SQLite drops time zones
-and PostgreSQL `timestamptz` would convert to the session time zone.
-Constraint names are explicit so Alembic migrations are deterministic.
+timestamps are `core.db.UTCDateTime` (naive UTC in a plain `TIMESTAMP`, aware
+UTC in Python). Constraint names are explicit so Alembic migrations are
+deterministic.
 """
 
 from __future__ import annotations
-
-from datetime import datetime, timezone
 
 from sqlalchemy import (
     JSON,
     CheckConstraint,
     Column,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -28,10 +24,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import relationship
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.orm import declarative_mixin, relationship
 
-from catalog.database import Base
+from core.db import Base, UTCDateTime, utcnow
 
 DOSSIER_STATUSES: tuple[str, ...] = (
     "submitted",
@@ -46,32 +41,24 @@ NOTIFICATION_STATUSES: tuple[str, ...] = ("pending", "sending", "delivered", "fa
 HANDOFF_STATUSES: tuple[str, ...] = ("open", "taken", "closed")
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+@declarative_mixin
+class LeasedOutboxRow:
+    """The delivery lease shared by the two outboxes (`Notification`,
+    `DeliveryJob`), which `dossiers.outbox` drives alike.
 
-
-class UTCDateTime(TypeDecorator):
-    """Aware-UTC datetimes stored as naive UTC `TIMESTAMP` (DDL: plain DateTime).
-
-    In an Alembic migration render it as `sa.DateTime()`.
+    A dispatcher claims a due row (`next_attempt_at` passed) by setting a lease
+    (`claimed_until`) and its own `claim_token`; only the holder of the token
+    may complete it, and an expired lease makes the row claimable again.
+    `attempts` counts tries; `last_error` keeps the latest failure's reason.
     """
 
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
-        if value is None:
-            return None
-        if value.tzinfo is not None:
-            value = value.astimezone(timezone.utc).replace(tzinfo=None)
-        return value
-
-    def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+    # Plain columns on a mixin are copied into each table (same DDL as when
+    # both tables declared them by hand: the schema did not change).
+    attempts = Column(Integer, nullable=False, default=0)
+    next_attempt_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    last_error = Column(Text, nullable=True)
+    claimed_until = Column(UTCDateTime, nullable=True)
+    claim_token = Column(String(64), nullable=True)
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -142,13 +129,10 @@ class DossierEvent(Base):
     dossier = relationship("Dossier", back_populates="events")
 
 
-class Notification(Base):
+class Notification(LeasedOutboxRow, Base):
     """Transactional outbox row: written in the same transaction as the change
-    it announces, delivered later by `outbox.OutboxDispatcher`.
-
-    A dispatcher claims a row by setting status "sending", a lease
-    (`claimed_until`) and its own `claim_token`; only the holder of the token
-    may complete it, and an expired lease makes the row claimable again.
+    it announces, delivered later by `outbox.OutboxDispatcher`, which claims
+    it by setting status "sending" and the lease of `LeasedOutboxRow`.
     """
 
     __tablename__ = "notifications"
@@ -165,11 +149,7 @@ class Notification(Base):
     recipient = Column(String(128), nullable=False)
     text = Column(Text, nullable=False)
     status = Column(String(16), nullable=False, default="pending")
-    attempts = Column(Integer, nullable=False, default=0)
-    next_attempt_at = Column(UTCDateTime, nullable=False, default=utcnow)
-    last_error = Column(Text, nullable=True)
-    claimed_until = Column(UTCDateTime, nullable=True)
-    claim_token = Column(String(64), nullable=True)
+    # attempts, next_attempt_at, last_error, claimed_until, claim_token: LeasedOutboxRow
     delivered_at = Column(UTCDateTime, nullable=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
 

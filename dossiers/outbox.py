@@ -38,7 +38,7 @@ from typing import Any, Protocol
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from catalog.database import session_scope
+from core.db import session_scope
 from dossiers.orm import Notification, utcnow
 from dossiers.validation import mask_identifier
 

@@ -1,7 +1,7 @@
 """Dossier workflow: submission, status changes, look-up, hand-off.
 
 Functions take a SQLAlchemy `Session` and never commit: the caller owns the
-unit of work (`catalog.database.session_scope`), so a status change, its event
+unit of work (`core.db.session_scope`), so a status change, its event
 and its notification commit or roll back together.
 
 Status changes: `change_status` is the ONLY place a dossier's status changes

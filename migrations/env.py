@@ -7,21 +7,27 @@ from __future__ import annotations
 
 from alembic import context
 
+# Every module declaring tables on `core.db.Base`, so autogenerate and
+# `alembic check` compare against the whole schema.
 import bot.channels.orm  # noqa: F401  (channel bookkeeping: callback ids, dedup, tokens)
 import catalog.orm  # noqa: F401  (registers the catalog tables)
-import dossiers.integration_orm  # one-stop-shop integration tables (registers them)
+import console.orm  # noqa: F401  (staff, sessions, login attempts, audit)
+import dossiers.handoff_orm
+import dossiers.integration_orm
 import dossiers.orm  # noqa: F401  (registers the dossier tables)
-from catalog.database import Base, database_url, make_engine
+import training.orm  # noqa: F401  (maintainers' loop: inbox, jobs, model bank, ratings)
+from core.db import Base, database_url, make_engine
 
 config = context.config
 target_metadata = Base.metadata
 
 
 def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
-    """Render the project's TypeDecorators as their plain SQL types, so
-    migrations do not import application code that may change later."""
+    """Render the project's TypeDecorators (`core.db.UTCDateTime`) as their
+    plain SQL types, so migrations do not import application code that may
+    change later."""
     impl = getattr(obj, "impl", None)
-    if type_ == "type" and impl is not None and type(obj).__module__.startswith("dossiers"):
+    if type_ == "type" and impl is not None and type(obj).__module__.startswith("core."):
         return f"sa.{type(impl).__name__}()"
     return False
 

@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
-from catalog.database import (
+from core.db import (
     DatabaseUnavailable,
     check_reachable,
     make_engine,

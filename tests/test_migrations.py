@@ -16,7 +16,7 @@ import dossiers.handoff_orm
 import dossiers.integration_orm
 import dossiers.orm  # noqa: F401
 import training.orm  # noqa: F401
-from catalog.database import Base, upgrade_database
+from core.db import Base, upgrade_database
 from tests.conftest import DATABASE_KINDS, isolated_database
 
 

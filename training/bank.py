@@ -27,7 +27,7 @@ import httpx
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from dossiers.orm import utcnow
+from core.db import utcnow
 from training.orm import ModelVersion
 
 __all__ = [

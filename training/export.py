@@ -30,8 +30,8 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalog.database import PROJECT_ROOT
 from catalog.text import fold
+from core.db import PROJECT_ROOT
 from training.orm import InboxItem
 from training.scrub import fill_placeholders, scrub
 

@@ -52,10 +52,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from catalog.database import PROJECT_ROOT
 from catalog.orm import ProcedureRow
 from catalog.text import fold
-from dossiers.orm import utcnow
+from core.db import PROJECT_ROOT, utcnow
 from training.orm import Cursor, InboxItem
 from training.scrub import scrub
 from training.tracker_events import (  # re-exported: analytics and retention read them here

@@ -44,8 +44,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from catalog.database import PROJECT_ROOT, session_scope
-from dossiers.orm import utcnow
+from core.db import PROJECT_ROOT, session_scope, utcnow
 from training import bank
 from training.export import export_examples
 from training.gate import Margins, compare

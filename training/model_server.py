@@ -22,7 +22,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import sessionmaker
 
-from catalog.database import session_scope
+from core.db import session_scope
 from training.bank import active_model
 
 __all__ = ["ModelStoreServer", "serve"]

@@ -9,7 +9,7 @@
   registered by hand, what produced it, its evaluation and whether it is live.
 - `ratings`: citizens' ratings of answers and finished dossiers.
 
-Timestamps are aware UTC (`dossiers.orm.UTCDateTime`).
+Timestamps are aware UTC (`core.db.UTCDateTime`).
 """
 
 from __future__ import annotations
@@ -26,8 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from catalog.database import Base
-from dossiers.orm import UTCDateTime, utcnow
+from core.db import Base, UTCDateTime, utcnow
 
 ITEM_STATUSES: tuple[str, ...] = ("new", "labelled", "ignored", "aliased")
 JOB_STATUSES: tuple[str, ...] = ("queued", "running", "succeeded", "failed", "cancelled")

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from catalog.database import PROJECT_ROOT
+from core.db import PROJECT_ROOT
 
 __all__ = ["TrainingSettings"]
 

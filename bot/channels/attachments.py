@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy.orm import sessionmaker
 
 from bot.channels.inbound import LIMITS
-from bot.channels.store import default_session_factory
+from core import db
 from core.wording import say
 
 # The limits are declared once for every channel (bot/channels/inbound.py).
@@ -38,7 +38,7 @@ class AttachmentRejected(ValueError):
 
 
 def attachments_dir() -> Path:
-    from catalog.database import PROJECT_ROOT
+    from core.db import PROJECT_ROOT
 
     configured = os.environ.get(ATTACHMENTS_DIR_ENV, "").strip()
     return Path(configured) if configured else PROJECT_ROOT / "var" / "attachments"
@@ -93,7 +93,7 @@ class AttachmentStore:
     @property
     def session_factory(self) -> sessionmaker:
         if self._factory is None:
-            self._factory = default_session_factory()
+            self._factory = db.session_factory()
         return self._factory
 
     def save(
@@ -153,7 +153,7 @@ def attach_to_supplement(
     """Link a stored attachment to the waiting supplement; returns the
     dossier code. Raises the supplement module's `DossierError` subclasses
     (their `message_vi` is for the citizen)."""
-    from catalog.database import session_scope
+    from core.db import session_scope
     from dossiers import supplements
 
     with session_scope(session_factory) as session:

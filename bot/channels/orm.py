@@ -5,15 +5,14 @@ They live in the project database rather than in process memory because every
 channel may run as several processes (Telegram pollers/webhook workers, Rasa
 replicas serving the Zalo webhook): a button pressed on a message sent by one
 process is resolved by another, and a Zalo retry may land on another replica.
+Timestamps are aware UTC (`core.db.UTCDateTime`).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from sqlalchemy import Column, String, Text
 
-from sqlalchemy import Column, DateTime, String, Text
-
-from catalog.database import Base
+from core.db import Base, UTCDateTime, utcnow
 
 
 class ChannelCallbackPayload(Base):
@@ -29,8 +28,8 @@ class ChannelCallbackPayload(Base):
 
     id = Column(String(32), primary_key=True)
     payload = Column(Text, nullable=False)
-    created_at = Column(DateTime, nullable=False, default=datetime.utcnow)
-    last_used_at = Column(DateTime, nullable=False, default=datetime.utcnow, index=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    last_used_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
 
 
 class ChannelProcessedEvent(Base):
@@ -41,7 +40,7 @@ class ChannelProcessedEvent(Base):
 
     channel = Column(String(32), primary_key=True)
     event_id = Column(String(128), primary_key=True)
-    received_at = Column(DateTime, nullable=False, default=datetime.utcnow, index=True)
+    received_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
 
 
 class ChannelOAuthToken(Base):
@@ -57,8 +56,8 @@ class ChannelOAuthToken(Base):
     account = Column(String(64), primary_key=True)  # e.g. "zalo:<app_id>"
     access_token = Column(Text, nullable=False)
     refresh_token = Column(Text, nullable=False, default="")
-    expires_at = Column(DateTime, nullable=True)
-    updated_at = Column(DateTime, nullable=False, default=datetime.utcnow)
+    expires_at = Column(UTCDateTime, nullable=True)
+    updated_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
 
 CHANNEL_TABLES = (

@@ -9,30 +9,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from bot.channels.orm import ChannelCallbackPayload, ChannelOAuthToken, ChannelProcessedEvent
-
-_default_factory: sessionmaker | None = None
-_factory_lock = threading.Lock()
-
-
-def default_session_factory() -> sessionmaker:
-    """The session factory for the configured database (`TTHC_DATABASE_URL`),
-    created once per process."""
-    global _default_factory
-    with _factory_lock:
-        if _default_factory is None:
-            from catalog.database import make_engine, make_session_factory
-
-            _default_factory = make_session_factory(make_engine())
-        return _default_factory
+from core import db
+from core.db import utcnow
 
 
 class ChannelStore:
@@ -44,7 +30,9 @@ class ChannelStore:
     @property
     def session_factory(self) -> sessionmaker:
         if self._factory is None:
-            self._factory = default_session_factory()
+            # The process-wide factory: one pool per database per process,
+            # shared with the actions and the catalog.
+            self._factory = db.session_factory()
         return self._factory
 
     # -- button payloads -------------------------------------------------
@@ -59,7 +47,7 @@ class ChannelStore:
     def save_payload(self, payload: str) -> str:
         """Store `payload` (idempotent) and return its short id."""
         ident = self.callback_id(payload)
-        now = datetime.utcnow()
+        now = utcnow()
         with self.session_factory() as session:
             row = session.get(ChannelCallbackPayload, ident)
             if row is not None:
@@ -85,7 +73,7 @@ class ChannelStore:
     def purge_payloads(self, older_than: timedelta) -> int:
         """Delete payloads not used for `older_than` (buttons in old chats stop
         working, which the bot explains to the citizen)."""
-        cutoff = datetime.utcnow() - older_than
+        cutoff = utcnow() - older_than
         with self.session_factory() as session:
             result = session.execute(
                 delete(ChannelCallbackPayload).where(ChannelCallbackPayload.last_used_at < cutoff)
@@ -108,7 +96,7 @@ class ChannelStore:
 
     def purge_events(self, older_than: timedelta) -> int:
         """Forget deliveries older than `older_than` (Zalo retries only briefly)."""
-        cutoff = datetime.utcnow() - older_than
+        cutoff = utcnow() - older_than
         with self.session_factory() as session:
             result = session.execute(
                 delete(ChannelProcessedEvent).where(ChannelProcessedEvent.received_at < cutoff)
@@ -135,7 +123,7 @@ class ChannelStore:
                     account=account,
                     access_token=access_token,
                     refresh_token=refresh_token or "",
-                    updated_at=datetime.utcnow(),
+                    updated_at=utcnow(),
                 )
             )
             try:
@@ -172,8 +160,8 @@ class ChannelStore:
             # a provider does not.
             row.refresh_token = new_refresh or row.refresh_token
             row.expires_at = (
-                datetime.utcnow() + timedelta(seconds=expires_in) if expires_in else None
+                utcnow() + timedelta(seconds=expires_in) if expires_in else None
             )
-            row.updated_at = datetime.utcnow()
+            row.updated_at = utcnow()
             session.commit()
             return access

@@ -49,7 +49,7 @@ def command_group(
 
 def open_database_or_exit(args: argparse.Namespace) -> Any:
     """The session factory for `--database-url` (migrated), or a one-line error."""
-    from catalog.database import DatabaseUnavailable, open_database
+    from core.db import DatabaseUnavailable, open_database
 
     try:
         return open_database(getattr(args, "database_url", None))

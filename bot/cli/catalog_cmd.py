@@ -97,8 +97,8 @@ def _format_procedure(data: dict[str, Any]) -> str:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from catalog.database import session_scope
     from catalog.repository import CatalogRepository
+    from core.db import session_scope
 
     with session_scope(open_database_or_exit(args)) as session:
         curated = CatalogRepository(session).get_curated(args.code)
@@ -118,7 +118,7 @@ def _show(args: argparse.Namespace) -> int:
 
 def _search(args: argparse.Namespace) -> int:
     import catalog
-    from catalog.database import database_url
+    from core.db import database_url
 
     if args.limit < 1:
         raise CommandError("--limit must be at least 1", status=2)
@@ -140,9 +140,9 @@ def _search(args: argparse.Namespace) -> int:
 
 
 def _lint(args: argparse.Namespace) -> int:
-    from catalog.database import session_scope
     from catalog.lint import lint_catalog
     from catalog.repository import CatalogRepository
+    from core.db import session_scope
 
     with session_scope(open_database_or_exit(args)) as session:
         findings = lint_catalog(CatalogRepository(session))
@@ -164,8 +164,8 @@ def _lint(args: argparse.Namespace) -> int:
 
 
 def _stats(args: argparse.Namespace) -> int:
-    from catalog.database import session_scope
     from catalog.repository import CatalogRepository
+    from core.db import session_scope
 
     with session_scope(open_database_or_exit(args)) as session:
         stats = CatalogRepository(session).stats()

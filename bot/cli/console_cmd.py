@@ -46,7 +46,7 @@ def check_console_tables(url: str | None) -> None:
     is stamped past it without the console tables: say how to repair it."""
     from sqlalchemy import inspect
 
-    from catalog.database import make_engine
+    from core.db import make_engine
 
     engine = make_engine(url)
     try:
@@ -57,14 +57,14 @@ def check_console_tables(url: str | None) -> None:
         raise CommandError(
             "the database has no console tables although it is at the newest migration "
             "(it was migrated while 0006 was an empty placeholder). Back it up, then: "
-            ".venv/bin/python -c \"from alembic import command; from catalog.database import "
+            ".venv/bin/python -c \"from alembic import command; from core.db import "
             "alembic_config; command.stamp(alembic_config(), '0005')\" && tthc db upgrade"
         )
 
 
 def _staff_add(args: argparse.Namespace) -> int:
-    from catalog.database import session_scope
     from console.auth import StaffError, add_staff
+    from core.db import session_scope
 
     factory = open_database_or_exit(args)
     check_console_tables(getattr(args, "database_url", None))
@@ -84,8 +84,8 @@ def _staff_add(args: argparse.Namespace) -> int:
 
 def _staff_active(active: bool):  # type: ignore[no-untyped-def]
     def handler(args: argparse.Namespace) -> int:
-        from catalog.database import session_scope
         from console.auth import StaffError, set_active
+        from core.db import session_scope
 
         factory = open_database_or_exit(args)
         try:
@@ -100,8 +100,8 @@ def _staff_active(active: bool):  # type: ignore[no-untyped-def]
 
 
 def _staff_reset(args: argparse.Namespace) -> int:
-    from catalog.database import session_scope
     from console.auth import StaffError, reset_password
+    from core.db import session_scope
 
     factory = open_database_or_exit(args)
     password = _read_password("Mật khẩu mới")
@@ -117,8 +117,8 @@ def _staff_reset(args: argparse.Namespace) -> int:
 def _staff_list(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
-    from catalog.database import session_scope
     from console.orm import StaffMember
+    from core.db import session_scope
 
     factory = open_database_or_exit(args)
     with session_scope(factory) as db:
@@ -130,9 +130,9 @@ def _staff_list(args: argparse.Namespace) -> int:
 
 
 def _console(args: argparse.Namespace) -> int:
-    from catalog.database import DatabaseUnavailable, upgrade_database
     from console.app import create_app
     from console.settings import ConsoleConfigurationError, ConsoleSettings
+    from core.db import DatabaseUnavailable, upgrade_database
 
     try:
         settings = ConsoleSettings.from_env()

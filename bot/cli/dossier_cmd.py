@@ -56,7 +56,7 @@ def _dossier_error(exc: Exception) -> CommandError:
 
 
 def _set_status(args: argparse.Namespace) -> int:
-    from catalog.database import session_scope
+    from core.db import session_scope
     from dossiers.service import DossierError, change_status, status_label
 
     try:
@@ -80,7 +80,7 @@ def _set_status(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from catalog.database import session_scope
+    from core.db import session_scope
     from dossiers.service import DossierError, officer_view
 
     try:
@@ -96,7 +96,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from catalog.database import session_scope
+    from core.db import session_scope
     from dossiers.service import officer_queue
 
     with session_scope(open_database_or_exit(args)) as session:

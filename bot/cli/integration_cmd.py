@@ -57,7 +57,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _add_client(args: argparse.Namespace) -> int:
-    from catalog.database import session_scope
+    from core.db import session_scope
     from dossiers.inbound import register_client
 
     factory = open_database_or_exit(args)

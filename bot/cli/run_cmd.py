@@ -24,18 +24,18 @@ def _prepare() -> tuple:  # type: ignore[type-arg]
         latest_model,
         write_rasa_files,
     )
-    from catalog.database import (
+    from catalog.repository import CatalogRepository
+    from core.db import (
         DatabaseUnavailable,
         check_reachable,
-        make_engine,
+        get_engine,
         open_database,
         session_scope,
     )
-    from catalog.repository import CatalogRepository
 
     try:
         settings = Settings.from_env()
-        check_reachable(make_engine())
+        check_reachable(get_engine())
         check_services(settings)
     except (ConfigurationError, DatabaseUnavailable) as exc:
         raise CommandError(str(exc)) from exc

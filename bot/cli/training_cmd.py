@@ -45,13 +45,13 @@ def _actor():  # type: ignore[no-untyped-def]
 
 def _tracker_engine():  # type: ignore[no-untyped-def]
     from bot.runtime import Settings
-    from catalog.database import make_engine
+    from core.db import make_engine
 
     return make_engine(Settings.from_env().tracker_store_url)
 
 
 def _collect(args: argparse.Namespace) -> int:
-    from catalog.database import session_scope
+    from core.db import session_scope
     from training.inbox import InboxSettings, collect
 
     factory = open_database_or_exit(args)
@@ -67,7 +67,7 @@ def _collect(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from catalog.database import session_scope
+    from core.db import session_scope
     from training.export import export_examples
     from training.settings import TrainingSettings
 
@@ -81,8 +81,8 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _enqueue(args: argparse.Namespace) -> int:
-    from catalog.database import session_scope
     from console import audit
+    from core.db import session_scope
     from training.jobs import JobError, enqueue
 
     actor = _actor()
@@ -128,7 +128,7 @@ def _model_store(args: argparse.Namespace) -> int:
 def _models(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
-    from catalog.database import session_scope
+    from core.db import session_scope
     from training.orm import ModelVersion
 
     with session_scope(open_database_or_exit(args)) as db:
@@ -145,8 +145,8 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _activate(args: argparse.Namespace) -> int:
-    from catalog.database import session_scope
     from console import audit
+    from core.db import session_scope
     from training.bank import ActivationError, activate, push_to_workers
     from training.settings import TrainingSettings
 
@@ -167,7 +167,7 @@ def _activate(args: argparse.Namespace) -> int:
 
 
 def _register(args: argparse.Namespace) -> int:
-    from catalog.database import session_scope
+    from core.db import session_scope
     from training.bank import register_model
     from training.settings import TrainingSettings
 
@@ -186,8 +186,8 @@ def _stats(args: argparse.Namespace) -> int:
     import csv
     from datetime import date
 
-    from catalog.database import session_scope
     from console.routes.analytics import overdue_checker
+    from core.db import session_scope
     from training.analytics import Filters, compute
 
     try:
@@ -228,8 +228,8 @@ def _stats(args: argparse.Namespace) -> int:
 def retention_once(factory, tracker, policy, actor) -> object:  # type: ignore[no-untyped-def]
     """One retention pass; each kind's count goes to the audit log (action
     `retention.anonymise` or `retention.delete`) in the same unit of work."""
-    from catalog.database import session_scope
     from console import audit
+    from core.db import session_scope
     from training.retention import run
 
     with session_scope(factory) as db:
@@ -344,7 +344,7 @@ def start_maintainers_loop(supervisor, settings, model: Path) -> list[str]:  # t
     training worker, daily retention. Rewrites var/endpoints.yml. Returns the
     lines to print; raises CommandError when the model store does not start."""
     from bot.runtime import child_env, wait_for_port, write_rasa_files
-    from catalog.database import session_scope
+    from core.db import session_scope
     from training.settings import TrainingSettings
 
     training = TrainingSettings.from_env()

@@ -657,8 +657,8 @@ def _quiet_children() -> Iterator[None]:
 def fresh_catalog_database(directory: Path) -> str:
     """A new SQLite database under `directory` at the newest schema with the
     full bundled catalog imported (as the end-to-end tests use); its URL."""
-    from catalog.database import open_database
     from catalog.importer import import_catalog
+    from core.db import open_database
 
     url = f"sqlite:///{Path(directory) / 'tthc.db'}"
     summary = import_catalog(open_database(url))

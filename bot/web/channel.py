@@ -29,7 +29,7 @@ from sanic.response import HTTPResponse
 
 from bot.channels.inbound import EMPTY_REPLY, LIMITS, NO_REPLY_FALLBACK, clean_inbound_text
 from bot.channels.rasa_client import FORWARDER_SECRET_ENV, FORWARDER_SECRET_HEADER
-from catalog.database import shared_session_factory
+from core.db import session_factory
 from dossiers.outbox import collect_for_recipient
 
 logger = logging.getLogger(__name__)
@@ -212,7 +212,7 @@ class RestChannel(RestInput):
             if not sender or len(sender) > MAX_SENDER_CHARS:
                 return response.json({"error": '"sender" query parameter required'}, status=400)
             texts = await asyncio.get_running_loop().run_in_executor(
-                None, collect_for_recipient, shared_session_factory(), self.name(), sender
+                None, collect_for_recipient, session_factory(), self.name(), sender
             )
             return response.json({"messages": texts})
 

@@ -20,7 +20,7 @@ from console.web import (
     render,
     requires,
 )
-from dossiers.orm import utcnow
+from core.db import utcnow
 
 bp = Blueprint("staff", url_prefix="/staff")
 NAV = [NavItem("Tài khoản", "/staff", "staff.manage", order=80)]

@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 import catalog.orm  # noqa: F401  (registers the catalog tables on Base)
 import dossiers.orm  # noqa: F401  (registers the dossier tables on Base)
 from actions import common
-from catalog.database import DATABASE_URL_ENV, Base, make_engine, make_session_factory
+from core.db import DATABASE_URL_ENV, Base, make_engine, make_session_factory
 
 DOMAIN: dict[str, Any] = {}
 

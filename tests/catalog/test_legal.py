@@ -12,7 +12,6 @@ from datetime import date
 import pytest
 
 from catalog import answers
-from catalog.database import session_scope
 from catalog.legal import (
     STATUS_AMENDED,
     STATUS_EXPIRED,
@@ -29,6 +28,7 @@ from catalog.lint import CSV_COLUMNS, findings_csv, lint_catalog
 from catalog.model import Procedure
 from catalog.orm import LegalDocumentRow
 from catalog.repository import CatalogRepository
+from core.db import session_scope
 from tests.conftest import TestDatabase
 
 TODAY = date(2026, 11, 30)

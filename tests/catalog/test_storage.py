@@ -9,12 +9,12 @@ import pytest
 import yaml
 
 import catalog
-from catalog.database import session_scope
 from catalog.importer import import_catalog
 from catalog.lint import lint_catalog, money_in
 from catalog.parser import parse_record
 from catalog.repository import CatalogRepository
 from catalog.source import iter_raw_records
+from core.db import session_scope
 from tests.conftest import TestDatabase, isolated_database
 
 TOTAL_RECORDS = 2642

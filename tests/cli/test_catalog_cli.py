@@ -10,7 +10,7 @@ import pytest
 
 import catalog
 from bot.cli import main
-from catalog.database import PROJECT_ROOT
+from core.db import PROJECT_ROOT
 from tests.conftest import TestDatabase
 
 

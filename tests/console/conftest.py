@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.orm import sessionmaker
 
-from catalog.database import make_engine, session_scope
 from console.conversations import EVENTS
+from core.db import make_engine, session_scope
 from dossiers.orm import Attachment
 from dossiers.service import change_status, submit_dossier
 from tests.conftest import TestDatabase

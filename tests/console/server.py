@@ -30,7 +30,7 @@ from pathlib import Path
 
 import httpx
 
-from catalog.database import make_engine, make_session_factory, session_scope
+from core.db import make_engine, make_session_factory, session_scope
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "Mat-khau-thu-1"

@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import delete, update
 from sqlalchemy.exc import DatabaseError
 
-from catalog.database import session_scope
 from console import audit
 from console.orm import AuditEntry
+from core.db import session_scope
 from tests.console.conftest import ConsoleEnv
 
 pytestmark = pytest.mark.slow

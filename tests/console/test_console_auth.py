@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text, update
 
-from catalog.database import session_scope
 from console.orm import AuditEntry, StaffMember, StaffSession
-from dossiers.orm import utcnow
+from core.db import session_scope, utcnow
 from tests.conftest import isolated_database
 from tests.console.conftest import ConsoleEnv
 from tests.console.server import PASSWORD, ConsoleClient, add_staff, console_server

@@ -10,9 +10,9 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from catalog.database import session_scope
 from console.conversations import mask_text
 from console.orm import AuditEntry
+from core.db import session_scope
 from tests.console.conftest import ConsoleEnv
 from tests.console.server import ConsoleClient
 

@@ -11,9 +11,9 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select, update
 
-from catalog.database import session_scope
 from console.duedates import Holidays, ProcessingTime, add_working_days, due_date
 from console.orm import AuditEntry
+from core.db import session_scope
 from dossiers.orm import Dossier, DossierEvent, Notification
 from tests.console.conftest import ConsoleEnv
 

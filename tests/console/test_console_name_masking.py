@@ -9,8 +9,8 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from catalog.database import make_engine
 from console.conversations import ConversationFilter, TrackerReader, mask_text
+from core.db import make_engine
 from training.tracker_events import EVENTS
 
 SENDER = "fx-names"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import sessionmaker
 
-from catalog.database import make_session_factory
+from core.db import make_session_factory
 from tests.conftest import DATABASE_KINDS, TestDatabase, isolated_database
 
 

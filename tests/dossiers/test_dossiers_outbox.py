@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from catalog.database import session_scope
+from core.db import session_scope
 from dossiers.orm import Notification
 from dossiers.outbox import OutboxDispatcher, collect_for_recipient
 from dossiers.service import SubmissionRequest, change_status, submit_dossier

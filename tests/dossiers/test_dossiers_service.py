@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
-from catalog.database import session_scope
+from core.db import session_scope
 from dossiers import service
 from dossiers.backends import BackendReceipt, BackendUnavailable
 from dossiers.codes import is_canonical

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
-from catalog.database import session_scope
+from core.db import session_scope
 from dossiers import supplements
 from dossiers.integration_orm import DeliveryJob, SupplementRequest
 from dossiers.orm import Attachment, Dossier, Notification

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from catalog.database import session_scope
+from core.db import session_scope
 from dossiers.orm import Dossier, Notification
 from dossiers.service import change_status, submit_dossier
 from tests.console.browser import chromium, screenshot_dir

@@ -33,8 +33,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.runtime import free_port, latest_model, loopback_stack
-from catalog.database import PROJECT_ROOT, session_scope
 from catalog.importer import import_catalog
+from core.db import PROJECT_ROOT, session_scope
 from dossiers.codes import DOSSIER_CODE_PATTERN
 from dossiers.inbound import ClientCredentials, register_client
 from dossiers.integration_orm import DeliveryJob

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from catalog.database import session_scope
+from core.db import session_scope
 from dossiers.codes import DOSSIER_CODE_PATTERN
 from dossiers.orm import Dossier
 from dossiers.service import change_status

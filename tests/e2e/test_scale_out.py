@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bot.runtime import latest_model, loopback_stack
-from catalog.database import drop_postgres_database, recreate_postgres_database
 from catalog.importer import import_catalog
+from core.db import drop_postgres_database, recreate_postgres_database
 from tests.conftest import isolated_database
 
 pytestmark = pytest.mark.slow

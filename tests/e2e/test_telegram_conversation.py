@@ -22,7 +22,7 @@ from bot.channels.attachments import AttachmentStore
 from bot.channels.senders import TelegramSender
 from bot.channels.store import ChannelStore
 from bot.channels.telegram import TelegramSettings, build_application
-from catalog.database import session_scope
+from core.db import session_scope
 from dossiers.codes import DOSSIER_CODE_PATTERN
 from dossiers.orm import Dossier
 from dossiers.outbox import OutboxDispatcher

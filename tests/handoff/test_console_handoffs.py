@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from catalog.database import make_engine, make_session_factory, session_scope
+from core.db import make_engine, make_session_factory, session_scope
 from dossiers import handoff
 from dossiers.orm import Notification
 from tests.conftest import TestDatabase, isolated_database

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from catalog.database import make_session_factory, session_scope
+from core.db import make_session_factory, session_scope
 from dossiers import handoff
 from dossiers.handoff import OfficeHours
 from dossiers.orm import Notification

@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 
 from bot.runtime import latest_model, loopback_stack
-from catalog.database import (
+from catalog.importer import import_catalog
+from core.db import (
     drop_postgres_database,
     make_session_factory,
     recreate_postgres_database,
     session_scope,
 )
-from catalog.importer import import_catalog
 from dossiers import handoff
 from tests.conftest import TestDatabase, isolated_database
 

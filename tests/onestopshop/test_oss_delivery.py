@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from catalog.database import session_scope
+from core.db import session_scope
 from dossiers.backends import HttpBackend
 from dossiers.delivery import DeliveryWorker, DossierNotDeliveredYet, delivery_enabled
 from dossiers.integration_orm import DeliveryJob

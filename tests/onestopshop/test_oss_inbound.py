@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
 from bot.runtime import free_port
-from catalog.database import PROJECT_ROOT, session_scope
+from core.db import PROJECT_ROOT, session_scope
 from dossiers.inbound import (
     InboundError,
     apply_event,

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from bot.supplement_gate import is_done_message, route_message
-from catalog.database import DATABASE_URL_ENV, session_scope
+from core.db import DATABASE_URL_ENV, session_scope
 from dossiers.integration_orm import SupplementPart
 from dossiers.orm import Dossier
 from dossiers.service import change_status, submit_dossier

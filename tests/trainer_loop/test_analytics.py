@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main as tthc
-from catalog.database import session_scope
 from catalog.orm import ProcedureRow
+from core.db import session_scope
 from dossiers.orm import HandoffRequest
 from dossiers.service import change_status, submit_dossier
 from dossiers.validation import VIETNAM_TZ

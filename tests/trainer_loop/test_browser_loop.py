@@ -26,7 +26,7 @@ import pytest
 
 from bot.cli.training_cmd import ensure_shipped_model
 from bot.runtime import child_env
-from catalog.database import session_scope
+from core.db import session_scope
 from tests.conftest import isolated_database
 from tests.console.browser import chromium, screenshot_dir
 from tests.console.server import PASSWORD, add_staff, console_server, free_port

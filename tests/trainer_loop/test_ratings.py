@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from actions import common
 from actions.rating_actions import ActionSaveRating, rating_buttons
-from catalog.database import DATABASE_URL_ENV, session_scope
+from core.db import DATABASE_URL_ENV, session_scope
 from tests.actions.action_helpers import make_tracker, run
 from tests.conftest import isolated_database
 from training.orm import Rating

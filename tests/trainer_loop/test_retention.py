@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.cli.training_cmd import retention_once
-from catalog.database import session_scope
 from console.audit import SystemActor
 from console.orm import AuditEntry
+from core.db import session_scope
 from dossiers.service import submit_dossier
 from tests.conftest import DATABASE_KINDS, isolated_database
 from tests.dossiers.test_dossiers_service import make_request
