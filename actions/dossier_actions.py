@@ -218,7 +218,7 @@ class ValidateDossierForm(TthcFormValidationAction):
         text = value if isinstance(value, str) else ""
         if not text.strip() or len(text) > 300:
             raise ValidationError("Bạn muốn nộp hồ sơ cho thủ tục nào? Vui lòng gõ tên thủ tục.")
-        hits = [
+        hits: list[dict[str, Any]] = [
             {"code": h.code, "name": h.name, "score": float(h.score)}
             for h in catalog.search(text, limit=c.MAX_OPTIONS)
         ]

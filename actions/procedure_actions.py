@@ -309,7 +309,8 @@ class ActionAnswerProcedureQuestion(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        return answer_procedure_question(dispatcher, tracker)
+        # None comes only with fallback=True; `or []` just says so to the type checker
+        return answer_procedure_question(dispatcher, tracker) or []
 
     @staticmethod
     def _resolve_choice(entity: str | None, text: str, options: list[dict[str, Any]]) -> int | None:

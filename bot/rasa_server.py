@@ -110,7 +110,7 @@ def after_parse(
         return transform(parse_data, tracker)
 
     setattr(parse_message, flag, True)
-    MessageProcessor.parse_message = parse_message  # type: ignore[method-assign]
+    MessageProcessor.parse_message = parse_message
 
 
 def install() -> bool:
@@ -121,8 +121,8 @@ def install() -> bool:
 
     if rasa.__version__ != PATCHED_RASA_VERSION:
         return False
-    RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
-    Event.resolve_by_type = staticmethod(_resolve_event_type)  # type: ignore[method-assign]
+    RemoteAction._validate_action_result = _validate_action_result
+    Event.resolve_by_type = staticmethod(_resolve_event_type)
     # Not a speed fix: answers to the dossier form's question are read as
     # answers before any intent (issue 14; see bot/form_answers.py).
     from bot import form_answers

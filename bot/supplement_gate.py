@@ -115,5 +115,5 @@ def install() -> bool:
     if _ORIGINAL is not None:
         return False
     _ORIGINAL = MessageProcessor.handle_message
-    MessageProcessor.handle_message = handle_message  # type: ignore[method-assign]
+    MessageProcessor.handle_message = handle_message
     return True

@@ -193,7 +193,7 @@ class ChatFloodLimiter(AIORateLimiter):
     ) -> Any:
         chat_id = data.get("chat_id")
         with contextlib.suppress(TypeError, ValueError):
-            chat_id = int(chat_id)  # type: ignore[arg-type]
+            chat_id = int(chat_id)  # type: ignore[arg-type]  # None or junk: the error is suppressed
         paced = (
             self._per_chat_rate > 0
             and isinstance(chat_id, int)
@@ -201,7 +201,7 @@ class ChatFloodLimiter(AIORateLimiter):
             and endpoint != "sendChatAction"
             and endpoint.startswith(self._PACED_PREFIXES)
         )
-        if not paced:
+        if not paced or not isinstance(chat_id, int):  # (paced implies an int: for the checker)
             return await super().process_request(
                 callback, args, kwargs, endpoint, data, rate_limit_args
             )

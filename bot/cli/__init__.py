@@ -14,7 +14,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 # Modules under bot.cli that expose `register(subparsers)`.
-COMMAND_MODULES = ("db_cmd", "catalog_cmd", "nlu_cmd", "dossier_cmd", "channels_cmd", "run_cmd")
+COMMAND_MODULES: tuple[str, ...] = (
+    "db_cmd", "catalog_cmd", "nlu_cmd", "dossier_cmd", "channels_cmd", "run_cmd"
+)
 COMMAND_MODULES += ("console_cmd",)  # officers' console and staff accounts (issue 11)
 COMMAND_MODULES += ("integration_cmd",)  # one-stop-shop delivery and status API (issue 13)
 COMMAND_MODULES += ("training_cmd",)  # maintainers' loop: inbox, training, models (issue 12)

@@ -18,7 +18,7 @@ from pathlib import Path
 from bot.cli import CommandError, command_group, open_database_or_exit
 
 
-def _actor():  # type: ignore[no-untyped-def]
+def _actor():
     from console.audit import SystemActor
 
     try:
@@ -82,7 +82,7 @@ def _staff_add(args: argparse.Namespace) -> int:
     return 0
 
 
-def _staff_active(active: bool):  # type: ignore[no-untyped-def]
+def _staff_active(active: bool):
     def handler(args: argparse.Namespace) -> int:
         from console.auth import StaffError, set_active
         from core.db import session_scope

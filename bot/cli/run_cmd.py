@@ -13,10 +13,13 @@ from typing import TYPE_CHECKING
 from bot.cli import CommandError
 
 if TYPE_CHECKING:
-    from bot.runtime import Supervisor
+    from pathlib import Path
+
+    from bot.runtime import Settings, Supervisor
 
 
-def _prepare() -> tuple:  # type: ignore[type-arg]
+def _prepare() -> tuple[Settings, Path, Path, Path]:
+    """(settings, model, endpoints.yml, credentials.yml); CommandError when not ready."""
     from bot.runtime import (
         ConfigurationError,
         Settings,
@@ -119,7 +122,7 @@ def _run(args: argparse.Namespace) -> int:
         supervisor.stop()
 
 
-def _start_console(supervisor: object) -> str:
+def _start_console(supervisor: Supervisor) -> str:
     """The officers' console (issue 11) on TTHC_CONSOLE_PORT; returns the line to print."""
     from bot.cli.console_cmd import check_console_tables
     from bot.runtime import child_env
@@ -131,12 +134,12 @@ def _start_console(supervisor: object) -> str:
     except (ConsoleConfigurationError, CommandError) as exc:
         return f"  console:       off ({exc})"  # the assistant runs without it
     argv = [sys.executable, "-m", "bot.cli", "console"]
-    supervisor.start("console", argv, child_env())  # type: ignore[attr-defined]
+    supervisor.start("console", argv, child_env())
     url = f"http://{settings.host}:{settings.port}/"
     return f"  console:       {url}  (first admin: tthc staff add NAME --role admin)"
 
 
-def _start_training(supervisor: object, settings: object, model: object) -> list[str]:
+def _start_training(supervisor: Supervisor, settings: Settings, model: Path) -> list[str]:
     """Issue 12: the model store every Rasa worker pulls the live model from, the
     training worker, and the daily retention job. `TTHC_MODEL_STORE=off` keeps
     Rasa on `--model` (no console activation). Returns the lines to print."""

@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -342,7 +342,7 @@ def error_records(
 
 
 def plot_confusion(
-    examples: Sequence[Example], parses_by_model: dict[str, Sequence[dict[str, Any]]], out: Path
+    examples: Sequence[Example], parses_by_model: Mapping[str, Sequence[dict[str, Any]]], out: Path
 ) -> Path:
     import matplotlib
 
@@ -473,7 +473,7 @@ class EvaluationResult:
 
 def summarize(
     examples: Sequence[Example],
-    parses_by_model: dict[str, Sequence[dict[str, Any]]],
+    parses_by_model: Mapping[str, Sequence[dict[str, Any]]],
     test_set: Path,
 ) -> dict[str, Any]:
     models = {
@@ -505,7 +505,7 @@ def summarize(
 def write_reports(
     summary: dict[str, Any],
     examples: Sequence[Example],
-    parses_by_model: dict[str, Sequence[dict[str, Any]]],
+    parses_by_model: Mapping[str, Sequence[dict[str, Any]]],
     report_dir: Path,
 ) -> None:
     report_dir.mkdir(parents=True, exist_ok=True)
