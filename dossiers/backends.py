@@ -99,7 +99,6 @@ class SubmissionBackend(Protocol):
         ...
 
 
-class BackendError(RuntimeError):
 class SupplementBackend(SubmissionBackend, Protocol):
     """A backend that also takes completed supplements (the one-stop-shop's
     `HttpBackend`); `delivery.DeliveryWorker` sends both kinds of job."""
@@ -116,6 +115,7 @@ class SupplementBackend(SubmissionBackend, Protocol):
         ...
 
 
+class BackendError(RuntimeError):
     """The dossier was not accepted by the backend. `message_vi` is for the citizen."""
 
     message_vi = (

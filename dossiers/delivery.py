@@ -300,7 +300,6 @@ class DeliveryWorker(OutboxDispatcher):
                     "items": list(request.items or []),
                     "note": request.note or "",
                     "answers": [p.text for p in request.parts if p.kind == "text"],
-        assert reference is not None  # set with kind = "supplement" above
                     "attachments": meta,
                     "completed_at": request.completed_at.isoformat()
                     if request.completed_at
@@ -311,6 +310,7 @@ class DeliveryWorker(OutboxDispatcher):
                 reference = dossier.backend_reference or dossier.code
         if kind == "dossier":
             return self.backend.submit(document, files=files, idempotency_key=job.idempotency_key)
+        assert reference is not None  # set with kind = "supplement" above
         return self.backend.submit_supplement(
             reference, document, files=files, idempotency_key=job.idempotency_key
         )
