@@ -30,7 +30,7 @@ import logging
 import random
 import secrets
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
@@ -374,3 +374,62 @@ def collect_for_recipient(
             if result.rowcount == 1:
                 texts.append(text)
     return texts
+
+
+def collect_for_recipients(
+    session_factory: sessionmaker, channel: str, recipients: Collection[str], *, limit: int = 200
+) -> list[tuple[str, str]]:
+    """`collect_for_recipient` for many recipients at once: the pending
+    notifications of `recipients` on `channel`, oldest first, as
+    (recipient, text) pairs, each marked delivered as it is handed out (so
+    two processes polling the same recipients hand each row out once).
+
+    Used by push channels whose connections live in one process (socket.io:
+    each Rasa worker delivers to the sessions connected to it)."""
+    wanted = sorted({r for r in recipients if r})
+    if not wanted:
+        return []
+    now = _aware(None)
+    out: list[tuple[str, str]] = []
+    with session_scope(session_factory) as session:
+        for start in range(0, len(wanted), 500):
+            rows = session.execute(
+                select(Notification.id, Notification.recipient, Notification.text)
+                .where(
+                    Notification.channel == channel,
+                    Notification.recipient.in_(wanted[start:start + 500]),
+                    Notification.status == "pending",
+                )
+                .order_by(Notification.created_at, Notification.id)
+                .limit(limit)
+            ).all()
+            for notification_id, recipient, text in rows:
+                result = session.execute(
+                    update(Notification)
+                    .where(Notification.id == notification_id, Notification.status == "pending")
+                    .values(
+                        status="delivered", delivered_at=now, attempts=Notification.attempts + 1
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+                if result.rowcount == 1:
+                    out.append((recipient, text))
+    return out
+
+
+def retry_notification(
+    session: Session, notification_id: int, *, now: datetime | None = None
+) -> bool:
+    """Make a failed notification due again at once (an officer's "retry
+    now"), in the caller's transaction. Its attempts start again from 0 so
+    the dispatcher may try it `max_attempts` more times; the last error is
+    kept until the next attempt overwrites it. Returns False when the row is
+    not (or no longer) "failed" — compare-and-set, so two clicks retry once."""
+    result = session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id, Notification.status == "failed")
+        .values(status="pending", attempts=0, next_attempt_at=_aware(now),
+                claimed_until=None, claim_token=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1

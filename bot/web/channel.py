@@ -7,7 +7,9 @@ never reaches the dialogue. `WebChatChannel` is the same endpoint under
 `/webhooks/webchat/` plus the chat page itself, served from the package (no
 CDN, works offline, same origin so no CORS set-up is needed). Both also serve
 `GET .../notifications?sender=`, the pull side of the notification outbox for
-clients without push.
+clients without push. `SocketIOChannel` is Rasa's socket.io channel plus push
+of the outbox (officers' hand-off replies, dossier notifications) to the
+socket.io clients connected to this process.
 """
 
 from __future__ import annotations
@@ -16,21 +18,23 @@ import asyncio
 import hmac
 import json
 import logging
-import os
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
+from rasa.core.channels.socketio import SocketIOInput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.inbound import EMPTY_REPLY, LIMITS, NO_REPLY_FALLBACK, clean_inbound_text
-from bot.channels.rasa_client import FORWARDER_SECRET_ENV, FORWARDER_SECRET_HEADER
+from bot.channels.rasa_client import FORWARDER_SECRET_HEADER
 from core.db import session_factory
-from dossiers.outbox import collect_for_recipient
+from core.settings import get_settings
+from dossiers.outbox import collect_for_recipient, collect_for_recipients
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +96,7 @@ def forwarded_channel(body_channel: Any, secret_header: str | None) -> str | Non
     """
     if not isinstance(body_channel, str) or body_channel not in FORWARDED_CHANNELS:
         return None
-    expected = os.environ.get(FORWARDER_SECRET_ENV, "")
+    expected = get_settings().rasa.forwarder_secret.get_secret_value()
     if expected and not hmac.compare_digest(expected.encode(), (secret_header or "").encode()):
         return None
     return body_channel
@@ -195,7 +199,7 @@ class RestChannel(RestInput):
             channel processes outside Rasa (Telegram) deciding whether a file
             or a contact is awaited. Only for trusted forwarders when
             TTHC_FORWARDER_SECRET is set; no personal data in the answer."""
-            expected = os.environ.get(FORWARDER_SECRET_ENV, "")
+            expected = get_settings().rasa.forwarder_secret.get_secret_value()
             given = request.headers.get(FORWARDER_SECRET_HEADER) or ""
             if expected and not hmac.compare_digest(expected.encode(), given.encode()):
                 return response.json({"error": "forbidden"}, status=403)
@@ -237,3 +241,96 @@ class WebChatChannel(RestChannel):
         @webhook.route("/chat", methods=["GET"])
         async def page(_: Request) -> HTTPResponse:
             return await response.file(STATIC_DIR / "index.html")
+
+
+SOCKETIO_PUSH_INTERVAL = 1.0  # seconds between two looks at the outbox per Rasa process
+
+
+def connected_rooms(sio: Any, namespace: str | None = None) -> set[str]:
+    """Names of the socket.io rooms that have a client connected to THIS
+    process: with `session_persistence` each session id is a room (Rasa's
+    `session_request` puts the socket in it); without it each socket id is.
+    Connection state is per process by nature (a socket lives in one
+    process); what is delivered is decided in the database."""
+    rooms = getattr(getattr(sio, "manager", None), "rooms", {}) or {}
+    return {str(room) for room, members in rooms.get(namespace or "/", {}).items()
+            if room is not None and members}
+
+
+class SocketIOChannel(SocketIOInput):
+    """Rasa's socket.io channel (registered as "socketio", same events and
+    options) that also PUSHES the notification outbox to its clients.
+
+    Dossiers and hand-offs started over socket.io record "socketio" as their
+    channel and the citizen's session id as recipient, so officers' replies
+    are queued as `Notification(channel="socketio", recipient=<session id>)`.
+    No other process can reach a socket.io client, so each Rasa process
+    (worker) polls the outbox every `SOCKETIO_PUSH_INTERVAL` seconds for the
+    rooms connected to it (`collect_for_recipients`: one query, each row
+    handed out once even when several workers poll) and emits each text as a
+    `bot_uttered` message `{"text": ...}`. A message whose client is not
+    connected anywhere stays pending until it reconnects with its session id.
+    """
+
+    @classmethod
+    def name(cls) -> str:
+        return "socketio"
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = super().blueprint(on_new_message)
+        channel = self
+        sio = self.sio
+        assert sio is not None  # set by SocketIOInput.blueprint
+
+        # Rasa 3.6.21 calls `sio.enter_room(...)` without `await`; in
+        # python-socketio 5.x (5.18.1 pinned) it is a coroutine, so the socket
+        # never joined its session room and nothing sent to the session id
+        # (bot replies with session_persistence, our pushes) reached it.
+        # Same handler, awaited.
+        @sio.on("session_request", namespace=self.namespace)
+        async def session_request(sid: str, data: dict[str, Any] | None) -> None:
+            data = data if isinstance(data, dict) else {}
+            if not data.get("session_id"):
+                data["session_id"] = uuid.uuid4().hex
+            if channel.session_persistence:
+                await sio.enter_room(sid, data["session_id"], namespace=channel.namespace)
+            await sio.emit("session_confirm", data["session_id"], room=sid,
+                           namespace=channel.namespace)
+        tasks: list[asyncio.Task] = []
+
+        @webhook.listener("after_server_start")
+        async def start_push(_app: Any, _loop: Any) -> None:
+            tasks.append(asyncio.get_running_loop().create_task(channel.push_forever()))
+
+        @webhook.listener("before_server_stop")
+        async def stop_push(_app: Any, _loop: Any) -> None:
+            for task in tasks:
+                task.cancel()
+
+        return webhook
+
+    async def push_once(self) -> int:
+        """Deliver the pending outbox texts of the rooms connected here; returns how many."""
+        rooms = connected_rooms(self.sio, self.namespace)
+        if not rooms or self.sio is None:
+            return 0
+        batch = await asyncio.get_running_loop().run_in_executor(
+            None, collect_for_recipients, session_factory(), self.name(), rooms
+        )
+        for recipient, text in batch:
+            await self.sio.emit(
+                self.bot_message_evt, {"text": text}, room=recipient, namespace=self.namespace
+            )
+        return len(batch)
+
+    async def push_forever(self) -> None:
+        """`push_once` every `SOCKETIO_PUSH_INTERVAL` s until cancelled; a
+        database outage is logged and retried (the chat itself goes on)."""
+        while True:
+            try:
+                await self.push_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("socket.io outbox push failed; retrying")
+            await asyncio.sleep(SOCKETIO_PUSH_INTERVAL)
