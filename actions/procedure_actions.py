@@ -32,6 +32,7 @@ from actions import common as c
 from catalog import answers
 from catalog.facets import facets_of
 from catalog.resolution import Outcome, Resolution, resolve
+from core.wording import say
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +78,13 @@ def utter_choice(
     for i, o in enumerate(options, start=1):
         label = o.get("label")
         name = _clip(o["name"], 150)
-        lines.append(f"{i}. {label} — {name} (mã {o['code']})" if label else
-                     f"{i}. {name} (mã {o['code']})")
+        lines.append(
+            say("procedure.choice_line_labelled", number=i, label=label, name=name, code=o["code"])
+            if label
+            else say("procedure.choice_line", number=i, name=name, code=o["code"])
+        )
     dispatcher.utter_message(
-        text=f"{intro}\n" + "\n".join(lines) + "\n"
-        "Bạn chọn bằng nút bấm, gõ số thứ tự (ví dụ “2”) hoặc tên thủ tục.",
+        text=f"{intro}\n" + "\n".join(lines) + "\n" + say("procedure.choice_how"),
         buttons=[
             c.button(
                 _clip(o["label"]) if o.get("label") else f"{i}. {_clip(o['name'])}",
@@ -101,7 +104,7 @@ def utter_resolution_choice(
     if resolution.outcome is Outcome.AMBIGUOUS and resolution.question:
         intro = resolution.question
     else:
-        intro = "Có phải bạn muốn hỏi về một trong các thủ tục sau?"
+        intro = say("procedure.did_you_mean")
         options = [{**o, "label": ""} for o in options]
     utter_choice(dispatcher, options, intro)
     return _choice_events(options, question)
@@ -147,7 +150,10 @@ def utter_answer(
     ]
     if not in_form:
         buttons.append(
-            c.button("📝 Nộp hồ sơ", c.intent_payload("submit_dossier", {"procedure": code}))
+            c.button(
+                say("button.submit_dossier"),
+                c.intent_payload("submit_dossier", {"procedure": code}),
+            )
         )
     dispatcher.utter_message(text=answer.text, buttons=buttons)
     return True
@@ -162,15 +168,16 @@ def utter_not_found(
     """Nothing in the catalog matches (an unknown name, traffic fines): say so,
     say what the assistant does, offer an officer (a button: nothing is filed
     unless the citizen presses it)."""
-    quoted = f" “{_clip(text, 80)}”" if text and not text.startswith("/") else ""
+    quoted = (
+        say("procedure.not_found_quote", text=_clip(text, 80))
+        if text and not text.startswith("/")
+        else ""
+    )
     dispatcher.utter_message(
-        text=f"Xin lỗi, tôi chưa tìm thấy thủ tục hành chính phù hợp với{quoted}.\n"
-        "Tôi chỉ hỗ trợ về thủ tục hành chính công có trong Cổng Dịch vụ công: hồ sơ, lệ phí, "
-        "thời gian, nơi nộp, nộp hồ sơ và tra cứu hồ sơ. Bạn có thể gõ lại tên thủ tục rõ hơn "
-        "(ví dụ “đăng ký khai sinh”), hoặc gặp cán bộ hỗ trợ.",
+        text=say("procedure.not_found", quoted=quoted),
         buttons=[
-            c.button("📋 Tôi làm được gì", c.intent_payload("help")),
-            c.button("👤 Gặp cán bộ", c.intent_payload("human_handoff")),
+            c.button(say("button.what_i_do"), c.intent_payload("help")),
+            c.button(say("button.human"), c.intent_payload("human_handoff")),
         ],
     )
 
@@ -181,8 +188,7 @@ def utter_which_procedure(dispatcher: CollectingDispatcher) -> None:
         for code, name in _popular()
     ]
     dispatcher.utter_message(
-        text="Bạn muốn hỏi về thủ tục nào? Hãy gõ tên thủ tục, ví dụ “đăng ký khai sinh”, "
-        "“cấp lại thẻ căn cước”.",
+        text=say("procedure.which"),
         buttons=buttons,
     )
 
@@ -244,7 +250,7 @@ def answer_procedure_question(
             utter_choice(
                 dispatcher,
                 options,
-                "Tôi chưa rõ bạn chọn thủ tục nào. Các thủ tục tôi đã gợi ý:",
+                say("procedure.choice_unclear"),
             )
             return []
 
@@ -333,28 +339,17 @@ class ActionGreetMenu(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         if c.latest_intent(tracker) == "help":
-            intro = (
-                "Tôi có thể giúp bạn:\n"
-                "• Tra cứu thủ tục: hồ sơ cần chuẩn bị, lệ phí, thời gian, nơi nộp, "
-                "nộp trực tuyến, căn cứ pháp lý (ví dụ “lệ phí đăng ký khai sinh”);\n"
-                "• Nộp hồ sơ qua trò chuyện (gõ “nộp hồ sơ”);\n"
-                "• Tra cứu tình trạng hồ sơ (gửi mã hồ sơ dạng HS-XXXX-XXXX);\n"
-                "• Chuyển cho cán bộ hỗ trợ (gõ “gặp cán bộ”)."
-            )
+            intro = say("procedure.help")
         else:
-            intro = (
-                "Xin chào! Tôi là trợ lý thủ tục hành chính của Cổng Dịch vụ công. "
-                "Bạn có thể hỏi về hồ sơ, lệ phí, thời gian, nơi nộp của một thủ tục, "
-                "nộp hồ sơ hoặc tra cứu hồ sơ đã nộp."
-            )
+            intro = say("procedure.greeting")
         popular = _popular()
         if popular:
-            intro += "\nCác thủ tục được hỏi nhiều:"
+            intro += "\n" + say("procedure.popular_heading")
         buttons = [
             c.button(_clip(name), c.intent_payload("ask_procedure", {"procedure": code}))
             for code, name in popular
         ]
-        buttons.append(c.button("🔎 Tra cứu hồ sơ", c.intent_payload("check_status")))
-        buttons.append(c.button("👤 Gặp cán bộ", c.intent_payload("human_handoff")))
+        buttons.append(c.button(say("button.check_status"), c.intent_payload("check_status")))
+        buttons.append(c.button(say("button.human"), c.intent_payload("human_handoff")))
         dispatcher.utter_message(text=intro, buttons=buttons)
         return []
