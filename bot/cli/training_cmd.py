@@ -22,8 +22,12 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.cli import CommandError, command_group, open_database_or_exit
+
+if TYPE_CHECKING:
+    from training.retention import RetentionResult
 
 
 def _ensure_importable() -> None:
@@ -33,7 +37,7 @@ def _ensure_importable() -> None:
         sys.path.append(str(Path(__file__).resolve().parents[2]))
 
 
-def _actor():  # type: ignore[no-untyped-def]
+def _actor():
     from console.audit import SystemActor
 
     try:
@@ -43,7 +47,7 @@ def _actor():  # type: ignore[no-untyped-def]
     return SystemActor(f"cli:{user}"[:64])
 
 
-def _tracker_engine():  # type: ignore[no-untyped-def]
+def _tracker_engine():
     from bot.runtime import Settings
     from core.db import make_engine
 
@@ -225,7 +229,7 @@ def _stats(args: argparse.Namespace) -> int:
     return 0
 
 
-def retention_once(factory, tracker, policy, actor) -> object:  # type: ignore[no-untyped-def]
+def retention_once(factory, tracker, policy, actor) -> RetentionResult:
     """One retention pass; each kind's count goes to the audit log (action
     `retention.anonymise` or `retention.delete`) in the same unit of work."""
     from console import audit
@@ -274,7 +278,7 @@ def _retention(args: argparse.Namespace) -> int:
         time.sleep(24 * 3600)
 
 
-def _system(name: str):  # type: ignore[no-untyped-def]
+def _system(name: str):
     from console.audit import SystemActor
 
     return SystemActor(name)
@@ -315,7 +319,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("path")
 
 
-def ensure_shipped_model(db, model_path: Path, bank_dir: Path) -> tuple[str, bool]:  # type: ignore[no-untyped-def]
+def ensure_shipped_model(db, model_path: Path, bank_dir: Path) -> tuple[str, bool]:
     """Make the model `tthc run` found in models/ known to the bank: registered
     the first time it is seen and then made live (a fresh `tthc train` is what
     the maintainer asked for); a model seen before leaves the bank's choice
@@ -339,7 +343,7 @@ def ensure_shipped_model(db, model_path: Path, bank_dir: Path) -> tuple[str, boo
     return live.name, False
 
 
-def start_maintainers_loop(supervisor, settings, model: Path) -> list[str]:  # type: ignore[no-untyped-def]
+def start_maintainers_loop(supervisor, settings, model: Path) -> list[str]:
     """For `tthc run`: bank bootstrap, model store (Rasa workers pull from it),
     training worker, daily retention. Rewrites var/endpoints.yml. Returns the
     lines to print; raises CommandError when the model store does not start."""
