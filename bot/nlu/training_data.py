@@ -43,7 +43,7 @@ try:  # the shared folding of the catalog (NFC, lowercase, no diacritics, đ →
     from catalog.text import fold
 except ImportError:  # pragma: no cover - only while catalog.text is unavailable
 
-    def fold(text: str) -> str:
+    def fold(text: str | None) -> str:
         """Local fallback with the semantics of `catalog.text.fold`."""
         if not text:
             return ""
