@@ -16,6 +16,12 @@ Flow (all functions take a `Session` and never commit, like `service`):
    request, moves the dossier back to `processing` (citizen notified) and,
    when a one-stop-shop is configured, enqueues the supplement's delivery
    (`dossiers.delivery`) in the same transaction.
+4. `reject_supplement(session, supplement_id, reason, actor=...)`: the officer
+   does not accept what the citizen sent. The request is closed ("cancelled",
+   its files stay on the dossier for the record), a new one with the same
+   documents opens, the dossier stays "need_supplement", the history gets
+   the reason and the citizen is told through the outbox (same transaction)
+   why and what to send again.
 
 Plain domain code: nothing here knows Rasa or a web framework.
 """
@@ -31,7 +37,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dossiers.integration_orm import SupplementPart, SupplementRequest
-from dossiers.orm import Attachment, Dossier, utcnow
+from dossiers.orm import Attachment, Dossier, DossierEvent, utcnow
+from dossiers.outbox import enqueue_notification
 from dossiers.service import (
     DossierError,
     DossierNotFound,
@@ -378,3 +385,69 @@ def cancel_open_supplements(session: Session, dossier: Dossier) -> int:
         count += 1
     session.flush()
     return count
+
+
+MAX_REASON_CHARS = 1000
+
+
+def rejection_text(dossier: Dossier, items: Sequence[str], reason: str) -> str:
+    """The citizen's message when an officer does not accept the supplement:
+    the reason, the documents to send again, how to send them."""
+    lines = [
+        f"Hồ sơ {dossier.code} ({dossier.procedure_name or dossier.procedure_code}): "
+        "giấy tờ bổ sung bạn gửi chưa được chấp nhận.",
+        f"Lý do: {reason}",
+    ]
+    if items:
+        lines.append("Vui lòng gửi lại:")
+        lines += [f"{index}. {name}" for index, name in enumerate(items, 1)]
+    lines.append(
+        "Bạn có thể gửi ảnh hoặc tệp PDF ngay trong cuộc trò chuyện này, "
+        "rồi nhắn “đã bổ sung xong”."
+    )
+    return "\n".join(lines)
+
+
+def reject_supplement(
+    session: Session, supplement_id: int, reason: str, *, actor: str
+) -> SupplementView:
+    """The officer refuses what the citizen sent for an open request.
+
+    `reason` is required (it is what the citizen reads). The request is
+    closed as "cancelled" (completed_by = `actor`), a new open request with
+    the same documents and the reason as its note takes its place, a history
+    event records the reason (status stays "need_supplement") and the citizen
+    is notified through the outbox, all in the caller's transaction. Returns
+    the NEW request. Raises `SupplementError` (empty reason), `SupplementClosed`.
+    """
+    why = clean_free_text(reason, max_chars=MAX_REASON_CHARS).strip()
+    if not why:
+        raise SupplementError(
+            "Vui lòng ghi lý do không chấp nhận giấy tờ bổ sung.", detail="empty reason"
+        )
+    old, dossier = _load_open(session, supplement_id)
+    now = utcnow()
+    actor = actor.strip()[:128]
+    old.status = "cancelled"
+    old.completed_by = actor
+    old.completed_at = now
+    items = list(old.items or ())
+    new = SupplementRequest(
+        dossier_id=dossier.id, status="open", items=items, note=why,
+        requested_by=actor, created_at=now,
+    )
+    session.add(new)
+    dossier.events.append(
+        DossierEvent(
+            status=dossier.status, actor=actor, created_at=now,
+            note=f"Không chấp nhận giấy tờ bổ sung ({len(old.parts)} tệp/câu trả lời). "
+            f"Lý do: {why}",
+        )
+    )
+    enqueue_notification(
+        session, dossier.channel, dossier.sender_id, rejection_text(dossier, items, why),
+        dossier_id=dossier.id, now=now,
+    )
+    session.flush()
+    log.info("supplement %d rejected by %s; request %d opened", old.id, actor, new.id)
+    return SupplementView.of(new, dossier)

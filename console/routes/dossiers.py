@@ -42,6 +42,7 @@ from console.web import (
 )
 from dossiers.codes import normalize_code
 from dossiers.orm import DOSSIER_STATUSES, Attachment, Dossier, Notification
+from dossiers.outbox import retry_notification
 from dossiers.service import (
     STATUS_LABELS,
     TRANSITIONS,
@@ -59,6 +60,9 @@ OFFICER_STATUSES = ("received", "processing", "completed", "rejected")
 MESSAGES = {
     "status": "Đã cập nhật trạng thái hồ sơ; công dân sẽ được thông báo.",
     "supplement": "Đã gửi yêu cầu bổ sung cho công dân.",
+    "retry": "Đã đặt gửi lại thông báo ngay.",
+    "retry_none": "Thông báo này không còn ở trạng thái “không gửi được”.",
+    "supplement_rejected": "Đã báo công dân giấy tờ bổ sung chưa đạt và lý do.",
 }
 
 
@@ -297,3 +301,56 @@ async def attachment_download(request: Request, code: str, attachment_id: int) -
         path, mime_type=mime or "application/octet-stream", filename=name,
         headers={"X-Content-Type-Options": "nosniff"},
     )
+
+
+@bp.post("/<code:str>/notifications/<notification_id:int>/retry")
+@requires("dossiers.read", "dossiers.change")
+async def notification_retry(request: Request, code: str, notification_id: int) -> HTTPResponse:
+    """Make a failed notification of a visible dossier due again now (audited
+    with its attempts and last error); the outbox dispatcher (push channels)
+    or the citizen's next pull (web chat, REST) delivers it."""
+    with db_session(request) as db:
+        found = _visible_dossier(request, db, code)
+        row = db.get(Notification, notification_id)
+        if found is None or row is None or row.dossier_id != found[0].id:
+            return error_page(request, 404, "Không tìm thấy thông báo.")
+        before = {"attempts": row.attempts, "last_error": (row.last_error or "")[:200]}
+        retried = retry_notification(db, notification_id)
+        if retried:
+            audit.record(
+                db, request.ctx.staff, "notification.retry", "dossier", found[0].code,
+                ip=client_ip(request), notification_id=notification_id, channel=row.channel,
+                **before,
+            )
+        target = found[0].code
+    return redirect_to(f"/dossiers/{target}", msg="retry" if retried else "retry_none")
+
+
+@bp.post("/<code:str>/supplement/<supplement_id:int>/reject")
+@requires("dossiers.read", "dossiers.change")
+async def supplement_reject(request: Request, code: str, supplement_id: int) -> HTTPResponse:
+    """Refuse what the citizen sent for the open supplement request, with a
+    mandatory reason the citizen receives through the outbox (audited)."""
+    sup = _supplements()
+    if sup is None:
+        return error_page(request, 404, "Chức năng yêu cầu bổ sung chưa có.")
+    reason = form_value(request, "reason")
+    if not reason:
+        return _detail(request, code, status=400,
+                       error="Không chấp nhận giấy tờ bổ sung phải có lý do.")
+    try:
+        with db_session(request) as db:
+            found = _visible_dossier(request, db, code)
+            current = None if found is None else sup.open_supplement(db, found[0].code)
+            if found is None or current is None or current.id != supplement_id:
+                return error_page(request, 404, "Không tìm thấy yêu cầu bổ sung đang chờ.")
+            view = sup.reject_supplement(db, supplement_id, reason, actor=_actor(request))
+            audit.record(
+                db, request.ctx.staff, "dossier.supplement_reject", "dossier", found[0].code,
+                ip=client_ip(request), supplement_id=supplement_id, reopened_as=view.id,
+                parts=len(current.parts), reason_chars=len(reason),
+            )
+            target = found[0].code
+    except DossierError as exc:
+        return _detail(request, code, error=exc.message_vi, status=409)
+    return redirect_to(f"/dossiers/{target}", msg="supplement_rejected")
