@@ -43,7 +43,7 @@ def _file(key: str, reference: str | None = None) -> str:
         lambda c: f"tra cứu hồ sơ {c.lower().replace('-', ' – ')} giúp tôi",
     ],
 )
-def test_our_code_typed_loosely(dispatcher, domain, typed) -> None:  # type: ignore[no-untyped-def]
+def test_our_code_typed_loosely(dispatcher, domain, typed) -> None:
     code = _file(f"k-loose-{id(typed)}")
     text = typed(code)
     run(
@@ -55,7 +55,7 @@ def test_our_code_typed_loosely(dispatcher, domain, typed) -> None:  # type: ign
     assert code in texts(dispatcher) and "Lịch sử xử lý" in texts(dispatcher)
 
 
-def test_national_code_of_a_delivered_dossier(dispatcher, domain) -> None:  # type: ignore[no-untyped-def]
+def test_national_code_of_a_delivered_dossier(dispatcher, domain) -> None:
     code = _file("k-national", reference=NATIONAL)
     text = "tra cứu hồ sơ 000.00.10.h12–251120–0003"
     tracker = make_tracker(
@@ -67,14 +67,14 @@ def test_national_code_of_a_delivered_dossier(dispatcher, domain) -> None:  # ty
     assert slot_events(events)["dossier_code"] == code
 
 
-def test_unknown_national_code_without_integration(dispatcher, domain, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_national_code_without_integration(dispatcher, domain, monkeypatch) -> None:
     monkeypatch.delenv("TTHC_SUBMISSION_BACKEND", raising=False)
     tracker = make_tracker("000.00.10.H12-251120-0999", "check_status", sender_id="x")
     run(ActionCheckStatus(), dispatcher, tracker, domain)
     assert "Cổng dịch vụ công" in texts(dispatcher)
 
 
-def test_unknown_national_code_asks_the_one_stop_shop(  # type: ignore[no-untyped-def]
+def test_unknown_national_code_asks_the_one_stop_shop(
     dispatcher, domain, monkeypatch, tmp_path: Path
 ) -> None:
     shop = OneStopShop(tmp_path / "shop")
@@ -125,7 +125,7 @@ def test_unknown_national_code_asks_the_one_stop_shop(  # type: ignore[no-untype
         shop.close()
 
 
-def test_thanks_is_not_a_code(dispatcher, domain) -> None:  # type: ignore[no-untyped-def]
+def test_thanks_is_not_a_code(dispatcher, domain) -> None:
     run(
         ActionCheckStatus(),
         dispatcher,

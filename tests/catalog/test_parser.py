@@ -41,7 +41,7 @@ def raw_records() -> dict[str, RawRecord]:
 def parsed(raw_records: dict[str, RawRecord]) -> dict[str, Procedure]:
     """Lazily parsed records: `parsed[code]` parses on first access."""
 
-    class _Lazy(dict):  # type: ignore[type-arg]
+    class _Lazy(dict):
         def __missing__(self, code: str) -> Procedure:
             self[code] = parse_record(raw_records[code])
             return self[code]

@@ -292,7 +292,7 @@ def test_zalo_signed_events_never_5xx_nor_traceback(web_server, text, name, mess
         "sender": {"id": "u1"},
         "message": message if isinstance(message, dict) else {"text": text},
     }
-    body["message"]["msg_id"] = uuid.uuid4().hex  # type: ignore[index]
+    body["message"]["msg_id"] = uuid.uuid4().hex
     raw = json.dumps(body).encode()
     signature = event_signature("77", raw, body["timestamp"], "k")
     with watched_logs() as log, httpx.Client(timeout=30) as client:

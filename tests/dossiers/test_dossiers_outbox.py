@@ -72,7 +72,7 @@ def rows(factory: sessionmaker) -> list[Notification]:
         return list(session.execute(select(Notification).order_by(Notification.id)).scalars())
 
 
-def dispatcher(factory: sessionmaker, sender: RecordingSender, **kwargs) -> OutboxDispatcher:  # type: ignore[no-untyped-def]
+def dispatcher(factory: sessionmaker, sender: RecordingSender, **kwargs) -> OutboxDispatcher:
     kwargs.setdefault("jitter", 0.0)
     return OutboxDispatcher(factory, {"telegram": sender}, **kwargs)
 
@@ -208,7 +208,7 @@ def test_crash_looping_message_ends_failed(factory: sessionmaker) -> None:
     assert row.status == "failed" and "lease expired" in row.last_error
 
 
-def test_two_dispatchers_deliver_each_message_once(db, factory: sessionmaker) -> None:  # type: ignore[no-untyped-def]
+def test_two_dispatchers_deliver_each_message_once(db, factory: sessionmaker) -> None:
     total = 40
     add_notifications(factory, total)
     sender = RecordingSender(delay=0.005)
@@ -267,7 +267,7 @@ def test_run_forever_survives_errors(factory: sessionmaker) -> None:
     outbox = dispatcher(factory, RecordingSender())
     calls = []
 
-    def broken(now=None):  # type: ignore[no-untyped-def]
+    def broken(now=None):
         calls.append(1)
         raise RuntimeError("database down")
 
@@ -283,6 +283,6 @@ def test_run_forever_survives_errors(factory: sessionmaker) -> None:
 
 def test_invalid_configuration() -> None:
     with pytest.raises(ValueError):
-        OutboxDispatcher(None, {}, max_attempts=0)  # type: ignore[arg-type]
+        OutboxDispatcher(None, {}, max_attempts=0)
     with pytest.raises(ValueError):
-        OutboxDispatcher(None, {}, lease=timedelta(0))  # type: ignore[arg-type]
+        OutboxDispatcher(None, {}, lease=timedelta(0))

@@ -31,7 +31,7 @@ from dossiers.service import (
 from dossiers.validation import ValidationError
 
 
-def make_request(key: str = "key-1", sender: str = "tg-1001", **overrides) -> SubmissionRequest:  # type: ignore[no-untyped-def]
+def make_request(key: str = "key-1", sender: str = "tg-1001", **overrides) -> SubmissionRequest:
     values = {
         "idempotency_key": key,
         "procedure_code": "1.001193",
@@ -54,12 +54,12 @@ def make_request(key: str = "key-1", sender: str = "tg-1001", **overrides) -> Su
     return SubmissionRequest(**values)
 
 
-def submit(factory: sessionmaker, **kwargs) -> str:  # type: ignore[no-untyped-def]
+def submit(factory: sessionmaker, **kwargs) -> str:
     with session_scope(factory) as session:
         return submit_dossier(session, make_request(**kwargs)).code
 
 
-def count(factory: sessionmaker, model) -> int:  # type: ignore[no-untyped-def]
+def count(factory: sessionmaker, model) -> int:
     with session_scope(factory) as session:
         return session.execute(select(func.count()).select_from(model)).scalar_one()
 
@@ -146,7 +146,7 @@ def test_from_form_builds_request(factory: sessionmaker) -> None:
         assert dossier.extra == {"child_name": "Nguyễn Minh Khang"}
 
 
-def test_two_sessions_racing_on_one_key(db, factory: sessionmaker) -> None:  # type: ignore[no-untyped-def]
+def test_two_sessions_racing_on_one_key(db, factory: sessionmaker) -> None:
     """Session A inserts and holds its transaction open; B (another engine, as
     another process) submits the same key, blocks on the unique index / write
     lock, then loses and must return A's dossier."""
@@ -177,7 +177,7 @@ def test_two_sessions_racing_on_one_key(db, factory: sessionmaker) -> None:  # t
     assert count(factory, DossierEvent) == 1
 
 
-def test_many_threads_racing_on_one_key(db, factory: sessionmaker) -> None:  # type: ignore[no-untyped-def]
+def test_many_threads_racing_on_one_key(db, factory: sessionmaker) -> None:
     barrier = threading.Barrier(6)
     codes: list[str] = []
     errors: list[BaseException] = []
@@ -356,7 +356,7 @@ def test_notification_content(factory: sessionmaker) -> None:
         assert "001090012345" not in last.text and "0912345678" not in last.text
 
 
-def test_concurrent_status_changes_do_not_both_pass(db, factory: sessionmaker) -> None:  # type: ignore[no-untyped-def]
+def test_concurrent_status_changes_do_not_both_pass(db, factory: sessionmaker) -> None:
     code = submit(factory)
     barrier = threading.Barrier(4)
     outcomes: list[str] = []

@@ -81,7 +81,7 @@ def test_request_needs_items_or_note_and_processing(factory: sessionmaker) -> No
     with pytest.raises(SupplementError), session_scope(factory) as session:
         request_supplement(session, code, ["  "], actor="officer:1")
     with pytest.raises(SupplementError), session_scope(factory) as session:
-        request_supplement(session, code, "Bản sao CCCD", actor="officer:1")  # type: ignore[arg-type]
+        request_supplement(session, code, "Bản sao CCCD", actor="officer:1")
     with pytest.raises(SupplementError), session_scope(factory) as session:
         request_supplement(session, code, [f"giấy {i}" for i in range(30)], actor="officer:1")
     with session_scope(factory) as session:
@@ -160,7 +160,7 @@ def test_foreign_or_taken_attachment_is_refused(factory: sessionmaker) -> None:
         add_answer(session, supplement_id, " \x00 ")
 
 
-def test_procedure_documents_from_the_catalog(catalog_db) -> None:  # type: ignore[no-untyped-def]
+def test_procedure_documents_from_the_catalog(catalog_db) -> None:
     with session_scope(catalog_db.new_factory()) as session:
         names = supplements.procedure_documents(session, "1.001193")
         assert names and all(isinstance(n, str) and n for n in names)

@@ -37,7 +37,7 @@ def tracker_url(servers: Servers) -> str:
     return f"sqlite:///{directory / 'tracker.db'}"
 
 
-def shoot(page, name: str, *, full_page: bool = False) -> None:  # type: ignore[no-untyped-def]
+def shoot(page, name: str, *, full_page: bool = False) -> None:
     directory = screenshot_dir()
     if directory is not None:
         directory.mkdir(parents=True, exist_ok=True)

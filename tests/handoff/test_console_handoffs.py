@@ -32,7 +32,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, TestD
             yield base, database
 
 
-def _factory(database: TestDatabase):  # type: ignore[no-untyped-def]
+def _factory(database: TestDatabase):
     return make_session_factory(database.new_engine())
 
 

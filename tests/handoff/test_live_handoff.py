@@ -61,7 +61,7 @@ class Live:
         tracker = self._json(self.rasa + f"/conversations/{sender}/tracker?token={self.token}")
         return tracker["events"]
 
-    def factory(self):  # type: ignore[no-untyped-def]
+    def factory(self):
         return make_session_factory(self.database.new_engine())
 
 
@@ -136,7 +136,7 @@ def test_rest_citizen_officer_takes_over_and_the_assistant_is_silent(live: Live)
     assert "giấy tờ" in texts(live.say(citizen, QUESTION)).lower()
 
 
-def shoot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+def shoot(page, name: str) -> None:
     """`TTHC_CONSOLE_SCREENSHOTS=docs` refreshes the README's pictures."""
     directory = screenshot_dir()
     if directory is not None:

@@ -42,7 +42,7 @@ CARD = [
 
 def test_no_candidates_is_none_and_garbage_is_ignored() -> None:
     assert resolve([]).outcome is Outcome.NONE
-    assert resolve([{"code": 3}, {"score": "x"}, None, "junk"]).outcome is Outcome.NONE  # type: ignore[list-item]
+    assert resolve([{"code": 3}, {"score": "x"}, None, "junk"]).outcome is Outcome.NONE
     assert resolve([cand("1.000001", "x", 20.0)]).outcome is Outcome.NONE
 
 

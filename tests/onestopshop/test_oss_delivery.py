@@ -42,7 +42,7 @@ def shop(tmp_path: Path) -> Iterator[OneStopShop]:
     server.close()
 
 
-def worker(factory: sessionmaker, url: str, **kwargs) -> DeliveryWorker:  # type: ignore[no-untyped-def]
+def worker(factory: sessionmaker, url: str, **kwargs) -> DeliveryWorker:
     backend = HttpBackend(url, timeout=2, retries=0)
     return DeliveryWorker(factory, backend, jitter=0, **kwargs)
 

@@ -54,7 +54,7 @@ def new_dossier(factory: sessionmaker, reference: str | None = None) -> str:
         return dossier.code
 
 
-def event(event_id: str, status: str, minutes: int = 0, **extra) -> bytes:  # type: ignore[no-untyped-def]
+def event(event_id: str, status: str, minutes: int = 0, **extra) -> bytes:
     body = {
         "event_id": event_id,
         "status": status,
@@ -249,7 +249,7 @@ def api(tmp_path: Path) -> Iterator[tuple[str, sessionmaker, object]]:
 
 
 @pytest.mark.slow
-def test_http_api_end_to_end(api) -> None:  # type: ignore[no-untyped-def]
+def test_http_api_end_to_end(api) -> None:
     url, factory, creds = api
     code = new_dossier(factory)
     signed = {"client": creds.name, "secret": creds.hmac_secret}

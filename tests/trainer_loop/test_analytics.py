@@ -33,7 +33,7 @@ def _noon(day: date) -> float:
     return datetime(day.year, day.month, day.day, 12, tzinfo=VIETNAM_TZ).timestamp()
 
 
-def _fill(tracker: FakeTracker, factory) -> None:  # type: ignore[no-untyped-def]
+def _fill(tracker: FakeTracker, factory) -> None:
     tracker.at(_noon(DAY1))
     tracker.user("r1", "lệ phí làm căn cước", "ask_fee", 0.95, procedure="1.014061")
     tracker.user("r1", "cảm ơn", "thank", 0.99)

@@ -35,7 +35,7 @@ def _conversation(tracker: FakeTracker, sender: str, days_ago: float) -> None:
     tracker.bot(sender, "Xin lỗi, tôi chưa hiểu.")
 
 
-def _setup(tracker: FakeTracker, factory) -> None:  # type: ignore[no-untyped-def]
+def _setup(tracker: FakeTracker, factory) -> None:
     _conversation(tracker, "old-plain", 100)      # ended, no dossier: handled
     _conversation(tracker, "recent-plain", 10)    # too recent
     _conversation(tracker, "old-filer", 100)      # has a dossier: longer period, kept
