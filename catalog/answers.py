@@ -149,7 +149,7 @@ def _unwrap(curated: object) -> tuple[Procedure, object | None]:
     """Accept a CuratedProcedure or a bare Procedure."""
     if isinstance(curated, Procedure):
         return curated, None
-    procedure = curated.procedure  # type: ignore[attr-defined]
+    procedure = curated.procedure  # type: ignore[attr-defined]  # duck-typed CuratedProcedure
     return procedure, getattr(curated, "fee_correction", None)
 
 

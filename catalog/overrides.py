@@ -275,7 +275,7 @@ def _record_fields(record: Any) -> tuple[str, str, str, str]:
         )
     if isinstance(record, tuple):
         padded = (*record, "", "", "", "")[:4]
-        return tuple("" if v is None else str(v) for v in padded)  # type: ignore[return-value]
+        return tuple("" if v is None else str(v) for v in padded)  # type: ignore[return-value]  # always 4 items
     return (
         str(getattr(record, "code", "") or ""),
         str(getattr(record, "name", "") or ""),

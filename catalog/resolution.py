@@ -372,7 +372,7 @@ def _triples(candidates: Iterable[Any]) -> list[tuple[str, str, float]]:
             name = getattr(item, "name", None)
             score = getattr(item, "score", None)
         try:
-            value = float(score)  # type: ignore[arg-type]
+            value = float(score)  # type: ignore[arg-type]  # any object: ValueError/TypeError caught below
         except (TypeError, ValueError):
             continue
         if isinstance(code, str) and code:

@@ -96,7 +96,7 @@ def requires(*permissions: str) -> Callable[[Handler], Handler]:
                 return error_page(request, 403, "Vai trò của bạn không được phép xem trang này.")
             return await handler(request, *args, **kwargs)
 
-        guarded.__console_permissions__ = tuple(permissions)  # type: ignore[attr-defined]
+        guarded.__console_permissions__ = tuple(permissions)  # type: ignore[attr-defined]  # route marker attribute
         return guarded
 
     return decorator
@@ -105,7 +105,7 @@ def requires(*permissions: str) -> Callable[[Handler], Handler]:
 def public(handler: Handler) -> Handler:
     """Mark a route that needs no login (login page, health check). The app
     refuses to start with a route that is neither `requires(...)` nor `public`."""
-    handler.__console_public__ = True  # type: ignore[attr-defined]
+    handler.__console_public__ = True  # type: ignore[attr-defined]  # route marker attribute
     return handler
 
 

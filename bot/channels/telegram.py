@@ -298,7 +298,7 @@ class TelegramBridge:
             cleaned, cut = clean_inbound_text(text)
             meta = {"cut": True} if cut else {}
             return InboundMessage(
-                CHANNEL_NAME, sender, kind, cleaned, is_group=group, raw_kind=kind,  # type: ignore[arg-type]
+                CHANNEL_NAME, sender, kind, cleaned, is_group=group, raw_kind=kind,  # type: ignore[arg-type]  # make() gets literal kinds
                 metadata=meta, **extra,
             )
 
@@ -322,7 +322,7 @@ class TelegramBridge:
         if message.contact is not None:
             return make("contact", caption, phone=message.contact.phone_number or "")
         if message.location is not None or message.venue is not None:
-            location = message.location or message.venue.location  # type: ignore[union-attr]
+            location = message.location or message.venue.location  # type: ignore[union-attr]  # venue set if no location
             return make("location", caption, location=(location.latitude, location.longitude))
         if message.sticker is not None:
             return make("sticker")

@@ -141,7 +141,7 @@ def inbound_from_event(event: Mapping[str, Any], sender_id: str) -> InboundMessa
     return InboundMessage(
         CHANNEL_NAME,
         sender_id,
-        kind,  # type: ignore[arg-type]
+        kind,  # type: ignore[arg-type]  # str from the event table, one of the kinds
         text,
         attachment=attachment,
         location=location,

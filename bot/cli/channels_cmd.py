@@ -40,7 +40,7 @@ def _notify(args: argparse.Namespace) -> int:
     senders = senders_from_env()
     if not senders:
         raise CommandError("no channel configured: set TELEGRAM_BOT_TOKEN and/or ZALO_*")
-    dispatcher = OutboxDispatcher(factory, senders)  # type: ignore[arg-type]
+    dispatcher = OutboxDispatcher(factory, senders)  # type: ignore[arg-type]  # senders_from_env says dict[str, object]
     if args.once:
         delivered = dispatcher.dispatch_once()
         print(f"delivered {delivered} notification(s)")

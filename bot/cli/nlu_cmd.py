@@ -25,7 +25,7 @@ try:
     from bot.cli import CommandError
 except ImportError:  # pragma: no cover - only when run without the lead's CLI package
 
-    class CommandError(Exception):  # type: ignore[no-redef]
+    class CommandError(Exception):  # type: ignore[no-redef]  # stand-in when bot.cli is absent
         def __init__(self, message: str, status: int = 1) -> None:
             super().__init__(message)
             self.status = status

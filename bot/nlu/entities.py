@@ -34,7 +34,7 @@ from bot.nlu.normalize import normalize_with_offsets
 try:  # the canonical definition, owned by the dossier store
     from dossiers import codes as _dossier_codes
 except ImportError:  # pragma: no cover - only while dossiers/ is not in the tree
-    _dossier_codes = None  # type: ignore[assignment]
+    _dossier_codes = None  # type: ignore[assignment]  # optional module, None-checked at use
 
 # Crockford-style alphabet of dossier codes: no I, L, O, U (they read as 1, 1, 0, V).
 DOSSIER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
