@@ -27,13 +27,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
 from actions import common as c
+from core.wording import say
 from dossiers.validation import ValidationError
 
 log = logging.getLogger(__name__)
 
 FAILURES_SLOT = "form_failures"
 MAX_FAILURES = 3
-GENERIC_REASK = "Tôi chưa hiểu thông tin bạn nhập. Vui lòng nhập lại giúp tôi."
+GENERIC_REASK = say("dossier.generic_reask")
 
 
 class TthcFormValidationAction(FormValidationAction):
@@ -57,11 +58,10 @@ class TthcFormValidationAction(FormValidationAction):
 
     def offer_human(self, slot: str, dispatcher: CollectingDispatcher) -> None:
         dispatcher.utter_message(
-            text="Có vẻ mục này đang gây khó khăn cho bạn. Bạn có thể nhập lại, "
-            "hoặc để cán bộ hỗ trợ trực tiếp.",
+            text=say("dossier.struggling"),
             buttons=[
-                c.button("👤 Gặp cán bộ", c.intent_payload("human_handoff")),
-                c.button("❌ Hủy hồ sơ", c.intent_payload("cancel")),
+                c.button(say("button.human"), c.intent_payload("human_handoff")),
+                c.button(say("dossier.cancel_dossier_button"), c.intent_payload("cancel")),
             ],
         )
 

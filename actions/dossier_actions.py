@@ -36,6 +36,7 @@ from actions import common as c
 from actions.custom_forms import FAILURES_SLOT, TthcFormValidationAction
 from actions.procedure_actions import utter_choice
 from bot.channels.inbound import deep_link_payload_for_procedure, is_group_sender
+from core.wording import say
 from dossiers import forms
 from dossiers.validation import ValidationError, mask_citizen_id
 
@@ -90,7 +91,7 @@ def _procedure_name(code: str | None) -> str:
 
 def _display(spec: forms.FieldSpec, value: Any) -> str:
     if value == SKIPPED:
-        return "(bỏ qua)"
+        return say("dossier.skipped_value")
     if spec.type == "citizen_id":
         return mask_citizen_id(value)  # only the last 4 digits on screen
     if spec.type == "date" and isinstance(value, str):
@@ -138,10 +139,7 @@ def _find_edit_field(text: str, code: str | None) -> str | None:
 # ---------------------------------------------------------------------------
 
 
-GROUP_INVITE_TEXT = (
-    "Nộp hồ sơ cần thông tin cá nhân (số căn cước, số điện thoại…), nên mình chỉ làm việc "
-    "này trong tin nhắn riêng. Bạn bấm “Nhắn riêng” để tiếp tục nhé."
-)
+GROUP_INVITE_TEXT = say("dossier.group_invite")
 
 
 def invite_to_private_chat(dispatcher: CollectingDispatcher, code: str | None) -> None:
@@ -180,13 +178,12 @@ class ActionStartDossier(Action):
         ]
         if code and catalog.get_curated_procedure(code) is not None:
             dispatcher.utter_message(
-                text=f"Mình cùng nộp hồ sơ “{_procedure_name(code)}” (mã {code}) nhé. "
-                "Bạn có thể gõ “hủy” bất cứ lúc nào để dừng."
+                text=say("dossier.start_for", name=_procedure_name(code), code=code)
             )
             events.append(SlotSet(PROCEDURE_SLOT, code))
         else:
             dispatcher.utter_message(
-                text="Mình cùng nộp hồ sơ nhé. Bạn có thể gõ “hủy” bất cứ lúc nào để dừng."
+                text=say("dossier.start")
             )
         return events
 
@@ -217,23 +214,22 @@ class ValidateDossierForm(TthcFormValidationAction):
                     return {PROCEDURE_SLOT: code, c.SLOT_PROCEDURE: code}
         text = value if isinstance(value, str) else ""
         if not text.strip() or len(text) > 300:
-            raise ValidationError("Bạn muốn nộp hồ sơ cho thủ tục nào? Vui lòng gõ tên thủ tục.")
+            raise ValidationError(say("dossier.which_procedure"))
         hits: list[dict[str, Any]] = [
             {"code": h.code, "name": h.name, "score": float(h.score)}
             for h in catalog.search(text, limit=c.MAX_OPTIONS)
         ]
         if hits and hits[0]["score"] >= c.CONFIDENT_SCORE and not c.is_ambiguous(hits):
             code = hits[0]["code"]
-            dispatcher.utter_message(text=f"Thủ tục: {hits[0]['name']} (mã {code}).")
+            dispatcher.utter_message(
+                text=say("dossier.procedure_found", name=hits[0]["name"], code=code)
+            )
             return {PROCEDURE_SLOT: code, c.SLOT_PROCEDURE: code}
         close = c.close_candidates(hits)
         if close:
-            utter_choice(dispatcher, close, "Bạn muốn nộp hồ sơ cho thủ tục nào dưới đây?")
+            utter_choice(dispatcher, close, say("dossier.which_of_these"))
             return {PROCEDURE_SLOT: None, "__no_failure__": True}
-        raise ValidationError(
-            "Tôi chưa tìm thấy thủ tục này. Vui lòng gõ lại tên thủ tục, "
-            "ví dụ “đăng ký khai sinh”, “đăng ký tạm trú”."
-        )
+        raise ValidationError(say("dossier.procedure_not_found"))
 
     async def validate_any_slot(
         self,
@@ -267,8 +263,8 @@ class ValidateDossierForm(TthcFormValidationAction):
             field = _find_edit_field(text, code) if len(text) < 100 else None
         if field and field != CONFIRM_SLOT:
             spec = forms.field_by_name(code or "", field)
-            label = spec.label if spec else "thủ tục"
-            dispatcher.utter_message(text=f"Được, mình nhập lại mục “{label}” nhé.")
+            label = spec.label if spec else say("dossier.edit_field_default_label")
+            dispatcher.utter_message(text=say("dossier.edit_field", label=label))
             return {field: None, CONFIRM_SLOT: None, "__no_failure__": True}
         intent = c.latest_intent(tracker)
         folded = c.fold(text).strip(" .!")
@@ -276,13 +272,10 @@ class ValidateDossierForm(TthcFormValidationAction):
             return {CONFIRM_SLOT: CONFIRMED}
         if intent == "deny":
             dispatcher.utter_message(
-                text="Bạn muốn sửa mục nào? Chọn nút “Sửa …” hoặc gõ “sửa <tên mục>”, "
-                "hoặc “Hủy” để dừng."
+                text=say("dossier.which_edit")
             )
             return {CONFIRM_SLOT: None, "__no_failure__": True}
-        raise ValidationError(
-            "Vui lòng chọn “Xác nhận” để nộp, “Sửa …” để sửa một mục, hoặc “Hủy” để dừng."
-        )
+        raise ValidationError(say("dossier.confirm_how"))
 
 
 # ---------------------------------------------------------------------------
@@ -307,11 +300,11 @@ class ActionAskFieldBase(Action, ABC):
     ) -> list[EventType]:
         spec = forms.field_by_name(tracker.get_slot(PROCEDURE_SLOT) or "", self.slot_name)
         if spec is None:  # should not happen: required_slots come from the same data
-            dispatcher.utter_message(text="Vui lòng cung cấp thông tin tiếp theo.")
+            dispatcher.utter_message(text=say("dossier.next_field"))
             return []
         buttons = [c.button(choice, choice) for choice in spec.choices]
         if not spec.required:
-            buttons.append(c.button("Bỏ qua", "bỏ qua"))
+            buttons.append(c.button(say("dossier.skip_button"), "bỏ qua"))
         dispatcher.utter_message(text=spec.prompt, buttons=buttons)
         return []
 
@@ -337,7 +330,7 @@ class ActionAskDossierProcedure(Action):
             for code, name in list(forms.form_procedures().items())[:8]
         ]
         dispatcher.utter_message(
-            text="Bạn muốn nộp hồ sơ cho thủ tục nào? Chọn bên dưới hoặc gõ tên thủ tục.",
+            text=say("dossier.choose_procedure"),
             buttons=buttons,
         )
         return []
@@ -353,21 +346,24 @@ class ActionAskDossierConfirmed(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         code = tracker.get_slot(PROCEDURE_SLOT) or ""
-        lines = ["Vui lòng kiểm tra lại thông tin hồ sơ:", f"• Thủ tục: {_procedure_name(code)}"]
-        buttons = [c.button("✅ Xác nhận", c.intent_payload("affirm"))]
+        lines = [
+            say("dossier.summary_heading"),
+            say("dossier.summary_procedure", name=_procedure_name(code)),
+        ]
+        buttons = [c.button(say("dossier.confirm_button"), c.intent_payload("affirm"))]
         for spec in forms.fields_for(code):
             value = tracker.get_slot(spec.name)
             if value is None:
                 continue
-            lines.append(f"• {spec.label}: {_display(spec, value)}")
+            lines.append(say("dossier.summary_line", label=spec.label, value=_display(spec, value)))
             buttons.append(
                 c.button(
-                    f"Sửa {spec.label.lower()}",
+                    say("dossier.edit_button", label=spec.label.lower()),
                     c.intent_payload("inform", {"edit_field": spec.name}),
                 )
             )
-        buttons.append(c.button("❌ Hủy", c.intent_payload("cancel")))
-        lines.append("Bấm “Xác nhận” để nộp, “Sửa …” để sửa một mục, hoặc “Hủy” để dừng.")
+        buttons.append(c.button(say("dossier.cancel_button"), c.intent_payload("cancel")))
+        lines.append(say("dossier.summary_footer"))
         dispatcher.utter_message(text="\n".join(lines), buttons=buttons)
         return []
 
@@ -406,8 +402,7 @@ class ActionSubmitDossier(Action):
         if form_id and form_id == tracker.get_slot(SUBMITTED_FORM_SLOT) and last_code:
             # Repeated "Xác nhận": answer with the same dossier, file nothing.
             dispatcher.utter_message(
-                text=f"Hồ sơ này đã được nộp rồi, mã hồ sơ của bạn là {last_code}. "
-                "Tôi không tạo thêm hồ sơ mới."
+                text=say("dossier.already_filed", code=last_code)
             )
             return []
         if is_group_sender(tracker.sender_id):
@@ -416,7 +411,7 @@ class ActionSubmitDossier(Action):
         code = tracker.get_slot(PROCEDURE_SLOT)
         if tracker.get_slot(CONFIRM_SLOT) != CONFIRMED or not code:
             dispatcher.utter_message(
-                text="Chưa có hồ sơ nào chờ xác nhận. Gõ “nộp hồ sơ” để bắt đầu."
+                text=say("dossier.nothing_to_confirm")
             )
             return []
         values = {}
@@ -437,7 +432,7 @@ class ActionSubmitDossier(Action):
                 dossier_code = dossier.code
         except ValidationError as exc:
             dispatcher.utter_message(
-                text=f"Hồ sơ chưa được nộp: {exc.message_vi} Gõ “nộp hồ sơ” để làm lại."
+                text=say("dossier.not_filed", reason=exc.message_vi)
             )
             return []
         except DossierError as exc:
@@ -446,17 +441,14 @@ class ActionSubmitDossier(Action):
         except Exception:
             log.exception("dossier submission failed")
             dispatcher.utter_message(
-                text="Hệ thống đang bận nên hồ sơ chưa được nộp. Bạn gõ “xác nhận” sau ít phút "
-                "để thử lại — hồ sơ sẽ không bị nộp trùng."
+                text=say("dossier.busy")
             )
             return []
         dispatcher.utter_message(
-            text=f"✅ Đã nộp hồ sơ “{_procedure_name(code)}” thành công.\n"
-            f"Mã hồ sơ của bạn: {dossier_code}\n"
-            "Hãy lưu lại mã này để tra cứu tình trạng (gửi mã cho tôi bất cứ lúc nào).",
+            text=say("dossier.filed", name=_procedure_name(code), code=dossier_code),
             buttons=[
                 c.button(
-                    "🔎 Tra cứu hồ sơ",
+                    say("button.check_status"),
                     c.intent_payload("check_status", {"dossier_code": dossier_code}),
                 )
             ],
@@ -492,19 +484,18 @@ class ActionCancelDossier(Action):
             tracker
         ):
             dispatcher.utter_message(
-                text="Bạn có chắc muốn hủy hồ sơ này không? Các thông tin bạn đã nhập sẽ "
-                "bị xóa và không được lưu lại.",
+                text=say("dossier.cancel_confirm"),
                 buttons=[
-                    c.button("❌ Hủy hồ sơ", c.intent_payload("cancel")),
-                    c.button("↩️ Tiếp tục nhập", "tiếp tục"),
+                    c.button(say("dossier.cancel_dossier_button"), c.intent_payload("cancel")),
+                    c.button(say("dossier.continue_button"), "tiếp tục"),
                 ],
             )
             # Keep the form: listen for the answer instead of deactivating it.
             return [SlotSet(CANCEL_PENDING_SLOT, True), FollowupAction("action_listen")]
         if form_running:
             dispatcher.utter_message(
-                text="Đã hủy việc nộp hồ sơ. Thông tin bạn vừa nhập không được lưu lại."
+                text=say("dossier.cancelled_form")
             )
         else:
-            dispatcher.utter_message(text="Đã hủy. Bạn cần tôi giúp gì thêm không?")
+            dispatcher.utter_message(text=say("dossier.cancelled"))
         return [*_reset_form_events(), SlotSet(FORM_ID_SLOT, None)]

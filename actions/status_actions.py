@@ -25,6 +25,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import common as c
+from core.wording import say
 from dossiers.codes import parse_any_code
 
 log = logging.getLogger(__name__)
@@ -37,14 +38,16 @@ _LAST4_RE = re.compile(r"(?<!\d)(\d{4})(?!\d)|(?<!\d)0\d{9}(?!\d)")
 def _format_history(view: Any) -> str:
     lines = [view.summary_vi()]
     if view.events:
-        lines.append("Lịch sử xử lý:")
+        lines.append(say("status.history_heading"))
         for event in view.events:
             when = event.created_at
             if when.tzinfo is None:
                 when = when.replace(tzinfo=timezone.utc)
-            note = f" — {event.note}" if event.note else ""
+            note = say("status.history_note", note=event.note) if event.note else ""
             stamp = f"{when.astimezone(VIETNAM_TZ):%H:%M %d/%m/%Y}"
-            lines.append(f"• {stamp}: {event.status_label}{note}")
+            lines.append(
+                say("status.history_line", when=stamp, status=event.status_label, note=note)
+            )
     return "\n".join(lines)
 
 
@@ -90,20 +93,17 @@ def _remote_status(code: str, digits: str) -> str:
         found = backend.lookup(code, digits) if hasattr(backend, "lookup") else None
     except (BackendError, ValueError):
         log.warning("one-stop-shop look-up unavailable", exc_info=True)
-        return (
-            "Hệ thống một cửa đang tạm thời không trả lời nên tôi chưa tra cứu được hồ sơ "
-            f"{code}. Bạn vui lòng thử lại sau ít phút."
-        )
+        return say("status.remote_unavailable", code=code)
     if found is None:
         return AccessDenied.message_vi
-    lines = [f"Hồ sơ {found.reference} (hệ thống một cửa)"]
+    lines = [say("status.remote_heading", reference=found.reference)]
     if found.procedure_name:
-        lines[0] += f": {found.procedure_name}"
-    lines.append(f"Trạng thái: {status_label(found.status)}")
+        lines[0] += say("status.remote_procedure", name=found.procedure_name)
+    lines.append(say("status.remote_status", status=status_label(found.status)))
     if found.updated_at:
-        lines.append(f"Cập nhật: {found.updated_at}")
+        lines.append(say("status.remote_updated", when=found.updated_at))
     if found.note:
-        lines.append(f"Ghi chú: {found.note}")
+        lines.append(say("status.remote_note", note=found.note))
     return "\n".join(lines)
 
 
@@ -127,8 +127,7 @@ class ActionCheckStatus(Action):
             digits = _last4(c.latest_text(tracker))
             if digits is None:
                 dispatcher.utter_message(
-                    text="Tôi chưa nhận được 4 chữ số. "
-                    "Khi cần tra cứu lại, bạn gửi lại mã hồ sơ nhé."
+                    text=say("status.no_digits")
                 )
                 return reset
             if _is_national(pending):
@@ -149,9 +148,7 @@ class ActionCheckStatus(Action):
         if code is None:
             if c.latest_entity(tracker, "dossier_code"):
                 dispatcher.utter_message(
-                    text="Mã hồ sơ chưa đúng định dạng. Mã có dạng HS-XXXX-XXXX "
-                    "(ví dụ HS-7K2M-Q9XD) hoặc mã của hệ thống một cửa "
-                    "(ví dụ 000.00.10.H12-251120-0003)."
+                    text=say("status.bad_code")
                 )
                 return reset
             return self._list_own(dispatcher, sender, channel, list_dossiers) + reset
@@ -161,15 +158,10 @@ class ActionCheckStatus(Action):
 
             if not delivery_enabled():
                 dispatcher.utter_message(
-                    text=f"Tôi không tìm thấy hồ sơ {code}. Tôi chỉ tra cứu được hồ sơ nộp qua "
-                    "trợ lý này; với hồ sơ nộp trực tiếp, bạn tra cứu trên Cổng dịch vụ công "
-                    "hoặc liên hệ bộ phận một cửa nơi đã nộp."
+                    text=say("status.national_not_found", code=code)
                 )
                 return reset
-            dispatcher.utter_message(
-                text="Để bảo vệ thông tin cá nhân, vui lòng cho biết 4 số cuối của số điện thoại "
-                f"đã khai trong hồ sơ {code}."
-            )
+            dispatcher.utter_message(text=say("status.ask_phone_last4", code=code))
             return [SlotSet(c.SLOT_AWAITING_PHONE, True), SlotSet(c.SLOT_STATUS_CODE, code)]
 
         try:
@@ -177,10 +169,7 @@ class ActionCheckStatus(Action):
                 view = get_dossier(session, code, sender_id=sender, channel=channel)
                 text = _format_history(view)
         except AccessDenied:
-            dispatcher.utter_message(
-                text=f"Để bảo vệ thông tin cá nhân, vui lòng cho biết 4 số cuối của số điện thoại "
-                f"đã khai trong hồ sơ {code}."
-            )
+            dispatcher.utter_message(text=say("status.ask_phone_last4", code=code))
             return [SlotSet(c.SLOT_AWAITING_PHONE, True), SlotSet(c.SLOT_STATUS_CODE, code)]
         except DossierError as exc:
             dispatcher.utter_message(text=exc.message_vi)
@@ -197,13 +186,15 @@ class ActionCheckStatus(Action):
             rows = [(v.code, v.procedure_name or v.procedure_code, v.status_label) for v in views]
         if not rows:
             dispatcher.utter_message(
-                text="Bạn chưa nộp hồ sơ nào qua trợ lý này. Nếu bạn có mã hồ sơ "
-                "(dạng HS-XXXX-XXXX), hãy gửi mã cho tôi để tra cứu."
+                text=say("status.none_filed")
             )
             return []
-        lines = ["Các hồ sơ bạn đã nộp:"]
-        lines += [f"• {code}: {name} — {status}" for code, name, status in rows]
-        lines.append("Bấm vào một mã để xem lịch sử xử lý.")
+        lines = [say("status.own_heading")]
+        lines += [
+            say("status.own_line", code=code, name=name, status=status)
+            for code, name, status in rows
+        ]
+        lines.append(say("status.own_footer"))
         dispatcher.utter_message(
             text="\n".join(lines),
             buttons=[

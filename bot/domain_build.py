@@ -187,8 +187,18 @@ class Generated:
     render: Callable[[], str]
 
 
-# Every generated file of bot/domain/ (another one is added here, once).
-GENERATED: tuple[Generated, ...] = (Generated(DOSSIER_FORM_DOMAIN, render_dossier_form),)
+def _render_responses() -> str:
+    """bot/domain/responses.yml: the Rasa responses from core/wording/vi.yml (issue 15.6)."""
+    from core.wording.rasa import render_responses
+
+    return render_responses()
+
+
+# Every generated file of bot/domain/.
+GENERATED: tuple[Generated, ...] = (
+    Generated(DOSSIER_FORM_DOMAIN, render_dossier_form),
+    Generated(DOMAIN_DIR / "responses.yml", _render_responses),
+)
 
 
 def stale_files() -> list[Path]:
