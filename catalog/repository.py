@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from dataclasses import field as dataclass_field
 from datetime import date
-from typing import Any
+from functools import cache
+from typing import Any, get_args, get_origin, get_type_hints
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -20,7 +21,6 @@ from catalog.legal import NUMBER_RE, LegalEntry, normalize_number
 from catalog.model import (
     Document,
     Fee,
-    FeeRule,
     LegalDocument,
     Procedure,
     ProcessingTime,
@@ -68,88 +68,106 @@ class CuratedProcedure:
     legal: Mapping[str, LegalEntry] = dataclass_field(default_factory=dict)
 
 
-def _rule_from_dict(data: Mapping[str, Any]) -> FeeRule:
-    def day(value: Any) -> date | None:
-        return date.fromisoformat(value) if value else None
+# How the model dataclasses (catalog.model, catalog.legal.LegalEntry) become
+# rows: each dataclass field is the column of the same name, so a field is
+# mapped here once, by name, and never listed again. Exceptions:
+# - value objects stored flattened in their parent's row, with a column prefix
+#   (`SubmissionMethod.fee.amount_vnd` is `procedure_methods.fee_amount_vnd`);
+_FLATTENED: dict[str, tuple[str, type]] = {
+    "processing_time": ("time_", ProcessingTime),
+    "fee": ("fee_", Fee),
+}
+# - lists of a procedure kept in child tables (rows of their own, by position);
+_CHILD_LISTS = frozenset({"methods", "documents", "legal_basis"})
+# - lists and tuples of plain values or dataclasses are JSON columns
+#   (dataclasses as their `to_dict()`, e.g. `fee_rules`), dates as `date`.
 
-    return FeeRule(
-        kind=data["kind"],
-        amount_vnd=data.get("amount_vnd"),
-        valid_from=day(data.get("valid_from")),
-        valid_until=day(data.get("valid_until")),
-        percent=data.get("percent"),
-        online_only=bool(data.get("online_only")),
-        source=data.get("source"),
-        text=data.get("text", ""),
-    )
+
+@cache
+def _hints(cls: type) -> dict[str, Any]:
+    return get_type_hints(cls)
+
+
+def _to_columns(obj: Any) -> dict[str, Any]:
+    """Column name -> value for one model dataclass instance (see above)."""
+    columns: dict[str, Any] = {}
+    for spec in fields(obj):
+        value = getattr(obj, spec.name)
+        if spec.name in _CHILD_LISTS:
+            continue
+        if spec.name in _FLATTENED:
+            prefix = _FLATTENED[spec.name][0]
+            columns.update({prefix + key: item for key, item in _to_columns(value).items()})
+        elif isinstance(value, (list, tuple)):
+            columns[spec.name] = [
+                item.to_dict() if is_dataclass(item) else item for item in value
+            ]
+        else:
+            columns[spec.name] = value
+    return columns
+
+
+def _from_value(hint: Any, value: Any) -> Any:
+    """A column (or JSON) value as the model's field type `hint` holds it."""
+    origin = get_origin(hint)
+    if origin in (list, tuple):
+        item_type = get_args(hint)[0]
+        items = [
+            _from_columns(item_type, item.get) if is_dataclass(item_type) else item
+            for item in value or ()
+        ]
+        return origin(items)
+    if isinstance(value, str) and (hint is date or date in get_args(hint)):
+        return date.fromisoformat(value)  # dates inside JSON columns are ISO strings
+    return value
+
+
+_MISSING = object()
+
+
+def _from_columns(cls: type, get: Any, **given: Any) -> Any:
+    """An instance of the model dataclass `cls` from `get(column, default)`
+    (a row's `getattr`, a JSON dict's `get`); `given` supplies the child
+    lists. Columns absent from a JSON dict take the dataclass default."""
+    hints = _hints(cls)
+    kwargs: dict[str, Any] = {}
+    for spec in fields(cls):
+        if spec.name in given:
+            continue
+        if spec.name in _FLATTENED:
+            prefix, value_cls = _FLATTENED[spec.name]
+            kwargs[spec.name] = _from_columns(
+                value_cls, lambda key, default=None, p=prefix: get(p + key, default)
+            )
+            continue
+        value = get(spec.name, _MISSING)
+        if value is not _MISSING:
+            kwargs[spec.name] = _from_value(hints[spec.name], value)
+    return cls(**kwargs, **given)
+
+
+def _row_getter(row: Any) -> Any:
+    return lambda key, default=None: getattr(row, key, default)
 
 
 def entry_from_row(row: LegalDocumentRow) -> LegalEntry:
-    return LegalEntry(
-        number=row.number,
-        doc_type=row.doc_type,
-        issuer=row.issuer,
-        issue_date=row.issue_date,
-        title=row.title,
-        status=row.status,
-        amended_by=tuple(row.amended_by or ()),
-        replaced_by=row.replaced_by,
-        expired_on=row.expired_on,
-        status_source=row.status_source,
-        origin=row.origin,
-        cited_by=row.cited_by,
-    )
+    """The registry entry of one `legal_documents` row."""
+    return _from_columns(LegalEntry, _row_getter(row))
 
 
 def entry_row(entry: LegalEntry) -> dict[str, Any]:
     """Insert parameters of one registry row."""
-    return {
-        "number": entry.number,
-        "doc_type": entry.doc_type,
-        "issuer": entry.issuer,
-        "issue_date": entry.issue_date,
-        "title": entry.title,
-        "status": entry.status,
-        "amended_by": list(entry.amended_by),
-        "replaced_by": entry.replaced_by,
-        "expired_on": entry.expired_on,
-        "status_source": entry.status_source,
-        "origin": entry.origin,
-        "cited_by": entry.cited_by,
-    }
+    return _to_columns(entry)
 
 
 def procedure_from_row(row: ProcedureRow) -> Procedure:
-    return Procedure(
-        code=row.code,
-        name=row.name,
-        field=row.field,
-        implementing_level=row.implementing_level,
-        agencies=list(row.agencies or []),
-        competent_authority=row.competent_authority,
-        url=row.url,
-        decision=row.decision,
-        procedure_type=row.procedure_type,
-        subjects=row.subjects,
-        steps=row.steps,
-        requirements=row.requirements,
-        result=row.result,
-        source_agency=row.source_agency,
-        methods=[
-            SubmissionMethod(
-                channel=m.channel,
-                processing_time=ProcessingTime(m.time_value, m.time_unit, m.time_text),
-                fee=Fee(m.fee_amount_vnd, m.fee_text, m.fee_note),
-                description=m.description,
-                fee_rules=tuple(_rule_from_dict(r) for r in (m.fee_rules or ())),
-            )
-            for m in row.methods
-        ],
-        documents=[
-            Document(d.name, d.originals, d.copies, d.form, d.case, d.kind)
-            for d in row.documents
-        ],
-        legal_basis=[LegalDocument(lb.number, lb.title, lb.doc_type) for lb in row.legal_bases],
+    """The `Procedure` of one `procedures` row with its child rows (by position)."""
+    return _from_columns(
+        Procedure,
+        _row_getter(row),
+        methods=[_from_columns(SubmissionMethod, _row_getter(m)) for m in row.methods],
+        documents=[_from_columns(Document, _row_getter(d)) for d in row.documents],
+        legal_basis=[_from_columns(LegalDocument, _row_getter(lb)) for lb in row.legal_bases],
     )
 
 
@@ -159,23 +177,18 @@ def procedure_rows(curated: CuratedProcedure, content_hash: str) -> dict[str, li
     p = curated.procedure
     correction = curated.fee_correction
     code = p.code
+
+    def children(items: list[Any]) -> list[dict[str, Any]]:
+        return [
+            {"procedure_code": code, "position": i, **_to_columns(item)}
+            for i, item in enumerate(items)
+        ]
+
     return {
         ProcedureRow.__tablename__: [
             {
-                "code": code,
-                "name": p.name,
-                "field": p.field,
-                "implementing_level": p.implementing_level,
-                "agencies": list(p.agencies),
-                "competent_authority": p.competent_authority,
-                "url": p.url,
-                "decision": p.decision,
-                "procedure_type": p.procedure_type,
-                "subjects": p.subjects,
-                "steps": p.steps,
-                "requirements": p.requirements,
-                "result": p.result,
-                "source_agency": p.source_agency,
+                **_to_columns(p),
+                # Derived and curated columns, not fields of the parsed procedure.
                 "online": p.online,
                 "popularity": curated.popularity,
                 "fee_correction_amount_vnd": correction.amount_vnd if correction else None,
@@ -185,45 +198,9 @@ def procedure_rows(curated: CuratedProcedure, content_hash: str) -> dict[str, li
                 "updated_at": utcnow(),
             }
         ],
-        ProcedureMethodRow.__tablename__: [
-            {
-                "procedure_code": code,
-                "position": i,
-                "channel": m.channel,
-                "time_value": m.processing_time.value,
-                "time_unit": m.processing_time.unit,
-                "time_text": m.processing_time.text,
-                "fee_amount_vnd": m.fee.amount_vnd,
-                "fee_text": m.fee.text,
-                "fee_note": m.fee.note,
-                "description": m.description,
-                "fee_rules": [rule.to_dict() for rule in m.fee_rules],
-            }
-            for i, m in enumerate(p.methods)
-        ],
-        ProcedureDocumentRow.__tablename__: [
-            {
-                "procedure_code": code,
-                "position": i,
-                "name": d.name,
-                "originals": d.originals,
-                "copies": d.copies,
-                "form": d.form,
-                "case": d.case,
-                "kind": d.kind,
-            }
-            for i, d in enumerate(p.documents)
-        ],
-        ProcedureLegalBasisRow.__tablename__: [
-            {
-                "procedure_code": code,
-                "position": i,
-                "number": lb.number,
-                "title": lb.title,
-                "doc_type": lb.doc_type,
-            }
-            for i, lb in enumerate(p.legal_basis)
-        ],
+        ProcedureMethodRow.__tablename__: children(p.methods),
+        ProcedureDocumentRow.__tablename__: children(p.documents),
+        ProcedureLegalBasisRow.__tablename__: children(p.legal_basis),
         ProcedureAliasRow.__tablename__: [
             {"procedure_code": code, "position": i, "alias": alias}
             for i, alias in enumerate(curated.aliases)
