@@ -35,6 +35,7 @@ import catalog
 from actions import common as c
 from actions.custom_forms import FAILURES_SLOT, TthcFormValidationAction
 from actions.procedure_actions import utter_choice
+from actions.rating_actions import rating_buttons
 from bot.channels.inbound import deep_link_payload_for_procedure, is_group_sender
 from core.wording import say
 from dossiers import forms
@@ -450,7 +451,9 @@ class ActionSubmitDossier(Action):
                 c.button(
                     say("button.check_status"),
                     c.intent_payload("check_status", {"dossier_code": dossier_code}),
-                )
+                ),
+                # issue 12: how was filing through the chat?
+                *rating_buttons("dossier", dossier_code),
             ],
         )
         # Personal data leaves the conversation state once it is stored.

@@ -29,6 +29,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 import catalog
 from actions import common as c
+from actions.rating_actions import rating_buttons
 from catalog import answers
 from catalog.facets import facets_of
 from catalog.resolution import Outcome, Resolution, resolve
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 
 MAX_BUTTON_TITLE = 60
 # Several questions asked at once travel as one "ask_fee+ask_processing_time"
+# Zalo's template limit (bot/channels/zalo_api.MAX_BUTTONS); Telegram and web have none.
+MAX_ANSWER_BUTTONS = 5
 # (the pending_intent slot keeps them while the citizen picks a variant).
 FACET_SEPARATOR = "+"
 
@@ -135,10 +138,16 @@ def compose_answer(question: str, curated: object) -> answers.Answer:
 
 
 def utter_answer(
-    dispatcher: CollectingDispatcher, question: str, code: str, *, in_form: bool = False
+    dispatcher: CollectingDispatcher,
+    question: str,
+    code: str,
+    *,
+    in_form: bool = False,
+    rate: bool = False,
 ) -> bool:
     """Send the catalog answer for `question` (one facet or several joined by
-    "+") about `code`; False if the code is unknown."""
+    "+") about `code`; False if the code is unknown. `rate`: end the buttons
+    with 👍 / 👎 (issue 12; when, see actions.rating_actions)."""
     curated = catalog.get_curated_procedure(code)
     if curated is None:
         return False
@@ -156,6 +165,12 @@ def utter_answer(
             )
         )
     dispatcher.utter_message(text=answer.text, buttons=buttons)
+    if rate:
+        # Zalo shows at most 5 buttons: the last follow-up gives way to 👍 / 👎.
+        stars = rating_buttons("answer")
+        while len(buttons) + len(stars) > MAX_ANSWER_BUTTONS:
+            del buttons[-1 if in_form else -2]
+        buttons += stars
     return True
 
 
@@ -300,7 +315,9 @@ def _answer(
     dispatcher: CollectingDispatcher, tracker: Tracker, question: str, code: str
 ) -> list[EventType]:
     in_form = bool(tracker.active_loop_name)
-    if not utter_answer(dispatcher, question, code, in_form=in_form):
+    # 👍/👎 once per procedure: on its first answer, not on follow-ups about it.
+    first = tracker.get_slot(c.SLOT_PROCEDURE) != code
+    if not utter_answer(dispatcher, question, code, in_form=in_form, rate=first and not in_form):
         utter_not_found(dispatcher, question, None, code)
         return _clear_choice_events(tracker)
     return [SlotSet(c.SLOT_PROCEDURE, code), *_clear_choice_events(tracker)]

@@ -1,20 +1,48 @@
-"""Ratings (issue 12): one tap after an answer or a finished dossier.
+"""Ratings (issue 12): one tap after an answer or a dossier, and a comment.
 
-`rating_buttons(...)` gives the two buttons (👍 / 👎) any action can append
-to its reply; they send `/rate{"rating": "5"|"1", "rating_kind": ...}`, which
-Rasa routes to `action_save_rating` (rule in nlu_data/rules/ratings.yml, no
-NLU involved). A web client may also send 1..5 and a `rating_comment`.
-Contract for other helpers: /work/coord/ratings.md.
+When the buttons are offered (kept sparse so the chat is not cluttered):
+- a procedure answer: on the FIRST answer about a procedure in the
+  conversation (the `procedure` slot names another one or none); follow-up
+  questions about the same procedure get no new buttons
+  (`actions.procedure_actions._answer`);
+- a dossier: on the "filed, your code is …" message, and when the citizen
+  looks up a dossier that is finished (completed or rejected)
+  (`actions.dossier_actions`, `actions.status_actions`).
+
+`rating_buttons(...)` gives the two buttons (👍 / 👎); they send
+`/rate{"rating": "5"|"1", "rating_kind": ...}`, which Rasa routes to
+`action_save_rating` (rule in nlu_data/rules/ratings.yml, no NLU involved).
+Every channel renders them as one-tap buttons: Telegram inline keyboard
+(callback id → payload), Zalo `oa.query.show` (the payload comes back as the
+message), web chat and REST (buttons in the JSON). A payload can be typed by
+anyone, so it is validated: rating 1..5 (or 👍/👎), kind "answer"/"dossier",
+a dossier code of the usual shape.
+
+After a bad rating (≤ 2) the assistant asks for an optional comment; the
+citizen's next free-text message is stored as that rating's comment
+(scrubbed of personal data) unless it is clearly a new question or request
+(`bot.rating_comment` decides, after the NLU, and sends it here as
+`rate{"rating_comment": …}` without a rating).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import common as c
+
+RATING_KINDS = ("answer", "dossier")
+# Ours (HS-XXXX-XXXX) or a one-stop-shop code (000.00.10.H12-251120-0003).
+_DOSSIER_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]{3,63}$")
+COMMENT_PROMPT = (
+    "Cảm ơn bạn đã cho biết. Bạn có muốn góp ý thêm? Hãy gõ góp ý ngay bây giờ "
+    "(không bắt buộc; đừng ghi số điện thoại, số giấy tờ). "
+    "Bạn cũng có thể hỏi lại theo cách khác, hoặc gặp cán bộ để được hỗ trợ."
+)
 
 
 def rating_buttons(kind: str = "answer", dossier_code: str | None = None) -> list[dict[str, str]]:
@@ -29,7 +57,8 @@ def rating_buttons(kind: str = "answer", dossier_code: str | None = None) -> lis
 
 
 class ActionSaveRating(Action):
-    """Stores the citizen's rating (training.ratings) and thanks them."""
+    """Stores the citizen's rating (training.ratings) and thanks them; a
+    message carrying only a `rating_comment` adds it to their latest rating."""
 
     def name(self) -> str:
         return "action_save_rating"
@@ -37,28 +66,46 @@ class ActionSaveRating(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        from training.ratings import RatingError, record_rating
+        from training.ratings import RatingError, add_comment, record_rating
 
         entities = {e.get("entity"): e.get("value") for e in tracker.latest_message.get(
             "entities") or []}
+        comment = str(entities.get("rating_comment") or "")
+        if entities.get("rating") in (None, "") and comment.strip():
+            with c.db_session() as session:
+                stored = add_comment(session, tracker.sender_id, c.channel_of(tracker), comment)
+            dispatcher.utter_message(
+                text="Cảm ơn góp ý của bạn! Góp ý sẽ được dùng để cải thiện trợ lý."
+                if stored else "Cảm ơn bạn!"
+            )
+            return []
         kind = str(entities.get("rating_kind") or "answer")
+        code = entities.get("dossier_code")
         try:
+            if kind not in RATING_KINDS:
+                raise RatingError(f"unknown rating kind {kind!r}")
+            if code is not None and not _DOSSIER_CODE.match(str(code)):
+                raise RatingError("not a dossier code")
             with c.db_session() as session:
                 rating = record_rating(
                     session, tracker.sender_id, c.channel_of(tracker), entities.get("rating"),
-                    kind=kind if kind in ("answer", "dossier") else "answer",
-                    comment=str(entities.get("rating_comment") or ""),
+                    kind=kind,
+                    comment=comment,
                     procedure=tracker.get_slot("procedure"),
-                    dossier_code=entities.get("dossier_code"),
+                    dossier_code=str(code) if code else None,
                 )
                 score = rating.score
         except RatingError:
             dispatcher.utter_message(text="Xin lỗi, tôi chưa nhận được đánh giá. Bạn bấm lại nhé.")
             return []
-        if score <= 2:
+        if score <= 2 and not comment.strip():
             dispatcher.utter_message(
-                text="Cảm ơn bạn đã cho biết. Câu hỏi này sẽ được chuyển để cải thiện trợ lý. "
-                "Bạn có thể hỏi lại theo cách khác, hoặc gặp cán bộ để được hỗ trợ.",
+                text=COMMENT_PROMPT,
+                buttons=[c.button("👤 Gặp cán bộ", c.intent_payload("human_handoff"))],
+            )
+        elif score <= 2:
+            dispatcher.utter_message(
+                text="Cảm ơn bạn đã cho biết. Câu hỏi này sẽ được chuyển để cải thiện trợ lý.",
                 buttons=[c.button("👤 Gặp cán bộ", c.intent_payload("human_handoff"))],
             )
         else:

@@ -25,6 +25,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import common as c
+from actions.rating_actions import rating_buttons
 from core.wording import say
 from dossiers.codes import parse_any_code
 
@@ -33,6 +34,16 @@ log = logging.getLogger(__name__)
 VIETNAM_TZ = timezone(timedelta(hours=7))
 MAX_LISTED = 5
 _LAST4_RE = re.compile(r"(?<!\d)(\d{4})(?!\d)|(?<!\d)0\d{9}(?!\d)")
+
+
+FINISHED = ("completed", "rejected")
+
+
+def _rating_for(view: Any) -> list[dict[str, str]]:
+    """👍 / 👎 for a finished dossier (issue 12), nothing while it is open."""
+    if getattr(view, "status", None) in FINISHED:
+        return rating_buttons("dossier", view.code)
+    return []
 
 
 def _format_history(view: Any) -> str:
@@ -142,7 +153,7 @@ class ActionCheckStatus(Action):
             except DossierError as exc:
                 dispatcher.utter_message(text=exc.message_vi)
                 return reset
-            dispatcher.utter_message(text=text)
+            dispatcher.utter_message(text=text, buttons=_rating_for(view))
             return [*reset, SlotSet(c.SLOT_DOSSIER_CODE, pending)]
 
         if code is None:
@@ -174,7 +185,7 @@ class ActionCheckStatus(Action):
         except DossierError as exc:
             dispatcher.utter_message(text=exc.message_vi)
             return reset
-        dispatcher.utter_message(text=text)
+        dispatcher.utter_message(text=text, buttons=_rating_for(view))
         return [*reset, SlotSet(c.SLOT_DOSSIER_CODE, code)]
 
     @staticmethod

@@ -139,6 +139,9 @@ def main() -> None:
     from bot import code_intent
 
     code_intent.install()  # a pasted dossier code the classifier missed is a look-up
+    from bot import rating_comment
+
+    rating_comment.install()  # the message after 👎 is its comment (issue 12)
 
     handoff_gate.install()  # silent while an officer holds a conversation
     from rasa.__main__ import main as rasa_main

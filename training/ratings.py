@@ -10,13 +10,18 @@ comment is scrubbed of personal data first. Ratings feed the dashboard
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from training.orm import RATING_KINDS, Rating
 from training.scrub import scrub
 
-__all__ = ["RatingError", "parse_score", "record_rating"]
+__all__ = ["COMMENT_WINDOW", "RatingError", "add_comment", "parse_score", "record_rating"]
 
+# A comment typed after a bad rating belongs to it only this long after it.
+COMMENT_WINDOW = timedelta(minutes=30)
 _WORDS = {"👍": 5, "up": 5, "tot": 5, "tốt": 5, "👎": 1, "down": 1, "kem": 1, "kém": 1}
 
 
@@ -62,5 +67,35 @@ def record_rating(
         dossier_code=(dossier_code or None) and str(dossier_code)[:64],
     )
     db.add(rating)
+    db.flush()
+    return rating
+
+
+def add_comment(
+    db: Session, sender_id: str, channel: str, comment: str, *, now: datetime | None = None
+) -> Rating | None:
+    """Attach `comment` (scrubbed, ≤ 1,000 characters) to the sender's latest
+    bad rating (1-2) on `channel` given within COMMENT_WINDOW that has no
+    comment yet; returns it, or None when there is none (nothing stored)."""
+    now = now or datetime.now(timezone.utc)
+    rows = db.execute(
+        select(Rating)
+        .where(Rating.sender_id == sender_id[:255], Rating.channel == (channel or "")[:32])
+        .order_by(Rating.id.desc())
+        .limit(1)
+    ).scalars().all()
+    if not rows:
+        return None
+    rating = rows[0]
+    created = rating.created_at
+    if created is not None and created.tzinfo is None:
+        created = created.replace(tzinfo=timezone.utc)
+    expired = created is not None and now - created > COMMENT_WINDOW
+    if rating.score > 2 or rating.comment or expired:
+        return None
+    text = scrub(comment or "").strip()[:1000]
+    if not text:
+        return None
+    rating.comment = text
     db.flush()
     return rating

@@ -1,0 +1,124 @@
+"""The message after a bad rating is its comment, unless it is clearly something else.
+
+After 👎 (or a rating ≤ 2) `action_save_rating` asks "bạn có muốn góp ý
+thêm?". The citizen's next message is read here, after the NLU and before any
+policy (wrapping `MessageProcessor.parse_message` like `bot.code_intent`):
+it becomes `rate{"rating_comment": <text>}` — which the existing rule routes
+to `action_save_rating`, so the shipped model needs no retraining — when
+
+- the previous turn was exactly that: the latest user message was a `rate`
+  with a rating of 1-2 and no comment, answered by `action_save_rating`;
+- it is typed text (not a button payload) and no form is running;
+- it is not clearly a new question or request: its intent is not one of
+  `KEPT_INTENTS` with confidence ≥ `QUESTION_CONFIDENCE`, and it names no
+  procedure confidently (a procedure candidate scoring ≥ the catalog's
+  confident score). "lệ phí khai sinh bao nhiêu" is answered, "trả lời sai
+  rồi, không đúng ý tôi" is stored as the comment.
+
+Anything else is left alone (the window is that one message).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from catalog.resolution import CONFIDENT_SCORE
+
+RATING_INTENT = "rate"
+QUESTION_CONFIDENCE = 0.7
+# Intents that are a new question or request, never a comment.
+KEPT_INTENTS = frozenset(
+    {
+        "ask_procedure", "ask_documents", "ask_fee", "ask_processing_time", "ask_agency",
+        "ask_online", "ask_legal_basis", "inform", "submit_dossier", "check_status",
+        "human_handoff", "cancel", "greet", "help", "goodbye", "deny", "thank", "faq",
+    }
+)
+# Procedure candidates at or above this score name a procedure (one threshold, the catalog's).
+CONFIDENT_CANDIDATE = CONFIDENT_SCORE
+
+
+def _rating_of(message: dict[str, Any]) -> tuple[int | None, bool]:
+    """(score, has_comment) of a `rate` message's entities."""
+    score: int | None = None
+    commented = False
+    for entity in message.get("entities") or []:
+        if entity.get("entity") == "rating":
+            try:
+                score = int(float(str(entity.get("value"))))
+            except ValueError:
+                score = None
+        elif entity.get("entity") == "rating_comment" and str(entity.get("value") or "").strip():
+            commented = True
+    return score, commented
+
+
+def awaiting_comment(tracker: Any) -> bool:
+    """True when the conversation's last turn was a bad rating without a comment
+    that `action_save_rating` answered (the comment question)."""
+    if tracker is None or getattr(tracker, "active_loop_name", None):
+        return False
+    latest = getattr(tracker, "latest_message", None)
+    parse = getattr(latest, "parse_data", None) or {}
+    if ((parse.get("intent") or {}).get("name")) != RATING_INTENT:
+        return False
+    score, commented = _rating_of(parse)
+    if score is None or score > 2 or commented:
+        return False
+    for event in reversed(list(getattr(tracker, "events", []) or [])):
+        name = getattr(event, "action_name", None)
+        if getattr(event, "type_name", "") == "user":
+            return False
+        if name and name != "action_listen":
+            return name == "action_save_rating"
+    return False
+
+
+def is_clearly_a_question(parse_data: dict[str, Any]) -> bool:
+    """A new question or request (module doc), which must not be swallowed."""
+    intent = parse_data.get("intent") or {}
+    name = str(intent.get("name") or "").split("/")[0]
+    confidence = intent.get("confidence")
+    if name in KEPT_INTENTS and isinstance(confidence, (int, float)) and (
+        confidence >= QUESTION_CONFIDENCE
+    ):
+        return True
+    for candidate in parse_data.get("procedure_candidates") or []:
+        try:
+            if float(candidate.get("score") or 0) >= CONFIDENT_CANDIDATE:
+                return True
+        except (TypeError, ValueError, AttributeError):
+            continue
+    return False
+
+
+def reinterpret(parse_data: dict[str, Any], tracker: Any) -> dict[str, Any]:
+    """`parse_data` turned into the comment of the bad rating just given when the
+    module doc's conditions hold; unchanged otherwise."""
+    text = str(parse_data.get("text") or "").strip()
+    if not text or text.startswith("/") or not awaiting_comment(tracker):
+        return parse_data
+    if is_clearly_a_question(parse_data):
+        return parse_data
+    previous = getattr(tracker.latest_message, "parse_data", None) or {}
+    kind = next(
+        (e.get("value") for e in previous.get("entities") or []
+         if e.get("entity") == "rating_kind"),
+        "answer",
+    )
+    updated = dict(parse_data)
+    updated["intent"] = {"name": RATING_INTENT, "confidence": 1.0}
+    updated["intent_ranking"] = [{"name": RATING_INTENT, "confidence": 1.0}]
+    updated["entities"] = [
+        {"entity": "rating_comment", "value": text, "start": 0, "end": len(text),
+         "extractor": "rating_comment"},
+        {"entity": "rating_kind", "value": kind, "extractor": "rating_comment"},
+    ]
+    return updated
+
+
+def install() -> None:
+    """Run `reinterpret` after Rasa's NLU on every message (idempotent)."""
+    from bot.rasa_server import after_parse
+
+    after_parse("rating_comment", reinterpret)

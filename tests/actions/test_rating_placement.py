@@ -1,0 +1,74 @@
+"""Where 👍/👎 appear (issue 12): on the first answer about a procedure (within
+Zalo's 5 buttons), not on follow-ups about it nor inside the form; on a
+finished dossier's status, not on an open one's."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from action_helpers import entity, make_tracker, run
+
+from actions import common
+from actions.procedure_actions import ActionAnswerProcedureQuestion
+from actions.status_actions import ActionCheckStatus
+from dossiers.service import SubmissionRequest, change_status, submit_dossier
+
+ACTION = ActionAnswerProcedureQuestion()
+
+
+def _rating_payloads(dispatcher) -> list[str]:
+    return [b["payload"] for m in dispatcher.messages for b in m.get("buttons") or []
+            if b["payload"].startswith("/rate")]
+
+
+def test_first_answer_about_a_procedure_offers_a_rating(dispatcher, domain):
+    tracker = make_tracker("lệ phí khai sinh", "ask_fee",
+                           entities=[entity("procedure", "1.001193")])
+    run(ACTION, dispatcher, tracker, domain)
+    buttons = dispatcher.messages[0]["buttons"]
+    assert len(dispatcher.messages) == 1 and len(buttons) <= 5
+    assert _rating_payloads(dispatcher) == [
+        '/rate{"rating":"5","rating_kind":"answer"}', '/rate{"rating":"1","rating_kind":"answer"}']
+    assert any(b["payload"].startswith("/submit_dossier") for b in buttons)
+
+
+def test_follow_ups_and_the_form_get_no_rating(dispatcher, domain):
+    follow_up = make_tracker("còn thời gian?", "ask_processing_time",
+                             entities=[entity("procedure", "1.001193")],
+                             slots={"procedure": "1.001193"})
+    run(ACTION, dispatcher, follow_up, domain)
+    in_form = make_tracker("lệ phí?", "ask_fee", entities=[entity("procedure", "1.001193")],
+                           active_loop="dossier_form")
+    run(ACTION, dispatcher, in_form, domain)
+    assert dispatcher.messages and _rating_payloads(dispatcher) == []
+
+
+def _file(key: str) -> str:
+    request = SubmissionRequest(
+        idempotency_key=key, procedure_code="1.001193", procedure_name="Thủ tục đăng ký khai sinh",
+        sender_id="owner-r", channel="telegram", applicant_name="Nguyễn Văn An",
+        applicant_dob=date(1990, 3, 15), applicant_citizen_id="001090012345",
+        applicant_phone="0912345678", applicant_address="Số 12 Tràng Tiền, Hoàn Kiếm, Hà Nội",
+    )
+    with common.db_session() as session:
+        return submit_dossier(session, request).code
+
+
+def test_a_finished_dossier_offers_a_rating(dispatcher, domain):
+    open_code, done_code = _file("k-rate-open"), _file("k-rate-done")
+    with common.db_session() as session:
+        for status in ("received", "processing", "completed"):
+            change_status(session, done_code, status, actor="officer-1")
+
+    def look_up(code: str) -> list[str]:
+        dispatcher.messages.clear()
+        run(ActionCheckStatus(), dispatcher, make_tracker(
+            f"tra cứu {code}", "check_status", entities=[entity("dossier_code", code)],
+            sender_id="owner-r"), domain)
+        return _rating_payloads(dispatcher)
+
+    assert look_up(open_code) == []
+    assert look_up(done_code) == [
+        f'/rate{{"rating":"5","rating_kind":"dossier","dossier_code":"{done_code}"}}',
+        f'/rate{{"rating":"1","rating_kind":"dossier","dossier_code":"{done_code}"}}',
+    ]
