@@ -26,7 +26,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from dossiers import forms
+from dossiers.backends import SubmissionBackend
 from dossiers.codes import new_code, normalize_code
 from dossiers.orm import (
     DOSSIER_STATUSES,
@@ -186,10 +187,6 @@ class SubmissionRequest:
         )
 
 
-class _Backend(Protocol):  # structural twin of backends.SubmissionBackend (no import cycle)
-    def submit(self, dossier_payload: dict) -> Any: ...
-
-
 def _checked_request(request: SubmissionRequest) -> dict[str, Any]:
     """Re-validate the applicant data (the form validated it already, but a
     slot can be set by other code paths) and return column values."""
@@ -271,7 +268,7 @@ def submit_dossier(
     session: Session,
     request: SubmissionRequest,
     *,
-    backend: _Backend | None = None,
+    backend: SubmissionBackend | None = None,
     deliver: bool | None = None,
     max_code_attempts: int = 5,
 ) -> Dossier:
