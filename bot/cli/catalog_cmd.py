@@ -6,29 +6,32 @@ import argparse
 import json
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from bot.cli import CommandError, command_group, open_database_or_exit
 
 
-class _Progress:
-    """A one-line progress bar on stderr (plain periodic lines when not a TTY)."""
+def _progress_bar() -> Callable[[int, int], None]:
+    """An import progress callback drawing a tqdm bar on stderr (tqdm ships
+    with Rasa); updated at most every 10 s when stderr is not a terminal."""
+    from tqdm import tqdm
 
-    def __init__(self, stream: Any = sys.stderr) -> None:
-        self.stream = stream
-        self.tty = stream.isatty()
+    bar: tqdm | None = None
 
-    def __call__(self, done: int, total: int) -> None:
-        if self.tty:
-            filled = int(30 * done / max(total, 1))
-            bar = "#" * filled + "-" * (30 - filled)
-            self.stream.write(f"\r[{bar}] {done}/{total}")
-            if done == total:
-                self.stream.write("\n")
-        elif done == total or done % 500 == 0:
-            self.stream.write(f"imported {done}/{total}\n")
-        self.stream.flush()
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(
+                total=total, unit="record", desc="import", file=sys.stderr,
+                mininterval=0.1 if sys.stderr.isatty() else 10.0,
+            )
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return update
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -45,7 +48,7 @@ def _import(args: argparse.Namespace) -> int:
             source,
             Path(args.overrides) if args.overrides else None,
             if_changed=args.if_changed,
-            progress=None if args.quiet else _Progress(),
+            progress=None if args.quiet else _progress_bar(),
         )
     except OverridesError as exc:
         raise CommandError(str(exc)) from exc
