@@ -14,7 +14,6 @@ citizen's raw answer into a typed value (str or `datetime.date`) or raises
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -23,7 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel, Extra, StrictBool, constr, root_validator, validator
+from pydantic import ValidationError as PydanticError
 
+from core.vietnamese import fold, mask_citizen_id, mask_phone, nfc
 from dossiers import validation as v
 from dossiers.validation import ValidationError
 
@@ -39,19 +41,6 @@ FIELD_TYPES: tuple[str, ...] = (
 )
 _FIELD_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{1,48}$")
 _PROCEDURE_CODE_RE = re.compile(r"^\d+\.\d{6}$")
-_ALLOWED_KEYS = frozenset(
-    {
-        "name",
-        "label",
-        "prompt",
-        "type",
-        "choices",
-        "required",
-        "allow_future",
-        "date_of_birth_field",
-        "not_before_field",
-    }
-)
 # Answers meaning "skip this optional question" (compared after folding diacritics).
 SKIP_ANSWERS = frozenset(
     {
@@ -132,67 +121,93 @@ COMMON_FIELD_NAMES: frozenset[str] = frozenset(spec.name for spec in COMMON_FIEL
 # ---------------------------------------------------------------------------
 
 
+class _FieldModel(BaseModel):
+    """One field entry of `form_fields.yml` as written (pydantic v1, shipped
+    with Rasa): unknown keys refused, strict booleans, per-type rules. Rules
+    that need the other fields (duplicates, references) are in `_parse_field`."""
+
+    class Config:
+        extra = Extra.forbid
+
+    name: constr(strict=True, regex=_FIELD_NAME_RE.pattern)
+    label: constr(strict=True, strip_whitespace=True, min_length=1)
+    prompt: constr(strict=True, strip_whitespace=True, min_length=1)
+    type: constr(strict=True)
+    choices: list[Any] | None = None
+    required: StrictBool = True
+    allow_future: StrictBool = False
+    date_of_birth_field: str | None = None
+    not_before_field: str | None = None
+
+    @validator("type")
+    def _known_type(cls, value: str) -> str:
+        if value not in FIELD_TYPES:
+            raise ValueError(f"must be one of {FIELD_TYPES}")
+        return value
+
+    @validator("choices")
+    def _unique_choices(cls, value: list[Any] | None) -> list[str] | None:
+        if value is None:
+            return None
+        # Numbers are choices too ("copies": [1, 2, 3]).
+        choices = [str(choice).strip() for choice in value]
+        if not choices or any(not c for c in choices) or len(set(choices)) != len(choices):
+            raise ValueError("choices must be a non-empty list of non-empty, unique answers")
+        return choices
+
+    @root_validator(skip_on_failure=True)
+    def _options_fit_the_type(cls, values: dict[str, Any]) -> dict[str, Any]:
+        field_type = values["type"]
+        if field_type == "choice" and not values.get("choices"):
+            raise ValueError("a choice field needs a non-empty 'choices' list")
+        if field_type != "choice" and values.get("choices") is not None:
+            raise ValueError("'choices' is only for type choice")
+        for key, applies_to in (
+            ("date_of_birth_field", "citizen_id"),
+            ("not_before_field", "date"),
+            ("allow_future", "date"),
+        ):
+            if values.get(key) and field_type != applies_to:
+                raise ValueError(f"'{key}' only applies to type {applies_to}")
+        return values
+
+
 def _parse_field(raw: object, where: str, known: dict[str, FieldSpec]) -> FieldSpec:
     if not isinstance(raw, dict):
         raise FormDataError(f"{where}: each field must be a mapping")
-    unknown = set(raw) - _ALLOWED_KEYS
-    if unknown:
-        raise FormDataError(f"{where}: unknown keys {sorted(unknown)}")
-    for key in ("name", "label", "prompt", "type"):
-        if not isinstance(raw.get(key), str) or not raw[key].strip():
-            raise FormDataError(f"{where}: '{key}' must be a non-empty string")
-    name = raw["name"]
-    where = f"{where} ({name})"
-    if not _FIELD_NAME_RE.match(name):
-        raise FormDataError(f"{where}: name must be snake_case")
-    if name in COMMON_FIELD_NAMES:
+    if isinstance(raw.get("name"), str):
+        where = f"{where} ({raw['name']})"
+    try:
+        entry = _FieldModel.parse_obj(raw)
+    except PydanticError as exc:
+        problems = [
+            e["msg"] if e["loc"] == ("__root__",)
+            else f"'{'.'.join(map(str, e['loc']))}': "
+            + ("unknown key" if e["type"] == "value_error.extra" else e["msg"])
+            for e in exc.errors()
+        ]
+        raise FormDataError(f"{where}: {'; '.join(problems)}") from None
+    if entry.name in COMMON_FIELD_NAMES:
         raise FormDataError(f"{where}: common applicant field, do not repeat it")
-    if name in known:
+    if entry.name in known:
         raise FormDataError(f"{where}: duplicate field name")
-    field_type = raw["type"]
-    if field_type not in FIELD_TYPES:
-        raise FormDataError(f"{where}: type must be one of {FIELD_TYPES}")
-    choices_raw = raw.get("choices")
-    if field_type == "choice":
-        if not isinstance(choices_raw, list) or not choices_raw:
-            raise FormDataError(f"{where}: a choice field needs a non-empty 'choices' list")
-        choices = tuple(str(choice).strip() for choice in choices_raw)
-        if any(not choice for choice in choices) or len(set(choices)) != len(choices):
-            raise FormDataError(f"{where}: choices must be non-empty and unique")
-    elif choices_raw is not None:
-        raise FormDataError(f"{where}: 'choices' is only for type choice")
-    else:
-        choices = ()
-    flags = {}
-    for key, default in (("required", True), ("allow_future", False)):
-        value = raw.get(key, default)
-        if not isinstance(value, bool):
-            raise FormDataError(f"{where}: '{key}' must be true or false")
-        flags[key] = value
-    references: dict[str, str | None] = {}
-    for key, applies_to in (("date_of_birth_field", "citizen_id"), ("not_before_field", "date")):
-        ref = raw.get(key)
+    for key in ("date_of_birth_field", "not_before_field"):
+        ref = getattr(entry, key)
         if ref is None:
-            references[key] = None
             continue
-        if field_type != applies_to:
-            raise FormDataError(f"{where}: '{key}' only applies to type {applies_to}")
         target = known.get(ref) or next((s for s in COMMON_FIELDS if s.name == ref), None)
         if target is None or target.type != "date":
             raise FormDataError(f"{where}: '{key}' must name an earlier date field")
-        references[key] = ref
-    if flags["allow_future"] and field_type != "date":
-        raise FormDataError(f"{where}: 'allow_future' only applies to type date")
     return FieldSpec(
-        name=name,
-        label=raw["label"].strip(),
-        prompt=raw["prompt"].strip(),
-        type=field_type,
-        required=flags["required"],
-        choices=choices,
-        allow_future=flags["allow_future"],
-        date_of_birth_field=references["date_of_birth_field"],
-        not_before_field=references["not_before_field"],
+        name=entry.name,
+        label=entry.label,
+        prompt=entry.prompt,
+        type=entry.type,
+        required=entry.required,
+        choices=tuple(entry.choices or ()),
+        allow_future=entry.allow_future,
+        date_of_birth_field=entry.date_of_birth_field,
+        not_before_field=entry.not_before_field,
     )
 
 
@@ -272,7 +287,7 @@ def _context_date(context: Mapping[str, Any] | None, name: str | None) -> date |
 
 
 def _tokens(text: str) -> list[str]:
-    return re.findall(r"[0-9a-z]+", v.fold_vietnamese(text))
+    return re.findall(r"[0-9a-z]+", fold(text))
 
 
 def _choices_text(choices: tuple[str, ...]) -> str:
@@ -525,9 +540,9 @@ def mask_value(field_type: str, value: object) -> object:
     if value is None:
         return None
     if field_type == "citizen_id":
-        return v.mask_citizen_id(value)
+        return mask_citizen_id(value)
     if field_type == "phone":
-        return v.mask_phone(value)
+        return mask_phone(value)
     if field_type == "address":
         return v.mask_address(value)
     if field_type == "name":
@@ -582,7 +597,7 @@ def is_cancel_request(text: object) -> bool:
     stripped = text.strip()
     if stripped.startswith("/cancel"):
         return True
-    lowered = unicodedata.normalize("NFC", stripped.lower())
+    lowered = nfc(stripped.lower())
     if _CANCEL_WORD_RE.search(lowered):
         return True
     return _folded_words(stripped) in CANCEL_PHRASES
