@@ -35,10 +35,10 @@ shared by every instance, never per message.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -362,9 +362,11 @@ class ProcedureEntityExtractor(GraphComponent, EntityExtractorMixin):
         self._retrieval = retrieval
         # Reduced query -> candidates. Citizens ask about the same few dozen
         # procedures over and over; a hit saves the ~20-30 ms catalog search.
-        self._cache: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
-        self._cache_size = int(self._config["cache_size"])
-        self._cache_lock = threading.Lock()
+        # Per instance (one per loaded model); a failed search raises, so it
+        # is not cached.
+        self._cached_search = functools.lru_cache(maxsize=max(0, int(self._config["cache_size"])))(
+            self._index_search
+        )
 
     @classmethod
     def create(
@@ -444,23 +446,16 @@ class ProcedureEntityExtractor(GraphComponent, EntityExtractorMixin):
         query, content = procedure_query(text)
         if content < max(self._min_content, min_content) or not query:
             return [], query
-        with self._cache_lock:
-            cached = self._cache.get(query)
-            if cached is not None:
-                self._cache.move_to_end(query)
-                return [dict(c) for c in cached], query
         try:
-            hits = self._index.search(query, limit=self._limit)
+            candidates = self._cached_search(query)
         except Exception:  # search must never take the NLU down
             logger.exception("procedure search failed for %r", text[:200])
             return [], query
-        candidates = [{"code": c.code, "name": c.name, "score": float(c.score)} for c in hits]
-        if self._cache_size > 0:
-            with self._cache_lock:
-                self._cache[query] = candidates
-                while len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
-        return [dict(c) for c in candidates], query
+        return [dict(c) for c in candidates], query  # copies: the cached dicts stay intact
+
+    def _index_search(self, query: str) -> tuple[dict[str, Any], ...]:
+        hits = self._index.search(query, limit=self._limit)
+        return tuple({"code": c.code, "name": c.name, "score": float(c.score)} for c in hits)
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
