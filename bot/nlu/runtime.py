@@ -22,9 +22,6 @@ DEFAULT_NLU_DATA = PROJECT_ROOT / "nlu_data"
 DEFAULT_DOMAIN = PROJECT_ROOT / "bot" / "domain"
 DEFAULT_MODELS = PROJECT_ROOT / "models"
 GENERATED_NLU = PROJECT_ROOT / "var" / "nlu" / "generated.yml"
-# Stories and rules live next to the domain (the dialogue engineer's folder);
-# whichever of these exist are added to a full (NLU + Core) training.
-CORE_DATA_CANDIDATES = (PROJECT_ROOT / "bot" / "data", PROJECT_ROOT / "data")
 
 PROCEDURE_ENTITY = "procedure"
 # Modules whose code is part of a trained model's behaviour (graph components).
