@@ -17,6 +17,8 @@ import re
 import unicodedata
 from datetime import date, datetime, timedelta, timezone
 
+from core.wording import say
+
 # Vietnam has no daylight saving time, so a fixed offset is exact and avoids
 # depending on the system tz database being installed.
 VIETNAM_TZ = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")
@@ -50,9 +52,9 @@ _WHITESPACE_RE = re.compile(r"\s+")
 def _coerce_text(value: object, what: str) -> str:
     """Turn whatever arrived into a `str`, or raise ValidationError."""
     if value is None:
-        raise ValidationError(f"Bạn chưa nhập {what}. Vui lòng nhập lại giúp tôi.")
+        raise ValidationError(say("validation.missing", what=what))
     if isinstance(value, bool):
-        raise ValidationError(f"Tôi chưa đọc được {what} bạn nhập. Vui lòng nhập lại.")
+        raise ValidationError(say("validation.unreadable", what=what))
     if isinstance(value, int):
         # Slot fillers sometimes hand us numbers (phone, citizen id).
         return str(value)
@@ -60,11 +62,9 @@ def _coerce_text(value: object, what: str) -> str:
         try:
             return bytes(value).decode("utf-8")
         except UnicodeDecodeError:
-            raise ValidationError(
-                f"Tôi chưa đọc được {what} bạn nhập. Vui lòng nhập lại bằng chữ thường."
-            ) from None
+            raise ValidationError(say("validation.unreadable_bytes", what=what)) from None
     if not isinstance(value, str):
-        raise ValidationError(f"Tôi chưa đọc được {what} bạn nhập. Vui lòng nhập lại.")
+        raise ValidationError(say("validation.unreadable", what=what))
     return value
 
 
@@ -78,13 +78,11 @@ def clean_text(value: object, what: str, *, max_chars: int = _MAX_RAW_CHARS) -> 
     """
     text = _coerce_text(value, what)
     if len(text) > max_chars:
-        raise ValidationError(
-            f"Nội dung {what} bạn nhập quá dài ({len(text)} ký tự). Vui lòng nhập ngắn gọn hơn."
-        )
+        raise ValidationError(say("validation.raw_too_long", what=what, length=len(text)))
     try:
         text = unicodedata.normalize("NFKC", text)
     except Exception:  # defensive: normalisation of exotic input must not crash the bot
-        raise ValidationError(f"Tôi chưa đọc được {what} bạn nhập. Vui lòng nhập lại.") from None
+        raise ValidationError(say("validation.unreadable", what=what)) from None
     kept: list[str] = []
     for ch in text:
         category = unicodedata.category(ch)
@@ -95,8 +93,7 @@ def clean_text(value: object, what: str, *, max_chars: int = _MAX_RAW_CHARS) -> 
             continue
         if category in ("Cc", "Cs", "Co", "Cn"):
             raise ValidationError(
-                f"{what[:1].upper()}{what[1:]} có chứa ký tự không hợp lệ. "
-                "Vui lòng nhập lại bằng chữ và số thông thường."
+                say("validation.bad_characters", What=f"{what[:1].upper()}{what[1:]}")
             )
         kept.append(ch)
     return _WHITESPACE_RE.sub(" ", "".join(kept)).strip()
@@ -161,17 +158,16 @@ def _format_vn(d: date) -> str:
 
 def _build_date(day: int, month: int, year: int) -> date:
     if not 1 <= month <= 12:
-        raise ValidationError(
-            f"Tháng {month} không hợp lệ (tháng phải từ 1 đến 12). "
-            "Vui lòng nhập theo thứ tự ngày/tháng/năm, ví dụ 15/03/1990."
-        )
+        raise ValidationError(say("validation.date.bad_month", month=month))
     if year < 1 or year > 9999:
-        raise ValidationError(f"Năm {year} không hợp lệ. Vui lòng nhập năm gồm 4 chữ số.")
+        raise ValidationError(say("validation.date.bad_year", year=year))
     days_in_month = calendar.monthrange(year, month)[1]
     if not 1 <= day <= days_in_month:
         raise ValidationError(
-            f"Ngày {day} không tồn tại: tháng {month} năm {year} chỉ có {days_in_month} ngày. "
-            "Vui lòng kiểm tra lại."
+            say(
+                "validation.date.no_such_day",
+                day=day, month=month, year=year, days_in_month=days_in_month,
+            )
         )
     return date(year, month, day)
 
@@ -184,9 +180,9 @@ def parse_date(text: object, *, today: date | None = None, allow_future: bool = 
     Rejects impossible dates, dates in the future (unless `allow_future`, for
     things like a licence expiry) and dates more than 130 years ago.
     """
-    cleaned = clean_text(text, "ngày tháng", max_chars=500)
+    cleaned = clean_text(text, say("validation.what.date"), max_chars=500)
     if not cleaned:
-        raise ValidationError("Bạn chưa nhập ngày tháng. Vui lòng nhập theo dạng ngày/tháng/năm.")
+        raise ValidationError(say("validation.date.missing"))
     folded = fold_vietnamese(cleaned)
     found: list[tuple[int, int, int]] = []
     for pattern, (gd, gm, gy) in _DATE_PATTERNS:
@@ -195,28 +191,18 @@ def parse_date(text: object, *, today: date | None = None, allow_future: bool = 
     distinct = list(dict.fromkeys(found))
     if not distinct:
         if _TWO_DIGIT_YEAR.search(folded):
-            raise ValidationError(
-                "Vui lòng ghi năm đủ 4 chữ số để tránh nhầm lẫn, ví dụ 15/03/1990."
-            )
-        raise ValidationError(
-            "Tôi chưa nhận ra ngày tháng trong câu trả lời. Vui lòng nhập đầy đủ "
-            "ngày, tháng, năm theo dạng ngày/tháng/năm, ví dụ 15/03/1990."
-        )
+            raise ValidationError(say("validation.date.two_digit_year"))
+        raise ValidationError(say("validation.date.not_found"))
     if len(distinct) > 1:
-        raise ValidationError(
-            "Bạn đã nhập nhiều ngày khác nhau. Vui lòng chỉ nhập một ngày, ví dụ 15/03/1990."
-        )
+        raise ValidationError(say("validation.date.several"))
     day, month, year = distinct[0]
     result = _build_date(day, month, year)
     today = today or today_vn()
     if result > today and not allow_future:
-        raise ValidationError(
-            f"Ngày {_format_vn(result)} ở trong tương lai. Vui lòng kiểm tra lại ngày tháng."
-        )
+        raise ValidationError(say("validation.date.future", date=_format_vn(result)))
     if _years_between(result, today) > MAX_AGE_YEARS:
         raise ValidationError(
-            f"Ngày {_format_vn(result)} cách đây hơn {MAX_AGE_YEARS} năm. "
-            "Vui lòng kiểm tra lại năm."
+            say("validation.date.too_old", date=_format_vn(result), years=MAX_AGE_YEARS)
         )
     return result
 
@@ -332,59 +318,48 @@ def validate_citizen_id(text: object, date_of_birth: date | None) -> str:
     are the last two digits of the birth year. Without a date of birth, the
     year encoded in the number must at least be plausible.
     """
-    cleaned = clean_text(text, "số căn cước công dân", max_chars=200)
+    cleaned = clean_text(text, say("validation.what.citizen_id"), max_chars=200)
     runs = [run for run in _digit_runs(cleaned) if run]
     if not runs:
-        raise ValidationError(
-            "Số căn cước công dân chỉ gồm 12 chữ số. Vui lòng nhập lại, ví dụ 001090012345."
-        )
+        raise ValidationError(say("validation.citizen_id.no_digits"))
     twelve = [run for run in runs if len(run) == 12]
     if len(twelve) == 1:
         digits = twelve[0]
     elif len(runs) == 1:
         digits = runs[0]
     else:
-        raise ValidationError(
-            "Tôi thấy nhiều dãy số khác nhau. Vui lòng chỉ nhập số căn cước công dân gồm 12 chữ số."
-        )
+        raise ValidationError(say("validation.citizen_id.several"))
     if len(digits) == 9:
-        raise ValidationError(
-            "Đây có vẻ là số chứng minh nhân dân 9 số cũ. Vui lòng nhập số căn cước "
-            "(số định danh cá nhân) gồm 12 chữ số."
-        )
+        raise ValidationError(say("validation.citizen_id.old_nine_digits"))
     if len(digits) != 12:
-        raise ValidationError(
-            f"Số căn cước công dân phải gồm đúng 12 chữ số, bạn đã nhập {len(digits)} chữ số. "
-            "Vui lòng kiểm tra lại."
-        )
+        raise ValidationError(say("validation.citizen_id.wrong_length", count=len(digits)))
     province = digits[:3]
     if province not in PROVINCE_CODES:
-        raise ValidationError(
-            f"Số căn cước bạn nhập có mã tỉnh {province} không tồn tại (3 chữ số đầu là mã "
-            "tỉnh/thành phố nơi đăng ký khai sinh). Vui lòng kiểm tra lại."
-        )
+        raise ValidationError(say("validation.citizen_id.bad_province", province=province))
     century, _sex = CENTURY_SEX_DIGIT[int(digits[3])]
     year_suffix = int(digits[4:6])
     if date_of_birth is not None:
         if date_of_birth.year // 100 * 100 != century:
             raise ValidationError(
-                f"Chữ số thứ 4 của số căn cước ({digits[3]}) cho biết người sinh trong giai đoạn "
-                f"{century}-{century + 99}, nhưng năm sinh bạn khai là {date_of_birth.year}. "
-                "Vui lòng kiểm tra lại số căn cước hoặc ngày sinh."
+                say(
+                    "validation.citizen_id.century_mismatch",
+                    digit=digits[3], first_year=century, last_year=century + 99,
+                    birth_year=date_of_birth.year,
+                )
             )
         if date_of_birth.year % 100 != year_suffix:
             raise ValidationError(
-                f"Chữ số thứ 5 và 6 của số căn cước ({digits[4:6]}) phải trùng với hai số cuối "
-                f"của năm sinh ({date_of_birth.year % 100:02d}). "
-                "Vui lòng kiểm tra lại số căn cước hoặc ngày sinh."
+                say(
+                    "validation.citizen_id.year_mismatch",
+                    digits=digits[4:6], year_suffix=f"{date_of_birth.year % 100:02d}",
+                )
             )
     else:
         birth_year = century + year_suffix
         current_year = today_vn().year
         if birth_year > current_year or current_year - birth_year > MAX_AGE_YEARS:
             raise ValidationError(
-                f"Số căn cước bạn nhập cho năm sinh {birth_year}, không hợp lệ. "
-                "Vui lòng kiểm tra lại chữ số thứ 4 đến thứ 6."
+                say("validation.citizen_id.implausible_year", birth_year=birth_year)
             )
     return digits
 
@@ -413,13 +388,11 @@ MOBILE_PREFIXES: frozenset[str] = frozenset(
 
 def validate_phone(text: object) -> str:
     """Validate a Vietnamese mobile number; return it as "0xxxxxxxxx"."""
-    cleaned = clean_text(text, "số điện thoại", max_chars=200)
+    cleaned = clean_text(text, say("validation.what.phone"), max_chars=200)
     runs = [run for run in _digit_runs(cleaned) if run]
     if len(runs) != 1:
         raise ValidationError(
-            "Vui lòng nhập một số điện thoại di động gồm 10 chữ số, ví dụ 0912 345 678."
-            if not runs
-            else "Tôi thấy nhiều dãy số khác nhau. Vui lòng chỉ nhập một số điện thoại di động."
+            say("validation.phone.several") if runs else say("validation.phone.no_digits")
         )
     digits = runs[0]
     if digits.startswith("0084"):
@@ -431,25 +404,14 @@ def validate_phone(text: object) -> str:
     if not digits.startswith("0"):
         digits = "0" + digits if len(digits) == 9 else digits
     if len(digits) == 11 and digits.startswith("01"):
-        raise ValidationError(
-            "Số 11 chữ số đầu 01 đã được chuyển sang 10 chữ số từ năm 2018. "
-            "Vui lòng nhập số điện thoại mới gồm 10 chữ số."
-        )
+        raise ValidationError(say("validation.phone.old_eleven_digits"))
     if len(digits) != 10 or not digits.startswith("0"):
-        raise ValidationError(
-            "Số điện thoại di động phải gồm 10 chữ số và bắt đầu bằng 0 (hoặc +84), "
-            "ví dụ 0912 345 678. Vui lòng kiểm tra lại."
-        )
+        raise ValidationError(say("validation.phone.wrong_format"))
     prefix = digits[:3]
     if prefix.startswith("02"):
-        raise ValidationError(
-            "Đây có vẻ là số máy bàn. Vui lòng cung cấp số điện thoại di động để nhận thông báo."
-        )
+        raise ValidationError(say("validation.phone.landline"))
     if prefix not in MOBILE_PREFIXES:
-        raise ValidationError(
-            f"Đầu số {prefix} không phải đầu số di động đang sử dụng tại Việt Nam. "
-            "Vui lòng kiểm tra lại số điện thoại."
-        )
+        raise ValidationError(say("validation.phone.bad_prefix", prefix=prefix))
     return digits
 
 
@@ -478,37 +440,25 @@ def _title_word(word: str) -> str:
 def validate_full_name(text: object) -> str:
     """Validate a person's full name and return it title-cased
     ("nguyễn văn an" -> "Nguyễn Văn An")."""
-    cleaned = clean_text(text, "họ và tên", max_chars=500)
+    cleaned = clean_text(text, say("validation.what.full_name"), max_chars=500)
     if not cleaned:
-        raise ValidationError("Bạn chưa nhập họ và tên. Vui lòng nhập đầy đủ họ và tên.")
+        raise ValidationError(say("validation.full_name.missing"))
     if _URL_RE.search(cleaned) or "@" in cleaned:
-        raise ValidationError(
-            "Họ và tên không được chứa địa chỉ web hay email. Vui lòng chỉ nhập họ và tên."
-        )
+        raise ValidationError(say("validation.full_name.web_or_email"))
     if any(ch.isdigit() for ch in cleaned):
-        raise ValidationError("Họ và tên không được chứa chữ số. Vui lòng nhập lại họ và tên.")
+        raise ValidationError(say("validation.full_name.digits"))
     if len(cleaned) > MAX_NAME_CHARS:
-        raise ValidationError(
-            f"Họ và tên quá dài (tối đa {MAX_NAME_CHARS} ký tự). Vui lòng nhập lại."
-        )
+        raise ValidationError(say("validation.full_name.too_long", limit=MAX_NAME_CHARS))
     for ch in cleaned:
         if not (ch.isalpha() or ch == " " or ch in _NAME_JOINERS):
-            raise ValidationError(
-                "Họ và tên chỉ được gồm chữ cái (có dấu hoặc không dấu) và khoảng trắng, "
-                f"không có ký tự “{ch}”. Vui lòng nhập lại."
-            )
+            raise ValidationError(say("validation.full_name.bad_character", character=ch))
     words = cleaned.split(" ")
     if any(word.strip(_NAME_JOINERS) == "" for word in words):
-        raise ValidationError("Họ và tên có ký tự không hợp lệ. Vui lòng nhập lại.")
+        raise ValidationError(say("validation.full_name.bad_word"))
     if len(words) < MIN_NAME_WORDS:
-        raise ValidationError(
-            "Vui lòng nhập đầy đủ cả họ và tên (ít nhất 2 từ), ví dụ Nguyễn Văn An."
-        )
+        raise ValidationError(say("validation.full_name.too_few_words"))
     if len(words) > MAX_NAME_WORDS:
-        raise ValidationError(
-            f"Họ và tên có quá nhiều từ (tối đa {MAX_NAME_WORDS}). "
-            "Vui lòng chỉ nhập họ và tên, không kèm nội dung khác."
-        )
+        raise ValidationError(say("validation.full_name.too_many_words", limit=MAX_NAME_WORDS))
     return " ".join(_title_word(word) for word in words)
 
 
@@ -518,33 +468,29 @@ MAX_ADDRESS_CHARS = 300
 
 def validate_address(text: object) -> str:
     """Validate a postal address (free text, one line)."""
-    cleaned = clean_text(text, "địa chỉ", max_chars=1000)
+    cleaned = clean_text(text, say("validation.what.address"), max_chars=1000)
     if len(cleaned) < MIN_ADDRESS_CHARS or not any(ch.isalpha() for ch in cleaned):
-        raise ValidationError(
-            "Địa chỉ còn thiếu. Vui lòng ghi rõ số nhà, đường/thôn, xã/phường, tỉnh/thành phố, "
-            "ví dụ: Số 12 Tràng Tiền, phường Hoàn Kiếm, Hà Nội."
-        )
+        raise ValidationError(say("validation.address.too_short"))
     if len(cleaned) > MAX_ADDRESS_CHARS:
-        raise ValidationError(
-            f"Địa chỉ quá dài (tối đa {MAX_ADDRESS_CHARS} ký tự). Vui lòng nhập ngắn gọn hơn."
-        )
+        raise ValidationError(say("validation.address.too_long", limit=MAX_ADDRESS_CHARS))
     if _URL_RE.search(cleaned):
-        raise ValidationError("Địa chỉ không được chứa đường dẫn web. Vui lòng nhập lại.")
+        raise ValidationError(say("validation.address.web_link"))
     if "<" in cleaned or ">" in cleaned:
         # Never part of a postal address; usually pasted markup.
-        raise ValidationError("Địa chỉ không được chứa các ký tự < >. Vui lòng nhập lại.")
+        raise ValidationError(say("validation.address.markup"))
     return cleaned
 
 
-def validate_text(text: object, *, what: str = "nội dung", max_chars: int = 500) -> str:
-    """Free text answer (business name, purpose...): non-empty, bounded, clean."""
+def validate_text(text: object, *, what: str | None = None, max_chars: int = 500) -> str:
+    """Free text answer (business name, purpose...): non-empty, bounded, clean.
+
+    ``what`` names the answer in the messages (default: wording ``validation.what.content``)."""
+    what = what or say("validation.what.content")
     cleaned = clean_text(text, what, max_chars=max_chars * 2)
     if not cleaned:
-        raise ValidationError(f"Bạn chưa nhập {what}. Vui lòng nhập lại.")
+        raise ValidationError(say("validation.text.missing", what=what))
     if len(cleaned) > max_chars:
-        raise ValidationError(
-            f"Nội dung {what} quá dài (tối đa {max_chars} ký tự). Vui lòng nhập ngắn gọn hơn."
-        )
+        raise ValidationError(say("validation.text.too_long", what=what, limit=max_chars))
     return cleaned
 
 
