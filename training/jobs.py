@@ -6,13 +6,15 @@ request would train on the same data). `run_next` — called in a loop by
 
 1. export: labelled inbox items → the console's NLU file (training.export);
 2. train: `python -m bot.cli train --out <tmp> --fixed-model-name <name>
-   --config <config> [TTHC_TRAINING_ARGS]` in a child process, its output
-   streamed into the job's log, epochs mapped to progress;
+   --config <config> [TTHC_TRAINING_ARGS]` in a child process (another data
+   directory: `rasa train`, full when it has its own domain, else `rasa train
+   nlu`; see `training_command`), its output streamed into the job's log,
+   epochs mapped to progress;
 3. register the archive in the model bank (training.bank), with the hashes of
    every data file and of the config that produced it;
 4. evaluate the candidate and (once, cached on its row) the live model with
    `python -m bot.training_eval` on the held-out and real-message sets and,
-   for full models (the project's data, not `--nlu-only`) unless
+   for full models (NLU + dialogue, not `--nlu-only`) unless
    TTHC_GATE_DIALOGUE=off, on the dialogue level through the real action +
    Rasa servers (`--dialogue`, ~4 min a model: a background job can afford
    it, and the parse-level figures cannot see what the dialogue does with a
@@ -56,6 +58,8 @@ __all__ = [
     "dialogue_wanted",
     "enqueue",
     "evaluation_command",
+    "full_model",
+    "own_domain",
     "run_next",
     "training_command",
     "training_inputs",
@@ -88,20 +92,50 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def own_domain(settings: TrainingSettings) -> Path | None:
+    """The domain of a data directory other than the project's (TTHC_TRAINING_DATA):
+    its `domain.yml` or `domain/` folder, or None (that data is NLU-only). The
+    project's own data always trains with `bot/domain/` through `tthc train`."""
+    if settings.data.resolve() == DEFAULT_DATA.resolve():
+        return None
+    for candidate in (settings.data / "domain.yml", settings.data / "domain"):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def full_model(settings: TrainingSettings) -> bool:
+    """Whether this worker trains full models (NLU + dialogue policies): the
+    project's data, or another data directory with its own domain, unless
+    TTHC_TRAINING_ARGS has `--nlu-only`."""
+    if "--nlu-only" in settings.train_args:
+        return False
+    return settings.data.resolve() == DEFAULT_DATA.resolve() or own_domain(settings) is not None
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
+
+
 def training_inputs(settings: TrainingSettings) -> tuple[dict[str, Any], str, str]:
     """(inputs, data_hash, config_hash): every training data file with its sha256,
-    the config text, the domain files' hashes."""
-    files = {}
-    for path in sorted(p for p in settings.data.rglob("*") if p.is_file()):
-        try:
-            name = str(path.relative_to(PROJECT_ROOT))
-        except ValueError:
-            name = str(path)
-        files[name] = _sha(path)
-    domain = {
-        str(p.relative_to(PROJECT_ROOT)): _sha(p)
-        for p in sorted((PROJECT_ROOT / "bot" / "domain").glob("*.yml"))
+    the config text, the domain files' hashes (the project's `bot/domain/`, or
+    the data directory's own domain when it has one)."""
+    files = {
+        _display(path): _sha(path)
+        for path in sorted(p for p in settings.data.rglob("*") if p.is_file())
     }
+    domain_source = own_domain(settings)
+    if domain_source is None:
+        domain_paths = sorted((PROJECT_ROOT / "bot" / "domain").glob("*.yml"))
+    elif domain_source.is_dir():
+        domain_paths = sorted(p for p in domain_source.rglob("*.yml") if p.is_file())
+    else:
+        domain_paths = [domain_source]
+    domain = {_display(p): _sha(p) for p in domain_paths}
     config_text = settings.config.read_text(encoding="utf-8") if settings.config.exists() else ""
     data_hash = hashlib.sha256(json.dumps([files, domain], sort_keys=True).encode()).hexdigest()
     config_hash = hashlib.sha256(config_text.encode()).hexdigest()
@@ -131,8 +165,11 @@ def training_command(
     - the project's data (`nlu_data/`): `python -m bot.cli train` (the same
       command as `make train`, generated examples included), plus `--data` for a
       console file kept elsewhere;
-    - another data directory (TTHC_TRAINING_DATA): `python -m rasa train nlu` on a
-      copy of it with the console's file added (an NLU-only experiment).
+    - another data directory (TTHC_TRAINING_DATA), copied with the console's file
+      added: `python -m rasa train --domain <its domain> --data <copy>` (a full
+      model: NLU + dialogue) when it has its own `domain.yml` or `domain/`
+      (`own_domain`) and TTHC_TRAINING_ARGS has no `--nlu-only`; otherwise
+      `python -m rasa train nlu --nlu <copy>` (an NLU-only experiment).
 
     Adds the console file's hash to `inputs["data_files"]` when it is used."""
     console_file = settings.nlu_file
@@ -155,24 +192,33 @@ def training_command(
         ]
         return command + (["--data", str(console_file)] if extra else [])
     data_dir = tmp / "data"
-    shutil.copytree(settings.data, data_dir)
+    domain = own_domain(settings)
+    # The domain stays out of the copy: Rasa would read a `domain/` folder of
+    # the data paths as training data files.
+    shutil.copytree(
+        settings.data,
+        data_dir,
+        ignore=(lambda folder, names: [n for n in names if Path(folder) / n == domain])
+        if domain is not None
+        else None,
+    )
     if extra:
         shutil.copy2(console_file, data_dir / "from_console.yml")
-    return [
-        sys.executable,
-        "-m",
-        "rasa",
-        "train",
-        "nlu",
-        "--config",
-        str(settings.config),
-        "--nlu",
-        str(data_dir),
-        "--out",
-        str(tmp),
-        "--fixed-model-name",
-        name,
-    ]
+    common = ["--config", str(settings.config), "--out", str(tmp), "--fixed-model-name", name]
+    if full_model(settings):
+        assert domain is not None
+        return [
+            sys.executable,
+            "-m",
+            "rasa",
+            "train",
+            "--domain",
+            str(domain),
+            "--data",
+            str(data_dir),
+            *common,
+        ]
+    return [sys.executable, "-m", "rasa", "train", "nlu", "--nlu", str(data_dir), *common]
 
 
 def _take_lock(db: Session, job_id: int) -> bool:
@@ -280,13 +326,10 @@ def _run(command: list[str], progress: _Progress, on_line: Callable[[str], None]
 
 def dialogue_wanted(settings: TrainingSettings) -> bool:
     """Whether models of this worker are evaluated on the dialogue level too:
-    only full models (the project's data trained by `tthc train` without
-    `--nlu-only`) have the dialogue policies the REST round trip needs."""
-    return (
-        settings.dialogue_eval
-        and settings.data.resolve() == DEFAULT_DATA.resolve()
-        and "--nlu-only" not in settings.train_args
-    )
+    only full models (`full_model`) have the dialogue policies the REST round
+    trip needs; TTHC_GATE_DIALOGUE=off switches it off (e.g. a domain of
+    its own that does not answer the product's dialogue sets)."""
+    return settings.dialogue_eval and full_model(settings)
 
 
 def evaluation_command(model_path: str, out: Path, settings: TrainingSettings) -> list[str]:

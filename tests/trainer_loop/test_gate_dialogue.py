@@ -18,6 +18,7 @@ from training.gate import compare
 from training.settings import TrainingSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DATA = Path(__file__).parent / "data"
 
 
 def _evaluation(direct: float, acceptable: float) -> dict:
@@ -78,3 +79,35 @@ def test_dialogue_figures_from_the_summary(monkeypatch: pytest.MonkeyPatch) -> N
     assert {k: figures[k] for k in ("direct", "acceptable", "bare_acceptable", "n", "bare_n")} \
         == {"direct": 0.75, "acceptable": 1.0, "bare_acceptable": 0.5, "n": 4, "bare_n": 2}
     assert figures["seconds"] >= 0
+
+
+def test_other_data_with_its_own_domain_trains_a_full_model(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    for source, target in (("tiny_nlu_a", "nlu"), ("tiny_rules", "rules"),
+                           ("tiny_domain", "domain")):
+        (data / f"{target}.yml").write_bytes((DATA / f"{source}.yml").read_bytes())
+    console_file = tmp_path / "from_console.yml"
+    console_file.write_text('version: "3.1"\nnlu: []\n', encoding="utf-8")
+    settings = TrainingSettings(data=data, nlu_file=console_file, config=DATA / "tiny_config.yml")
+    assert jobs.full_model(settings) and jobs.dialogue_wanted(settings)
+    inputs, _, _ = jobs.training_inputs(settings)
+    assert list(inputs["domain_files"]) == [str(data / "domain.yml")]  # not bot/domain/
+    work = tmp_path / "work"
+    work.mkdir()
+    command = jobs.training_command(settings, work, "m", inputs)
+    assert command[1:5] == ["-m", "rasa", "train", "--domain"] and "nlu" not in command
+    assert command[5] == str(data / "domain.yml")
+    copied = Path(command[command.index("--data") + 1])
+    assert sorted(p.name for p in copied.iterdir()) == ["from_console.yml", "nlu.yml",
+                                                       "rules.yml"]
+    assert str(console_file) in inputs["data_files"]
+    # Switched off, or NLU-only by argument: no dialogue level; NLU-only trains `rasa train nlu`.
+    off = TrainingSettings.from_env({"TTHC_TRAINING_DATA": str(data),
+                                     "TTHC_GATE_DIALOGUE": "off"})
+    assert jobs.full_model(off) and not jobs.dialogue_wanted(off)
+    nlu_only = TrainingSettings(data=data, nlu_file=console_file, train_args=("--nlu-only",))
+    assert not jobs.full_model(nlu_only) and not jobs.dialogue_wanted(nlu_only)
+    work2 = tmp_path / "work2"
+    work2.mkdir()
+    assert jobs.training_command(nlu_only, work2, "m", inputs)[3:5] == ["train", "nlu"]
