@@ -8,6 +8,17 @@ one-stop-shop integration is on, or alone with `tthc integration serve`.
 Put it behind the province's TLS reverse proxy; it binds to loopback unless
 `TTHC_INBOUND_HOST` says otherwise. Every answer is JSON; errors carry
 `{"error": <word>, "message": <explanation>}` with a 4xx status.
+
+Rate limits (`core.ratelimit`, counters shared by every process): each
+authenticated client may send `TTHC_RATE_LIMIT_INBOUND_PER_CLIENT` events per
+window; refused authentications count per remote address
+(`TTHC_RATE_LIMIT_INBOUND_FAILED_PER_ADDRESS`), so guessing tokens is slowed
+without ever locking out a client that authenticates. Over a limit: 429,
+`Retry-After` (seconds) and `{"error": "rate_limited", "message": ...,
+"retry_after": <seconds>}`; the event is not applied (send it again later).
+Behind a proxy the remote address is Sanic's `request.remote_addr`
+(X-Forwarded-For / Forwarded, when the proxy is configured for Sanic), else
+the peer address.
 """
 
 from __future__ import annotations
@@ -20,6 +31,8 @@ from sanic.response import HTTPResponse, json
 from sqlalchemy.orm import sessionmaker
 
 from core.db import session_scope
+from core.ratelimit import Decision, RateLimiter, rate_limiter
+from core.settings import get_settings
 from dossiers.inbound import (
     MAX_BODY_BYTES,
     InboundError,
@@ -34,9 +47,29 @@ log = logging.getLogger(__name__)
 DEFAULT_PORT = 5010
 
 
-def create_app(factory: sessionmaker, name: str | None = None) -> Sanic:
+def _rate_limited(decision: Decision, who: str) -> HTTPResponse:
+    seconds = decision.retry_after
+    return json(
+        {
+            "error": "rate_limited",
+            "message": f"more than {decision.limit} requests {who} in this window; "
+            f"retry after {seconds} s",
+            "retry_after": seconds,
+        },
+        status=429,
+        headers={"Retry-After": str(seconds)},
+    )
+
+
+def create_app(
+    factory: sessionmaker, name: str | None = None, *, limiter: RateLimiter | None = None
+) -> Sanic:
     """The Sanic app over the database of `factory`. `name` must be unique in
-    the process (Sanic keeps a registry); a random one by default."""
+    the process (Sanic keeps a registry); a random one by default. `limiter`:
+    where rate-limit counters live (default: `core.ratelimit.rate_limiter`,
+    Redis when configured, else the database of `factory`)."""
+    limits = get_settings().rate_limits
+    counters = limiter or rate_limiter(factory)
     app = Sanic(name or f"tthc-inbound-{secrets.token_hex(4)}")
     app.config.REQUEST_MAX_SIZE = MAX_BODY_BYTES
     app.config.FALLBACK_ERROR_FORMAT = "json"
@@ -51,6 +84,21 @@ def create_app(factory: sessionmaker, name: str | None = None) -> Sanic:
         try:
             with session_scope(factory) as session:
                 client = authenticate(session, request.headers, body)
+        except InboundError as exc:
+            address = request.remote_addr or request.ip or "unknown"
+            decision = counters.hit(
+                "inbound-failed", address, limits.inbound_failed_per_address, limits.window_seconds
+            )
+            if not decision.allowed:
+                log.warning("inbound: refused authentications over the limit from one address")
+                return _rate_limited(decision, "with refused authentication from this address")
+            log.warning("inbound request refused: %s", exc.code)
+            return json(exc.body(), status=exc.status)
+        decision = counters.hit("inbound", client, limits.inbound_per_client, limits.window_seconds)
+        if not decision.allowed:
+            log.warning("inbound: client %s over its rate limit", client)
+            return _rate_limited(decision, "from this client")
+        try:
             event = parse_event(body)
             with session_scope(factory) as session:
                 result = apply_event(session, client, event)

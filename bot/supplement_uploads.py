@@ -12,13 +12,20 @@ JPG, PNG or PDF, checked by content, at most 10 MB). Where the file goes:
 
 Answers are JSON `{"text": "<Vietnamese reply for the chat>"}` plus
 `dossier_code` when attached to a supplement; errors carry `error` too.
+
+Rate limits (`core.ratelimit`, counters shared by every process, limits in
+`core.settings` group `rate_limits`): per chat sender on this channel, per
+remote address, and per dossier when the file answers a supplement request.
+Over a limit: 429 with `Retry-After` and `{"error": "rate_limited", "text":
+<polite re-ask naming the wait>, "retry_after": <seconds>}`; the file is not
+stored, files accepted before stay where they are.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -26,25 +33,77 @@ from sanic.response import HTTPResponse
 
 log = logging.getLogger(__name__)
 
+if TYPE_CHECKING:
+    from core.ratelimit import Decision
+
 NOTHING_WAITS_VI = (
     "Hiện chưa có hồ sơ nào cần tệp từ bạn. Tệp chỉ được nhận khi bạn đang khai hồ sơ "
     "hoặc khi cơ quan yêu cầu bổ sung giấy tờ."
 )
 
 
+def _over_limit(checks: list[tuple[str, str, int]]) -> Decision | None:
+    """Count this upload in each (scope, identity, limit) bucket; the first
+    refusing decision, else None. Every bucket is counted (no short cut), so a
+    client hammering one bucket cannot dodge the others."""
+    from core.ratelimit import rate_limiter
+    from core.settings import get_settings
+
+    window = get_settings().rate_limits.window_seconds
+    limiter = rate_limiter()
+    refused = None
+    for scope, identity, limit in checks:
+        decision = limiter.hit(scope, identity, limit, window)
+        if not decision.allowed and refused is None:
+            refused = decision
+    return refused
+
+
+def _rate_limited(decision: Decision) -> tuple[int, dict[str, Any]]:
+    from core.wording import say
+
+    return 429, {
+        "error": "rate_limited",
+        "text": say("channel.file.too_many", seconds=decision.retry_after),
+        "retry_after": decision.retry_after,
+    }
+
+
 def _store_and_route(
-    sender: str, channel: str, file_name: str, content_type: str, data: bytes, in_form: bool
+    sender: str,
+    channel: str,
+    file_name: str,
+    content_type: str,
+    data: bytes,
+    in_form: bool,
+    address: str = "",
 ) -> tuple[int, dict[str, Any]]:
     from bot.channels.attachments import AttachmentRejected, AttachmentStore, human_size
     from core.db import session_factory, session_scope
+    from core.settings import get_settings
     from dossiers import supplements
     from dossiers.service import DossierError
 
+    limits = get_settings().rate_limits
+    refused = _over_limit(
+        [
+            ("upload-sender", f"{channel}:{sender}", limits.upload_per_sender),
+            ("upload-address", address, limits.upload_per_address if address else 0),
+        ]
+    )
+    if refused is not None:
+        return _rate_limited(refused)
     factory = session_factory()
     with session_scope(factory) as session:
         waiting = supplements.waiting_supplement(session, sender, channel)
     if waiting is None and not in_form:
         return 409, {"error": "nothing_waits", "text": NOTHING_WAITS_VI}
+    if waiting is not None:
+        refused = _over_limit(
+            [("upload-dossier", str(waiting.dossier_id), limits.upload_per_dossier)]
+        )
+        if refused is not None:
+            return _rate_limited(refused)
     store = AttachmentStore(factory)
     try:
         saved = store.save(sender, file_name, content_type, data)
@@ -101,5 +160,7 @@ def add_upload_route(webhook: Blueprint, channel: str) -> None:
             (upload.type or "").split(";")[0].strip(),
             upload.body or b"",
             bool(state.get("active_loop")),
+            request.remote_addr or request.ip or "",
         )
-        return response.json(body, status=status)
+        headers = {"Retry-After": str(body["retry_after"])} if status == 429 else None
+        return response.json(body, status=status, headers=headers)

@@ -460,6 +460,18 @@ class TrainingSettings(_Group):
     model_store: bool = env_field(
         "TTHC_MODEL_STORE", True, "0/off = `tthc run` starts no model store and no training worker."
     )
+    dialogue_eval: bool = env_field(
+        "TTHC_GATE_DIALOGUE",
+        True,
+        "0/off = the gate evaluates full models on the parse level only (the dialogue level "
+        "runs the real servers, ~4 min a model).",
+    )
+    dialogue_limit: int | None = env_field(
+        "TTHC_GATE_DIALOGUE_LIMIT",
+        None,
+        "Only the first N messages of each dialogue set in the gate (default: all).",
+        ge=1,
+    )
     model_store_port: int = env_field(
         "TTHC_MODEL_STORE_PORT",
         5056,
@@ -515,6 +527,60 @@ class TrainingSettings(_Group):
         return value
 
 
+RATE_LIMIT_STORES = ("", "database", "redis")
+
+
+class RateLimitSettings(_Group):
+    """Rate limits of the file upload endpoint and the inbound status API (core/ratelimit.py)."""
+
+    store: str = env_field(
+        "TTHC_RATE_LIMIT_STORE",
+        "",
+        "Where the counters every process shares live: database or redis; empty = redis when "
+        "TTHC_LOCK_STORE_URL is set, else the database.",
+    )
+    window_seconds: int = env_field(
+        "TTHC_RATE_LIMIT_WINDOW_SECONDS", 60, "Length of one counting window.", ge=1, le=86400
+    )
+    upload_per_sender: int = env_field(
+        "TTHC_RATE_LIMIT_UPLOAD_PER_SENDER",
+        10,
+        "Files one chat sender may upload per window; 0 = no limit.",
+        ge=0,
+    )
+    upload_per_dossier: int = env_field(
+        "TTHC_RATE_LIMIT_UPLOAD_PER_DOSSIER",
+        20,
+        "Files one dossier's supplement may receive per window; 0 = no limit.",
+        ge=0,
+    )
+    upload_per_address: int = env_field(
+        "TTHC_RATE_LIMIT_UPLOAD_PER_ADDRESS",
+        30,
+        "Uploads from one remote address per window; 0 = no limit.",
+        ge=0,
+    )
+    inbound_per_client: int = env_field(
+        "TTHC_RATE_LIMIT_INBOUND_PER_CLIENT",
+        120,
+        "Status events one authenticated one-stop-shop client may send per window; 0 = no limit.",
+        ge=0,
+    )
+    inbound_failed_per_address: int = env_field(
+        "TTHC_RATE_LIMIT_INBOUND_FAILED_PER_ADDRESS",
+        10,
+        "Refused authentications of the status API from one remote address per window; "
+        "0 = no limit.",
+        ge=0,
+    )
+
+    @validator("store")
+    def _known_store(cls, value: str) -> str:
+        if value not in RATE_LIMIT_STORES:
+            raise ValueError(f"must be 'database' or 'redis', not {value!r}")
+        return value
+
+
 class ClockSettings(_Group):
     """Clock (tests and demos)."""
 
@@ -536,6 +602,7 @@ _GROUPS: dict[str, type[_Group]] = {
     "attachments": AttachmentSettings,
     "console": ConsoleSettings,
     "training": TrainingSettings,
+    "rate_limits": RateLimitSettings,
     "clock": ClockSettings,
 }
 
@@ -604,6 +671,7 @@ class Settings(BaseSettings):
     attachments: AttachmentSettings = Field(default_factory=AttachmentSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     training: TrainingSettings = Field(default_factory=TrainingSettings)
+    rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
     clock: ClockSettings = Field(default_factory=ClockSettings)
 
     class Config:

@@ -12,6 +12,7 @@ from alembic import context
 import bot.channels.orm  # noqa: F401  (channel bookkeeping: callback ids, dedup, tokens)
 import catalog.orm  # noqa: F401  (registers the catalog tables)
 import console.orm  # noqa: F401  (staff, sessions, login attempts, audit)
+import core.ratelimit  # noqa: F401  (rate-limit counters shared by every process)
 import dossiers.handoff_orm
 import dossiers.integration_orm
 import dossiers.orm  # noqa: F401  (registers the dossier tables)

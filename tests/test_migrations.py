@@ -12,6 +12,7 @@ from alembic.migration import MigrationContext
 import bot.channels.orm  # noqa: F401
 import catalog.orm  # noqa: F401
 import console.orm  # noqa: F401
+import core.ratelimit  # noqa: F401
 import dossiers.handoff_orm
 import dossiers.integration_orm
 import dossiers.orm  # noqa: F401
