@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from core.db import PROJECT_ROOT, DatabaseUnavailable, check_reachable, make_engine
+from core.settings import SettingsError, settings_for
 
 VAR_DIR = PROJECT_ROOT / "var"
 MODELS_DIR = PROJECT_ROOT / "models"
@@ -46,7 +47,7 @@ class Settings:
     host: str
     tracker_store_url: str
     lock_store_url: str | None
-    telegram_token: str | None
+    telegram_token: str | None = field(repr=False)  # a secret: never in a repr or log
     zalo_configured: bool
     # Rasa server processes (Sanic workers). More than one needs the Redis lock
     # store: Rasa's in-memory locks cannot serialise a conversation across them.
@@ -54,36 +55,34 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if env is None else env
-
-        def port(name: str, default: int) -> int:
-            raw = env.get(name, "").strip() or str(default)
-            if not raw.isdigit() or not 0 < int(raw) < 65536:
-                raise ConfigurationError(f"{name} must be a port number, got {raw!r}")
-            return int(raw)
-
-        zalo_keys = ("ZALO_APP_ID", "ZALO_OA_SECRET_KEY", "ZALO_ACCESS_TOKEN")
-        workers_raw = env.get("TTHC_RASA_WORKERS", "").strip() or "1"
-        if not workers_raw.isdigit() or not 1 <= int(workers_raw) <= 64:
-            raise ConfigurationError(
-                f"TTHC_RASA_WORKERS must be a number from 1 to 64, got {workers_raw!r}"
-            )
-        lock_store_url = env.get("TTHC_LOCK_STORE_URL", "").strip() or None
-        if int(workers_raw) > 1 and not lock_store_url:
+        """This run's settings from core.settings (the process environment, or
+        the mapping `env`). Raises ConfigurationError naming the variable."""
+        try:
+            config = settings_for(env)
+        except SettingsError as exc:
+            raise ConfigurationError(str(exc)) from None
+        rasa = config.rasa
+        if rasa.workers > 1 and not rasa.lock_store_url:
             raise ConfigurationError(
                 "TTHC_RASA_WORKERS > 1 needs TTHC_LOCK_STORE_URL (redis://...): "
                 "workers must share conversation locks"
             )
+        if config.zalo.configured and config.zalo.missing_for_webhooks:
+            # A token without the webhook's keys: every Zalo event would get 403.
+            raise ConfigurationError(
+                "Zalo is configured (ZALO_ACCESS_TOKEN or ZALO_REFRESH_TOKEN) but its webhook "
+                f"needs {', '.join(config.zalo.missing_for_webhooks)}"
+            )
+        token = config.telegram.bot_token.get_secret_value()
         return cls(
-            rasa_port=port("RASA_PORT", 5005),
-            action_port=port("ACTION_PORT", 5055),
-            host=env.get("TTHC_HOST", "127.0.0.1"),
-            tracker_store_url=env.get("TTHC_TRACKER_STORE_URL", "").strip()
-            or f"sqlite:///{VAR_DIR / 'tracker.db'}",
-            lock_store_url=lock_store_url,
-            telegram_token=env.get("TELEGRAM_BOT_TOKEN", "").strip() or None,
-            zalo_configured=all(env.get(k, "").strip() for k in zalo_keys),
-            rasa_workers=int(workers_raw),
+            rasa_port=rasa.port,
+            action_port=rasa.action_port,
+            host=rasa.host,
+            tracker_store_url=rasa.tracker_store,
+            lock_store_url=rasa.lock_store_url or None,
+            telegram_token=token or None,
+            zalo_configured=config.zalo.configured,
+            rasa_workers=rasa.workers,
         )
 
 
@@ -164,7 +163,7 @@ def write_rasa_files(
     credentials: dict[str, Any] = {
         "bot.web.channel.RestChannel": None,
         "bot.web.channel.WebChatChannel": None,
-        "socketio": {
+        "bot.web.channel.SocketIOChannel": {  # Rasa's socketio + outbox push
             "user_message_evt": "user_uttered",
             "bot_message_evt": "bot_uttered",
             "session_persistence": True,

@@ -16,14 +16,14 @@ Only the note's own words are used: nothing here knows any fee.
 
 from __future__ import annotations
 
-import os
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
 from catalog.legal import normalize_number
 from catalog.model import CHANNEL_ONLINE, FeeRule, SubmissionMethod
+from core.settings import get_settings
+from core.vietnamese import fold
 
 __all__ = [
     "FeeOnDay",
@@ -37,25 +37,19 @@ VIETNAM = timezone(timedelta(hours=7))
 
 
 def today() -> date:
-    """Today in Vietnam, or `TTHC_TODAY` (ISO date) when set (tests, demos).
+    """Today in Vietnam, or `TTHC_TODAY` (ISO date, core.settings) when set
+    (tests, demos).
 
-    Raises ValueError when TTHC_TODAY is set but is not an ISO date.
+    Raises ValueError (core.settings.SettingsError) when TTHC_TODAY is set but
+    is not an ISO date.
     """
-    fixed = os.environ.get("TTHC_TODAY", "").strip()
-    if fixed:
-        return date.fromisoformat(fixed)
-    return datetime.now(VIETNAM).date()
+    fixed = get_settings().clock.today
+    return fixed if fixed is not None else datetime.now(VIETNAM).date()
 
 
 def format_date(day: date) -> str:
     """dd/mm/yyyy, as Vietnamese documents write dates."""
     return f"{day.day:02d}/{day.month:02d}/{day.year}"
-
-
-def _fold(text: str) -> str:
-    text = (text or "").replace("đ", "d").replace("Đ", "D")
-    decomposed = unicodedata.normalize("NFD", text)
-    return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn").lower()
 
 
 _DATE = r"(\d{1,2})\s*/\s*(\d{1,2})\s*/\s*(\d{4})"
@@ -96,7 +90,7 @@ def _amounts(text: str) -> list[int]:
 
 
 def _online_only(text: str) -> bool:
-    folded = _fold(text)
+    folded = fold(text)
     return "truc tuyen" in folded or "qua cong dich vu cong" in folded
 
 

@@ -19,7 +19,6 @@ Rules (documented choices, see console/README.md):
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -31,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from catalog.orm import ProcedureMethodRow
 from core.db import PROJECT_ROOT
+from core.settings import get_settings
 from dossiers.validation import VIETNAM_TZ
 
 OFFICE_HOURS_FILE = PROJECT_ROOT / "dossiers" / "office_hours.yml"
@@ -51,7 +51,7 @@ class Holidays:
 @lru_cache(maxsize=4)
 def load_holidays(path: str | None = None) -> Holidays:
     """Holidays from the office-hours YAML (missing file or section: none)."""
-    file = Path(path or os.environ.get("TTHC_OFFICE_HOURS_FILE") or OFFICE_HOURS_FILE)
+    file = Path(path or get_settings().handoff.office_hours_file or OFFICE_HOURS_FILE)
     try:
         data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError):

@@ -1,11 +1,12 @@
-"""Console settings, read from the environment (one set of variables
-configures every console process behind a proxy)."""
+"""Console settings: the console's view of core.settings (one set of
+variables configures every console process behind a proxy)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from core.settings import SettingsError, settings_for
 
 
 class ConsoleConfigurationError(ValueError):
@@ -42,26 +43,22 @@ class ConsoleSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ConsoleSettings:
-        """Settings from `env` (default os.environ). Raises ConsoleConfigurationError."""
-        env = os.environ if env is None else env
-
-        def number(name: str, default: int, low: int, high: int) -> int:
-            raw = env.get(name, "").strip() or str(default)
-            if not raw.isdigit() or not low <= int(raw) <= high:
-                raise ConsoleConfigurationError(
-                    f"{name} must be a number from {low} to {high}, got {raw!r}"
-                )
-            return int(raw)
-
+        """Settings from core.settings (`env`: a mapping instead of the process
+        environment). Raises ConsoleConfigurationError naming the variable."""
+        try:
+            settings = settings_for(env)
+        except SettingsError as exc:
+            raise ConsoleConfigurationError(str(exc)) from None
+        console = settings.console
         return cls(
-            host=env.get("TTHC_CONSOLE_HOST", "").strip() or "127.0.0.1",
-            port=number("TTHC_CONSOLE_PORT", 5080, 1, 65535),
-            database_url=env.get("TTHC_DATABASE_URL", "").strip() or None,
-            tracker_store_url=env.get("TTHC_TRACKER_STORE_URL", "").strip() or None,
-            idle_minutes=number("TTHC_CONSOLE_IDLE_MINUTES", 30, 1, 24 * 60),
-            max_failed_logins=number("TTHC_CONSOLE_MAX_FAILED_LOGINS", 5, 1, 100),
-            lockout_minutes=number("TTHC_CONSOLE_LOCKOUT_MINUTES", 15, 1, 24 * 60),
-            ip_attempts_per_window=number("TTHC_CONSOLE_IP_ATTEMPTS", 20, 1, 10_000),
-            secure_cookies=env.get("TTHC_CONSOLE_SECURE_COOKIES", "").strip() in {"1", "true"},
-            workers=number("TTHC_CONSOLE_WORKERS", 1, 1, 64),
+            host=console.host,
+            port=console.port,
+            database_url=settings.database.url or None,
+            tracker_store_url=settings.rasa.tracker_store_url or None,
+            idle_minutes=console.idle_minutes,
+            max_failed_logins=console.max_failed_logins,
+            lockout_minutes=console.lockout_minutes,
+            ip_attempts_per_window=console.ip_attempts,
+            secure_cookies=console.secure_cookies,
+            workers=console.workers,
         )

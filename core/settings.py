@@ -592,7 +592,7 @@ class ClockSettings(_Group):
 
 
 # The groups, in the order `.env.example` lists them.
-_GROUPS: dict[str, type[_Group]] = {
+GROUPS: dict[str, type[_Group]] = {
     "database": DatabaseSettings,
     "rasa": RasaSettings,
     "telegram": TelegramSettings,
@@ -607,7 +607,8 @@ _GROUPS: dict[str, type[_Group]] = {
 }
 
 
-def _env_names(group: type[_Group], field: str) -> tuple[str, ...]:
+def env_names(group: type[_Group], field: str) -> tuple[str, ...]:
+    """The environment variable name(s) of `field` in `group`, the first preferred."""
     names = group.__fields__[field].field_info.extra["env"]
     return (names,) if isinstance(names, str) else tuple(names)
 
@@ -615,10 +616,10 @@ def _env_names(group: type[_Group], field: str) -> tuple[str, ...]:
 def _values_from(env: Mapping[str, str]) -> dict[str, dict[str, str]]:
     """Raw values per group from `env`; blank values count as unset."""
     values: dict[str, dict[str, str]] = {}
-    for group_name, group in _GROUPS.items():
+    for group_name, group in GROUPS.items():
         found: dict[str, str] = {}
         for field in group.__fields__:
-            for name in _env_names(group, field):
+            for name in env_names(group, field):
                 raw = env.get(name)
                 if raw is not None and raw.strip():
                     found[field] = raw.strip()
@@ -643,9 +644,9 @@ def _readable(error: ValidationError, env: Mapping[str, str]) -> SettingsError:
     for item in error.errors():
         loc = [str(part) for part in item["loc"]]
         name = ".".join(loc)
-        if len(loc) >= 2 and loc[0] in _GROUPS and loc[1] in _GROUPS[loc[0]].__fields__:
-            group = _GROUPS[loc[0]]
-            names = _env_names(group, loc[1])
+        if len(loc) >= 2 and loc[0] in GROUPS and loc[1] in GROUPS[loc[0]].__fields__:
+            group = GROUPS[loc[0]]
+            names = env_names(group, loc[1])
             name = next((n for n in names if (env.get(n) or "").strip()), names[0])
             raw = env.get(name)
             if raw is not None:
@@ -656,7 +657,7 @@ def _readable(error: ValidationError, env: Mapping[str, str]) -> SettingsError:
 
 
 class Settings(BaseSettings):
-    """Every setting of every process, grouped by concern (see `_GROUPS`).
+    """Every setting of every process, grouped by concern (see `GROUPS`).
 
     Build it with `get_settings()` (the process environment, cached) or
     `Settings.from_env(mapping, **overrides)`. Raises `SettingsError`.
@@ -737,10 +738,10 @@ def env_example() -> str:
         "# Copy to `.env` (git-ignored) and fill in. Never commit real tokens or keys.",
         "# Every variable is optional: empty = the default shown.",
     ]
-    for group in _GROUPS.values():
+    for group in GROUPS.values():
         out += ["", "# " + "-" * 75, f"# {(group.__doc__ or '').strip()}", "# " + "-" * 75]
         for field_name, field in group.__fields__.items():
-            names = _env_names(group, field_name)
+            names = env_names(group, field_name)
             description = str(field.field_info.description or "")
             default = _shown(field.default)
             text = description + (f" Default: {default}." if default else "")

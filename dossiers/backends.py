@@ -34,7 +34,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
@@ -49,6 +48,8 @@ from tenacity import (
     retry_if_exception_type,
     stop_after_attempt,
 )
+
+from core.settings import settings_for
 
 log = logging.getLogger(__name__)
 
@@ -371,33 +372,24 @@ class HttpBackend:
 
 
 def backend_kind(environ: Mapping[str, str] | None = None) -> str:
-    """`TTHC_SUBMISSION_BACKEND`, lower-cased ("local" when unset)."""
-    env = os.environ if environ is None else environ
-    return env.get("TTHC_SUBMISSION_BACKEND", "").strip().lower() or "local"
+    """`TTHC_SUBMISSION_BACKEND`, lower-cased ("local" when unset), from
+    core.settings (`environ`: a mapping instead of the process environment).
+    Raises core.settings.SettingsError (a ValueError) for another value."""
+    return settings_for(environ).submission.backend
 
 
 def backend_from_env(environ: Mapping[str, str] | None = None) -> Any:
-    """The backend selected by `TTHC_SUBMISSION_BACKEND` (local|http).
-    Raises ValueError for a missing URL or a bad number."""
-    env = os.environ if environ is None else environ
-    kind = backend_kind(env)
-    if kind == "local":
+    """The backend selected by `TTHC_SUBMISSION_BACKEND` (local|http), from
+    core.settings. Raises ValueError for a missing URL or a bad number
+    (the message names the variable)."""
+    submission = settings_for(environ).submission
+    if submission.backend == "local":
         return LocalBackend()
-    if kind == "http":
-        url = env.get("TTHC_SUBMISSION_URL", "").strip()
-        if not url:
-            raise ValueError("TTHC_SUBMISSION_BACKEND=http needs TTHC_SUBMISSION_URL")
-        try:
-            timeout = float(env.get("TTHC_SUBMISSION_TIMEOUT", "") or 10.0)
-            retries = int(env.get("TTHC_SUBMISSION_RETRIES", "") or 2)
-        except ValueError as exc:
-            raise ValueError(
-                "TTHC_SUBMISSION_TIMEOUT must be a number, TTHC_SUBMISSION_RETRIES an integer"
-            ) from exc
-        return HttpBackend(
-            url,
-            token=env.get("TTHC_SUBMISSION_TOKEN", "").strip() or None,
-            timeout=timeout,
-            retries=retries,
-        )
-    raise ValueError(f"TTHC_SUBMISSION_BACKEND must be 'local' or 'http', not {kind!r}")
+    if not submission.url:
+        raise ValueError("TTHC_SUBMISSION_BACKEND=http needs TTHC_SUBMISSION_URL")
+    return HttpBackend(
+        submission.url,
+        token=submission.token.get_secret_value() or None,
+        timeout=submission.timeout,
+        retries=submission.retries,
+    )

@@ -33,7 +33,6 @@ settings; `TTHC_DELIVERY_MAX_ATTEMPTS` (default 40), `TTHC_DELIVERY_BACKOFF`
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -45,6 +44,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import session_scope
+from core.settings import settings_for
 from dossiers.backends import (
     BackendRejected,
     OutgoingFile,
@@ -212,27 +212,17 @@ class DeliveryWorker(OutboxDispatcher):
     def from_env(
         cls, session_factory: sessionmaker, environ: Mapping[str, str] | None = None
     ) -> DeliveryWorker:
-        """A worker configured by `TTHC_SUBMISSION_*` and `TTHC_DELIVERY_*`.
-        Raises ValueError for a bad setting."""
-        env = os.environ if environ is None else environ
-
-        def number(name: str, default: float) -> float:
-            raw = env.get(name, "").strip()
-            try:
-                value = float(raw) if raw else default
-            except ValueError:
-                raise ValueError(f"{name} must be a number, got {raw!r}") from None
-            if value <= 0:
-                raise ValueError(f"{name} must be positive")
-            return value
-
+        """A worker configured by `TTHC_SUBMISSION_*` and `TTHC_DELIVERY_*`
+        (core.settings; `environ`: a mapping instead of the process environment).
+        Raises ValueError for a bad setting, naming the variable."""
+        submission = settings_for(environ).submission
         return cls(
             session_factory,
-            backend_from_env(env),
-            max_attempts=int(number("TTHC_DELIVERY_MAX_ATTEMPTS", 40)),
-            base_backoff=timedelta(seconds=number("TTHC_DELIVERY_BACKOFF", 15)),
-            max_backoff=timedelta(seconds=number("TTHC_DELIVERY_MAX_BACKOFF", 600)),
-            lease=timedelta(seconds=number("TTHC_DELIVERY_LEASE", 120)),
+            backend_from_env(environ),
+            max_attempts=int(submission.delivery_max_attempts),
+            base_backoff=timedelta(seconds=submission.delivery_backoff),
+            max_backoff=timedelta(seconds=submission.delivery_max_backoff),
+            lease=timedelta(seconds=submission.delivery_lease),
         )
 
     def _claimable(self, now: datetime):

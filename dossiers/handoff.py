@@ -34,9 +34,7 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from pathlib import Path
@@ -46,10 +44,12 @@ import yaml
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from core.settings import get_settings
+from core.vietnamese import fold, mask_identifier
 from dossiers.handoff_orm import CannedReply, HandoffMessage
 from dossiers.orm import HandoffRequest, utcnow
 from dossiers.outbox import enqueue_notification
-from dossiers.validation import clean_free_text, mask_identifier
+from dossiers.validation import clean_free_text
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +182,7 @@ class OfficeHours:
     @classmethod
     def load(cls, path: str | Path | None = None) -> OfficeHours:
         """From `path`, else `TTHC_OFFICE_HOURS_FILE`, else the bundled file."""
-        path = Path(path or os.environ.get(OFFICE_HOURS_FILE_ENV) or DEFAULT_OFFICE_HOURS_FILE)
+        path = Path(path or get_settings().handoff.office_hours_file or DEFAULT_OFFICE_HOURS_FILE)
         # Parsed once per file version: the console's queue polls call this often.
         return _load_office_hours(str(path), path.stat().st_mtime_ns)
 
@@ -405,7 +405,7 @@ def _add_message(
 def _officers_chat(value: str | None) -> str | None:
     if value is not None:
         return value.strip() or None
-    return os.environ.get(OFFICERS_TELEGRAM_CHAT_ENV, "").strip() or None
+    return get_settings().handoff.officers_telegram_chat or None
 
 
 def request_handoff(
@@ -548,14 +548,6 @@ def active_for(session: Session, sender_id: str, channel: str) -> HandoffView | 
     return None if request is None else _view(session, request, utcnow(), position=0)
 
 
-def _fold(text: str) -> str:
-    text = (text or "").replace("đ", "d").replace("Đ", "D")
-    text = "".join(
-        ch for ch in unicodedata.normalize("NFD", text) if unicodedata.category(ch) != "Mn"
-    ).lower()
-    return " ".join(re.sub(r"[^\w\s]", " ", text).split())
-
-
 _END_PHRASES = frozenset(
     {
         "quay lai tro ly",
@@ -584,7 +576,8 @@ def is_end_request(text: str, intent: str | None = None) -> bool:
         return True
     if not isinstance(text, str):
         return False
-    folded = _fold(text)
+    # Punctuation counts as a space: "Quay lại trợ lý!" is "quay lai tro ly".
+    folded = " ".join(re.sub(r"[^\w\s]", " ", fold(text)).split())
     return folded in _END_PHRASES or folded.removeprefix("/") in ("end_handoff",)
 
 

@@ -111,3 +111,33 @@ def catalog_db(
         summary = import_catalog(database.new_factory())
         assert not summary.failures, summary.failures[:5]
         yield database
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _settings_follow_monkeypatched_env() -> Iterator[None]:
+    """core.settings caches the environment once per process; in tests the
+    environment changes, so every `monkeypatch.setenv/delenv` clears the cache."""
+    from core.settings import get_settings
+
+    def clearing(method):  # type: ignore[no-untyped-def]
+        def wrapper(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            method(self, *args, **kwargs)
+            get_settings.cache_clear()
+
+        return wrapper
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(pytest.MonkeyPatch, "setenv", clearing(pytest.MonkeyPatch.setenv))
+    patch.setattr(pytest.MonkeyPatch, "delenv", clearing(pytest.MonkeyPatch.delenv))
+    yield
+    patch.undo()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings() -> Iterator[None]:
+    """Each test reads the environment afresh (and leaves no settings behind)."""
+    from core.settings import get_settings
+
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()

@@ -17,7 +17,7 @@ badly into an inbox occurrence. Reasons (`REASONS`):
   /work/coord/ratings.md) — attached to the message that was answered.
 
 Occurrences are grouped: the group key is the message scrubbed of personal
-data (`training.scrub`), accent-folded (`catalog.text.fold`), with
+data (`training.scrub`), accent-folded (`core.vietnamese.fold`), with
 punctuation dropped and spaces collapsed; a key within `near_duplicate` (rapidfuzz
 ratio, 0..100) of an existing group joins it. Only scrubbed text is stored.
 
@@ -32,7 +32,6 @@ Decisions (each sets `decided_by`/`decided_at`):
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -53,8 +52,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from catalog.orm import ProcedureRow
-from catalog.text import fold
 from core.db import PROJECT_ROOT, utcnow
+from core.settings import settings_for
+from core.vietnamese import fold
 from training.orm import Cursor, InboxItem
 from training.scrub import scrub
 from training.tracker_events import (  # re-exported: analytics and retention read them here
@@ -109,14 +109,6 @@ class InboxError(ValueError):
     message is Vietnamese, fit to show to the trainer."""
 
 
-def _env_float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    try:
-        return float(raw) if raw else default
-    except ValueError as exc:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
-
-
 @dataclass(frozen=True)
 class InboxSettings:
     """Thresholds. `low_confidence` 0..1 (intent confidence), `low_procedure_score`
@@ -131,14 +123,13 @@ class InboxSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> InboxSettings:
         """From TTHC_INBOX_LOW_CONFIDENCE, TTHC_INBOX_LOW_PROCEDURE_SCORE,
-        TTHC_INBOX_NEAR_DUPLICATE (defaults above); ValueError on a non-number."""
-        env = os.environ if env is None else env
+        TTHC_INBOX_NEAR_DUPLICATE (core.settings; `env`: a mapping instead of the
+        process environment); ValueError (SettingsError) naming a non-number."""
+        training = settings_for(env).training
         return cls(
-            low_confidence=_env_float(env, "TTHC_INBOX_LOW_CONFIDENCE", cls.low_confidence),
-            low_procedure_score=_env_float(
-                env, "TTHC_INBOX_LOW_PROCEDURE_SCORE", cls.low_procedure_score
-            ),
-            near_duplicate=_env_float(env, "TTHC_INBOX_NEAR_DUPLICATE", cls.near_duplicate),
+            low_confidence=training.inbox_low_confidence,
+            low_procedure_score=training.inbox_low_procedure_score,
+            near_duplicate=training.inbox_near_duplicate,
         )
 
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -36,6 +35,7 @@ from sqlalchemy import delete, func, inspect, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from core.settings import RETENTION_MODES, settings_for
 from dossiers.orm import Dossier
 from training.inbox import EVENTS
 from training.orm import InboxItem
@@ -58,7 +58,7 @@ PII_SLOTS = frozenset(
         "email",
     }
 )
-MODES = ("anonymise", "delete")
+MODES = RETENTION_MODES
 
 
 @dataclass(frozen=True)
@@ -72,24 +72,13 @@ class RetentionPolicy:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RetentionPolicy:
         """From TTHC_RETENTION_DAYS, TTHC_RETENTION_DAYS_WITH_DOSSIER and
-        TTHC_RETENTION_MODE; ValueError on a bad value."""
-        env = os.environ if env is None else env
-
-        def days(name: str, default: int) -> int:
-            raw = env.get(name, "").strip()
-            if not raw:
-                return default
-            if not raw.isdigit():
-                raise ValueError(f"{name} must be a number of days, got {raw!r}")
-            return int(raw)
-
-        mode = env.get("TTHC_RETENTION_MODE", "").strip().lower() or cls.mode
-        if mode not in MODES:
-            raise ValueError(f"TTHC_RETENTION_MODE must be one of {MODES}, got {mode!r}")
+        TTHC_RETENTION_MODE (core.settings; `env`: a mapping instead of the
+        process environment); ValueError (SettingsError) naming a bad value."""
+        training = settings_for(env).training
         return cls(
-            days("TTHC_RETENTION_DAYS", cls.days_without_dossier),
-            days("TTHC_RETENTION_DAYS_WITH_DOSSIER", cls.days_with_dossier),
-            mode,
+            training.retention_days,
+            training.retention_days_with_dossier,
+            training.retention_mode,
         )
 
 

@@ -1,4 +1,5 @@
-"""Settings of the maintainers' loop, from the environment (one place).
+"""Settings of the maintainers' loop: its view of core.settings, where every
+variable is declared (types, defaults, descriptions in .env.example).
 
 - TTHC_TRAINING_NLU_FILE   where labelled examples go (default nlu_data/nlu/from_console.yml)
 - TTHC_OVERRIDES_FILE      the curation overlay aliases are added to (catalog/overrides.yml)
@@ -22,13 +23,12 @@
 
 from __future__ import annotations
 
-import os
-import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.db import PROJECT_ROOT
+from core.settings import settings_for
 
 __all__ = ["TrainingSettings"]
 
@@ -45,7 +45,7 @@ class TrainingSettings:
     gate_margin: float = 0.02
     gate_intent_margin: float = 0.10
     rasa_urls: tuple[str, ...] = field(default_factory=tuple)
-    rasa_token: str = ""
+    rasa_token: str = field(default="", repr=False)  # a secret: never in a repr or log
     train_args: tuple[str, ...] = ()
     test_set: Path = PROJECT_ROOT / "tests" / "nlu" / "test_set.yml"
     real_messages: Path = PROJECT_ROOT / "tests" / "nlu" / "real_messages.yml"
@@ -55,44 +55,23 @@ class TrainingSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> TrainingSettings:
-        """Read the environment; ValueError on a malformed margin."""
-        env = os.environ if env is None else env
-
-        def path(name: str, default: Path) -> Path:
-            raw = env.get(name, "").strip()
-            return Path(raw) if raw else default
-
-        def margin(name: str, default: float) -> float:
-            raw = env.get(name, "").strip()
-            try:
-                value = float(raw) if raw else default
-            except ValueError as exc:
-                raise ValueError(f"{name} must be a number, got {raw!r}") from exc
-            if not 0 <= value <= 1:
-                raise ValueError(f"{name} must be within 0..1, got {value}")
-            return value
-
-        urls = tuple(
-            u.strip().rstrip("/") for u in env.get("TTHC_RASA_URLS", "").split(",") if u.strip()
-        )
+        """The loop's view of core.settings (`env`: a mapping instead of the
+        process environment); ValueError (SettingsError) naming a bad variable."""
+        training = settings_for(env).training
         return cls(
-            nlu_file=path("TTHC_TRAINING_NLU_FILE", cls.nlu_file),
-            overrides_file=path("TTHC_OVERRIDES_FILE", cls.overrides_file),
-            model_bank=path("TTHC_MODEL_BANK_DIR", cls.model_bank),
-            config=path("TTHC_TRAINING_CONFIG", cls.config),
-            data=path("TTHC_TRAINING_DATA", cls.data),
-            gate_margin=margin("TTHC_GATE_MARGIN", cls.gate_margin),
-            gate_intent_margin=margin("TTHC_GATE_INTENT_MARGIN", cls.gate_intent_margin),
-            rasa_urls=urls,
-            rasa_token=env.get("TTHC_RASA_TOKEN", "").strip()
-            or env.get("RASA_AUTH_TOKEN", "").strip(),
-            train_args=tuple(shlex.split(env.get("TTHC_TRAINING_ARGS", ""))),
-            test_set=path("TTHC_TRAINING_TEST_SET", cls.test_set),
-            real_messages=path("TTHC_TRAINING_REAL_MESSAGES", cls.real_messages),
-            bootstrap_models=path("TTHC_BOOTSTRAP_MODELS", cls.bootstrap_models),
-            dialogue_eval=env.get("TTHC_GATE_DIALOGUE", "on").strip().lower()
-            not in ("off", "0", "false", "no"),
-            dialogue_limit=int(env["TTHC_GATE_DIALOGUE_LIMIT"])
-            if env.get("TTHC_GATE_DIALOGUE_LIMIT", "").strip().isdigit()
-            else None,
+            nlu_file=training.nlu_file,
+            overrides_file=training.overrides_file,
+            model_bank=training.model_bank,
+            config=training.config,
+            data=training.data,
+            gate_margin=training.gate_margin,
+            gate_intent_margin=training.gate_intent_margin,
+            rasa_urls=training.rasa_urls,
+            rasa_token=training.rasa_token.get_secret_value(),
+            train_args=training.train_args,
+            test_set=training.test_set,
+            real_messages=training.real_messages,
+            bootstrap_models=training.bootstrap_models,
+            dialogue_eval=training.dialogue_eval,
+            dialogue_limit=training.dialogue_limit,
         )

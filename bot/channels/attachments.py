@@ -18,6 +18,7 @@ from sqlalchemy.orm import sessionmaker
 
 from bot.channels.inbound import LIMITS
 from core import db
+from core.settings import get_settings
 from core.wording import say
 
 # The limits are declared once for every channel (bot/channels/inbound.py).
@@ -38,10 +39,8 @@ class AttachmentRejected(ValueError):
 
 
 def attachments_dir() -> Path:
-    from core.db import PROJECT_ROOT
-
-    configured = os.environ.get(ATTACHMENTS_DIR_ENV, "").strip()
-    return Path(configured) if configured else PROJECT_ROOT / "var" / "attachments"
+    """Where uploads are stored: `TTHC_ATTACHMENTS_DIR`, else var/attachments (core.settings)."""
+    return get_settings().attachments.dir
 
 
 def human_size(size: int) -> str:

@@ -4,13 +4,13 @@ outside Rasa (the Telegram bot) so they scale independently of it."""
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 from bot.channels.inbound import UNKNOWN_STATE, ConversationState
+from core.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class RasaRestClient:
         self.base_url = base_url.rstrip("/")
         self.input_channel = input_channel
         self.token = token or None
-        secret = os.environ.get(FORWARDER_SECRET_ENV, "")
+        secret = get_settings().rasa.forwarder_secret.get_secret_value()
         # Lets Rasa trust our `input_channel` (bot/web/channel.py).
         self._headers = {FORWARDER_SECRET_HEADER: secret} if secret else {}
         # Rasa can take a while (custom actions, catalogue search): the timeout

@@ -9,18 +9,17 @@ outside Rasa.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
 
 import httpx
 
 from bot.channels.text import split_text
 from bot.channels.zalo_api import ZaloClient, ZaloConfig
+from core.settings import DEFAULT_TELEGRAM_API_BASE_URL, settings_for
 
 logger = logging.getLogger(__name__)
 
 TELEGRAM_SENDER_PREFIX = "telegram:"
-DEFAULT_TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
 TELEGRAM_MAX_MESSAGE_LENGTH = 4096
 
 
@@ -92,14 +91,13 @@ class ZaloSender:
 def senders_from_env(env: Mapping[str, str] | None = None) -> dict[str, object]:
     """Senders for every channel configured in the environment, keyed by the
     channel name the dossier records ("telegram", "zalo")."""
-    env = os.environ if env is None else env
+    settings = settings_for(env)
     senders: dict[str, object] = {}
-    token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
-    if token:
+    if settings.telegram.configured:
         senders["telegram"] = TelegramSender(
-            token, env.get("TELEGRAM_API_BASE_URL", "").strip() or DEFAULT_TELEGRAM_API_BASE_URL
+            settings.telegram.bot_token.get_secret_value(), settings.telegram.api_base_url
         )
-    if env.get("ZALO_ACCESS_TOKEN", "").strip() or env.get("ZALO_REFRESH_TOKEN", "").strip():
+    if settings.zalo.configured:
         senders["zalo"] = ZaloSender(ZaloClient(ZaloConfig.from_env(env=env)))
     if not senders:
         logger.warning("no notification channel configured (TELEGRAM_BOT_TOKEN, ZALO_*)")

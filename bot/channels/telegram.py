@@ -17,9 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
@@ -61,9 +60,10 @@ from bot.channels.inbound import (
 )
 from bot.channels.rasa_client import DEFAULT_RASA_URL, RasaRestClient, RasaUnavailable
 from bot.channels.store import ChannelStore
-from bot.channels.text import mask_id, split_text
+from bot.channels.text import split_text
+from core.settings import settings_for
+from core.vietnamese import DOSSIER_CODE_PATTERN, mask_sender
 from core.wording import say
-from dossiers.codes import DOSSIER_CODE_PATTERN
 
 logger = logging.getLogger(__name__)
 
@@ -122,15 +122,15 @@ def file_base_url(api_base_url: str) -> str:
 
 @dataclass(frozen=True)
 class TelegramSettings:
-    token: str
+    token: str = field(repr=False)  # secrets: never in a repr or a log line
     api_base_url: str = DEFAULT_API_BASE_URL
     file_base_url: str = ""
     webhook_url: str = ""
-    webhook_secret: str = ""
+    webhook_secret: str = field(default="", repr=False)
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = 8443
     rasa_url: str = DEFAULT_RASA_URL
-    rasa_token: str = ""
+    rasa_token: str = field(default="", repr=False)
     max_attachment_bytes: int = MAX_ATTACHMENT_BYTES
     # Flood control: Telegram allows ~30 messages/s overall and ~1/s per chat.
     overall_rate: float = 30.0
@@ -138,21 +138,22 @@ class TelegramSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> TelegramSettings:
-        env = os.environ if env is None else env
-        api = env.get("TELEGRAM_API_BASE_URL", "").strip() or DEFAULT_API_BASE_URL
+        """From core.settings (`env`: a mapping instead of the process
+        environment). Raises core.settings.SettingsError naming the variable."""
+        settings = settings_for(env)
+        telegram = settings.telegram
+        api = telegram.api_base_url
         return cls(
-            token=env.get("TELEGRAM_BOT_TOKEN", "").strip(),
+            token=telegram.bot_token.get_secret_value(),
             api_base_url=api,
-            file_base_url=env.get("TELEGRAM_API_FILE_BASE_URL", "").strip() or file_base_url(api),
-            webhook_url=env.get("TELEGRAM_WEBHOOK_URL", "").strip(),
-            webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET", "").strip(),
-            webhook_listen=env.get("TELEGRAM_WEBHOOK_LISTEN", "").strip() or "0.0.0.0",
-            webhook_port=int(env.get("TELEGRAM_WEBHOOK_PORT", "").strip() or 8443),
-            rasa_url=env.get("RASA_URL", "").strip() or DEFAULT_RASA_URL,
-            rasa_token=env.get("RASA_TOKEN", "").strip(),
-            max_attachment_bytes=int(
-                env.get("TELEGRAM_MAX_ATTACHMENT_BYTES", "").strip() or MAX_ATTACHMENT_BYTES
-            ),
+            file_base_url=telegram.api_file_base_url or file_base_url(api),
+            webhook_url=telegram.webhook_url,
+            webhook_secret=telegram.webhook_secret.get_secret_value(),
+            webhook_listen=telegram.webhook_listen,
+            webhook_port=telegram.webhook_port,
+            rasa_url=settings.rasa.url,
+            rasa_token=settings.rasa.token.get_secret_value(),
+            max_attachment_bytes=telegram.max_attachment_bytes,
         )
 
 
@@ -436,7 +437,7 @@ class TelegramBridge:
             saved.id,
             saved.content_type,
             saved.size_bytes,
-            mask_id(sender),
+            mask_sender(sender),
         )
         if state.supplement_waiting:
             supplement = await asyncio.to_thread(
@@ -507,7 +508,7 @@ class TelegramBridge:
             chat_id = update.effective_chat.id
         logger.error(
             "telegram: update failed for %s",
-            mask_id(sender_id(chat_id)) if chat_id else "unknown chat",
+            mask_sender(sender_id(chat_id)) if chat_id else "unknown chat",
             exc_info=context.error,
         )
         if chat_id is not None:
@@ -529,7 +530,7 @@ class TelegramBridge:
                 try:
                     responses = await self.rasa.send(sender, text)
                 except RasaUnavailable as exc:
-                    logger.error("telegram: Rasa unavailable for %s: %s", mask_id(sender), exc)
+                    logger.error("telegram: Rasa unavailable for %s: %s", mask_sender(sender), exc)
                     responses = [{"text": RASA_DOWN_REPLY}]
             if not responses:  # the citizen always hears back
                 responses = [{"text": NO_REPLY_FALLBACK}]

@@ -7,22 +7,23 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import os
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 
 from bot.channels.store import ChannelStore
 from bot.channels.text import split_text
+from core.settings import DEFAULT_ZALO_API_BASE_URL, DEFAULT_ZALO_OAUTH_BASE_URL, settings_for
 
 logger = logging.getLogger(__name__)
 
 SENDER_PREFIX = "zalo:"
-DEFAULT_API_BASE_URL = "https://openapi.zalo.me"
-DEFAULT_OAUTH_BASE_URL = "https://oauth.zaloapp.com"
+DEFAULT_API_BASE_URL = DEFAULT_ZALO_API_BASE_URL
+DEFAULT_OAUTH_BASE_URL = DEFAULT_ZALO_OAUTH_BASE_URL
 # Zalo rejects consultation texts over 2,000 characters.
 MAX_TEXT_LENGTH = 2000
 # Zalo template limits: at most 5 buttons, titles up to 100 characters,
@@ -82,10 +83,11 @@ class ZaloApiError(RuntimeError):
 @dataclass(frozen=True)
 class ZaloConfig:
     app_id: str = ""
-    app_secret: str = ""
-    oa_secret_key: str = ""
-    access_token: str = ""
-    refresh_token: str = ""
+    # Secrets: never in a repr or a log line.
+    app_secret: str = field(default="", repr=False)
+    oa_secret_key: str = field(default="", repr=False)
+    access_token: str = field(default="", repr=False)
+    refresh_token: str = field(default="", repr=False)
     api_base_url: str = DEFAULT_API_BASE_URL
     oauth_base_url: str = DEFAULT_OAUTH_BASE_URL
 
@@ -94,14 +96,19 @@ class ZaloConfig:
         cls, overrides: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
     ) -> ZaloConfig:
         """Build from `overrides` (credentials.yml keys), falling back to the
-        environment (`ZALO_<KEY>`)."""
+        settings (`ZALO_<KEY>`, core.settings; `env`: a mapping instead of the
+        process environment)."""
         overrides = overrides or {}
-        env = os.environ if env is None else env
+        zalo = settings_for(env).zalo
+        configured = {
+            key: value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+            for key, value in zalo.dict().items()
+        }
 
         def pick(key: str, default: str = "") -> str:
             value = overrides.get(key)
             if value in (None, ""):
-                value = env.get(f"ZALO_{key.upper()}", "")
+                value = configured.get(key, "")
             return str(value or default).strip()
 
         return cls(

@@ -21,6 +21,7 @@ COMMAND_MODULES += ("console_cmd",)  # officers' console and staff accounts (iss
 COMMAND_MODULES += ("integration_cmd",)  # one-stop-shop delivery and status API (issue 13)
 COMMAND_MODULES += ("training_cmd",)  # maintainers' loop: inbox, training, models (issue 12)
 COMMAND_MODULES += ("domain_cmd",)  # generated bot/domain files (issue 15)
+COMMAND_MODULES += ("settings_cmd",)  # environment variables, .env.example (issue 15)
 
 
 class CommandError(Exception):
@@ -79,10 +80,17 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from core.settings import SettingsError, get_settings
+
     try:
+        if args.command != "settings":
+            get_settings()  # an invalid variable fails here, before any work, naming it
         return int(args.handler(args) or 0)
     except CommandError as exc:
         print(f"tthc: {exc}", file=sys.stderr)
         return exc.status
+    except SettingsError as exc:
+        print(f"tthc: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130

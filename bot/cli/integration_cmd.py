@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 import threading
 
 from bot.cli import CommandError, command_group, open_database_or_exit
+from core.settings import get_settings
 
 
 def _logging(verbose: bool) -> None:
@@ -38,21 +38,22 @@ def _deliver(args: argparse.Namespace) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     logging.getLogger(__name__).info("delivery worker started: %r", worker.backend)
-    interval = args.interval or float(os.environ.get("TTHC_DELIVERY_INTERVAL", "") or 2.0)
+    interval = args.interval or get_settings().submission.delivery_interval
     worker.run_forever(stop, interval=interval)
     return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from bot.status_api import DEFAULT_PORT, serve
+    from bot.status_api import serve
 
     _logging(args.verbose)
     factory = open_database_or_exit(args)
-    host = args.host or os.environ.get("TTHC_INBOUND_HOST", "").strip() or "127.0.0.1"
-    raw_port = str(args.port or os.environ.get("TTHC_INBOUND_PORT", "").strip() or DEFAULT_PORT)
-    if not raw_port.isdigit() or not 0 < int(raw_port) < 65536:
-        raise CommandError(f"TTHC_INBOUND_PORT must be a port number, got {raw_port!r}")
-    serve(factory, host, int(raw_port))
+    submission = get_settings().submission
+    host = args.host or submission.inbound_host
+    port = args.port or submission.inbound_port
+    if not 0 < port < 65536:
+        raise CommandError(f"--port must be a port number, got {port!r}")
+    serve(factory, host, port)
     return 0
 
 

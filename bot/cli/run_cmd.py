@@ -143,11 +143,10 @@ def _start_training(supervisor: Supervisor, settings: Settings, model: Path) -> 
     """Issue 12: the model store every Rasa worker pulls the live model from, the
     training worker, and the daily retention job. `TTHC_MODEL_STORE=off` keeps
     Rasa on `--model` (no console activation). Returns the lines to print."""
-    import os
-
     from bot.cli.training_cmd import start_maintainers_loop
+    from core.settings import get_settings
 
-    if os.environ.get("TTHC_MODEL_STORE", "").strip().lower() in {"off", "0", "no"}:
+    if not get_settings().training.model_store:
         return ["  model store:   off (TTHC_MODEL_STORE=off: Rasa serves models/)"]
     return start_maintainers_loop(supervisor, settings, model)
 
@@ -155,9 +154,8 @@ def _start_training(supervisor: Supervisor, settings: Settings, model: Path) -> 
 def _start_integration(supervisor: Supervisor) -> list[str]:
     """With TTHC_SUBMISSION_BACKEND=http: the delivery worker and the inbound
     status API (issue 13). Returns the lines to print."""
-    import os
-
     from bot.runtime import child_env
+    from core.settings import get_settings
     from dossiers.delivery import delivery_enabled
 
     if not delivery_enabled():
@@ -172,10 +170,10 @@ def _start_integration(supervisor: Supervisor) -> list[str]:
     supervisor.start("delivery", deliver, child_env())
     serve = [sys.executable, "-m", "bot.cli", "integration", "serve"]
     supervisor.start("status API", serve, child_env())
-    host = os.environ.get("TTHC_INBOUND_HOST", "").strip() or "127.0.0.1"
-    port = os.environ.get("TTHC_INBOUND_PORT", "").strip() or "5010"
+    submission = get_settings().submission
+    host, port = submission.inbound_host, submission.inbound_port
     return [
-        f"  one-stop-shop: delivering to {os.environ.get('TTHC_SUBMISSION_URL', '')}",
+        f"  one-stop-shop: delivering to {submission.url}",
         f"  status API:    http://{host}:{port}/api/v1/status-events",
     ]
 

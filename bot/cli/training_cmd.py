@@ -25,6 +25,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.cli import CommandError, command_group, open_database_or_exit
+from core.settings import get_settings
+
+if TYPE_CHECKING:
+    from training.retention import RetentionResult
 
 if TYPE_CHECKING:
     from training.retention import RetentionResult
@@ -121,7 +125,7 @@ def _model_store(args: argparse.Namespace) -> int:
     from training.model_server import serve
 
     factory = open_database_or_exit(args)
-    port = args.port or int(os.environ.get("TTHC_MODEL_STORE_PORT", "5056"))
+    port = args.port or get_settings().training.model_store_port
     try:
         serve(factory, args.host, port)
     except KeyboardInterrupt:
@@ -355,7 +359,7 @@ def start_maintainers_loop(supervisor, settings, model: Path) -> list[str]:
     factory = open_database_or_exit(argparse.Namespace(database_url=None))
     with session_scope(factory) as db:
         live, changed = ensure_shipped_model(db, Path(model), training.model_bank)
-    port = int(os.environ.get("TTHC_MODEL_STORE_PORT", "").strip() or "5056")
+    port = get_settings().training.model_store_port
     argv = [sys.executable, "-m", "bot.cli", "training", "model-store", "--port", str(port)]
     store = supervisor.start("model store", argv, child_env())
     if not wait_for_port("127.0.0.1", port, 60, store):
