@@ -8,10 +8,10 @@ text: lowercase, no diacritics, đ → d. Folding loses distinctions ("căn" and
 words of a procedure name disambiguate, and it is what users who type without
 diacritics produce anyway.
 
-Two levels:
+Character-level folding (`fold`: NFC, lowercase, no diacritics, đ → d,
+invisible characters dropped) is `core.vietnamese.fold`; this module adds the
+procedure vocabulary on top of it:
 
-- `fold(text)`: pure character-level folding, safe to apply per token (the
-  NLU tokenizer folds lemmas with it), no vocabulary involved.
 - `normalize_query(text)`: `fold` + tokenisation + expansion of the
   abbreviation / teencode table + removal of question and filler words that
   are never part of a procedure name.
@@ -28,16 +28,15 @@ this vocabulary lives; `catalog/overrides.yml` holds per-procedure aliases.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from itertools import chain
+
+from core.vietnamese import fold
 
 __all__ = [
     "ACRONYMS",
     "COLLOQUIAL",
     "FILLER_PHRASES",
     "expand_tokens",
-    "fold",
     "folded_name_tokens",
     "name_tokens",
     "normalize_name",
@@ -45,68 +44,6 @@ __all__ = [
     "query_tokens",
     "tokenize",
 ]
-
-# --------------------------------------------------------------------------------------------
-# Character folding
-# --------------------------------------------------------------------------------------------
-
-# Zero-width and invisible formatting characters that survive copy-paste from
-# Zalo/Facebook/Word and would otherwise split or glue words invisibly.
-_INVISIBLE = "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e\u034f"
-
-
-def _build_fold_table() -> dict[int, str | None]:
-    """One `str.translate` table: every precomposed Latin letter with a
-    diacritic → its base letter, combining marks → removed, đ/Đ → d,
-    invisible characters → removed, control characters → space.
-
-    Built once at import; `translate` with a dict is a single C-level pass,
-    which keeps `fold` fast enough to run per token in the NLU pipeline.
-    """
-    table: dict[int, str | None] = {}
-    # Latin-1 Supplement, Latin Extended-A/B and Latin Extended Additional
-    # (the last holds most Vietnamese letters: ạ ả ấ ầ ẩ ẫ ậ ... ỹ).
-    for cp in chain(range(0x00C0, 0x0250), range(0x1E00, 0x1F00)):
-        decomposed = unicodedata.normalize("NFD", chr(cp))
-        base = decomposed[0]
-        if len(decomposed) > 1 and base.isascii() and base.isalpha():
-            table[cp] = base.lower()
-    # đ/Đ have no canonical decomposition (they are distinct letters), so
-    # NFD-based folding such as scikit-learn's strip_accents keeps them.
-    table[ord("đ")] = "d"
-    table[ord("Đ")] = "d"
-    # Stray combining marks (decomposed input that NFC could not recompose).
-    for cp in range(0x0300, 0x0370):
-        table[cp] = None
-    for ch in _INVISIBLE:
-        table[ord(ch)] = None
-    # Control characters (binary junk, \x00) become separators, never glue.
-    for cp in chain(range(0x00, 0x20), range(0x7F, 0xA0)):
-        table[cp] = " "
-    return table
-
-
-_FOLD_TABLE = _build_fold_table()
-
-
-def fold(text: str) -> str:
-    """Accent-folded, lowercase form of `text` for matching.
-
-    NFC-normalises (so decomposed NFD input behaves like precomposed input),
-    lowercases, strips every Vietnamese diacritic, maps đ/Đ → d, removes
-    zero-width characters and collapses runs of whitespace to one space.
-    Punctuation and non-Latin characters are kept; `tokenize` drops them.
-
-    >>> fold("  Đăng ký  KHAI SINH\\u200b ")
-    'dang ky khai sinh'
-    """
-    if not text:
-        return ""
-    if text.isascii() and text.isprintable():  # common case (typed without diacritics)
-        return " ".join(text.lower().split())
-    text = unicodedata.normalize("NFC", text).lower().translate(_FOLD_TABLE)
-    return " ".join(text.split())
-
 
 # --------------------------------------------------------------------------------------------
 # Tokenisation

@@ -31,7 +31,6 @@ from itertools import chain
 
 __all__ = [
     "DASHES",
-    "DOSSIER_CODE_ALPHABET",
     "DOSSIER_CODE_PATTERN",
     "DOSSIER_CODE_REGEX",
     "ID_NUMBER_PATTERN",
@@ -40,6 +39,7 @@ __all__ = [
     "NATIONAL_CODE_REGEX",
     "PHONE_PATTERN",
     "PROCEDURE_CODE_IN_TEXT",
+    "PROCEDURE_CODE_RE",
     "PROCEDURE_CODE_REGEX",
     "fold",
     "is_invisible",
@@ -105,8 +105,9 @@ def strip_invisible(text: str) -> str:
 
 # Dash-like marks people (and phone keyboards) type for "-": hyphen, non-breaking
 # hyphen, figure dash, en dash, em dash, horizontal bar (U+2010..U+2015) and the
-# minus sign. A regex character-class body, for patterns that accept any of them.
-DASHES = "\u2010-\u2015\u2212"
+# minus sign. A regex character-class body (regex escapes, so patterns built
+# from it read the same as before), for patterns that accept any of them.
+DASHES = r"\u2010-\u2015\u2212"
 _DASHES_RE = re.compile(f"[{DASHES}]")
 
 
@@ -186,7 +187,8 @@ def fold(text: str | None) -> str:
 PROCEDURE_CODE_REGEX = r"\d\.\d{6}"
 # A procedure code inside a sentence ("thủ tục 1.001234 cần gì"), as group 1.
 PROCEDURE_CODE_IN_TEXT: re.Pattern[str] = re.compile(rf"\b({PROCEDURE_CODE_REGEX})\b")
-_PROCEDURE_CODE_RE = re.compile(rf"^{PROCEDURE_CODE_REGEX}$")
+# A whole string that is a procedure code (no surrounding spaces allowed).
+PROCEDURE_CODE_RE: re.Pattern[str] = re.compile(rf"^{PROCEDURE_CODE_REGEX}$")
 _PROCEDURE_CODE_LOOSE_RE = re.compile(r"^\d+\.\d{6}$")
 
 
@@ -199,13 +201,12 @@ def is_procedure_code(value: object, *, loose: bool = False) -> bool:
     than being read as a name."""
     if not isinstance(value, str):
         return False
-    pattern = _PROCEDURE_CODE_LOOSE_RE if loose else _PROCEDURE_CODE_RE
+    pattern = _PROCEDURE_CODE_LOOSE_RE if loose else PROCEDURE_CODE_RE
     return bool(pattern.match(value.strip()))
 
 
 # Our dossier codes: "HS-XXXX-XXXX" in Crockford's base-32 alphabet (no I, L, O,
-# U: nothing to confuse with 1, 0 or V); see `dossiers.codes` for why.
-DOSSIER_CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# U: nothing to confuse with 1, 0 or V); `dossiers.codes` makes and normalises them.
 # For extraction from free text (the NLU uses it as a regex feature/entity
 # pattern). Written with explicit character classes and no inline flags so
 # it works case-insensitively in engines that do not honour re.IGNORECASE.
