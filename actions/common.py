@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,6 +18,7 @@ from rasa_sdk import Tracker
 from catalog import resolution
 from catalog.answers import QUESTION_INTENTS  # noqa: F401  (re-exported for the actions)
 from core.db import session_scope
+from core.vietnamese import fold, is_procedure_code
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,6 @@ SLOT_AWAITING_PHONE = "awaiting_phone_last4"
 SLOT_STATUS_CODE = "status_code_pending"
 SLOT_DOSSIER_CODE = "dossier_code"
 
-CODE_RE = re.compile(r"^\d+\.\d{6}$")
 # Candidates asked of the search; a choice shows at most resolution.MAX_OPTIONS.
 MAX_OPTIONS = 5
 
@@ -89,17 +88,6 @@ def channel_of(tracker: Tracker) -> str:
     return tracker.get_latest_input_channel() or "unknown"
 
 
-def fold(text: str) -> str:
-    """Lowercase, no diacritics ("Cái thứ hai" -> "cai thu hai")."""
-    text = (text or "").replace("đ", "d").replace("Đ", "D")
-    decomposed = unicodedata.normalize("NFD", text)
-    return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn").lower()
-
-
-def is_procedure_code(value: object) -> bool:
-    return isinstance(value, str) and bool(CODE_RE.match(value.strip()))
-
-
 # ---------------------------------------------------------------------------
 # Candidates from the NLU
 # ---------------------------------------------------------------------------
@@ -113,7 +101,7 @@ def candidates_of(tracker: Tracker) -> list[dict[str, Any]] | None:
         return None
     out = []
     for item in raw if isinstance(raw, list) else []:
-        if isinstance(item, dict) and is_procedure_code(item.get("code")):
+        if isinstance(item, dict) and is_procedure_code(item.get("code"), loose=True):
             try:
                 score = float(item.get("score") or 0.0)
             except (TypeError, ValueError):

@@ -33,6 +33,7 @@ from actions.rating_actions import rating_buttons
 from catalog import answers
 from catalog.facets import facets_of
 from catalog.resolution import Outcome, Resolution, resolve
+from core.vietnamese import is_procedure_code
 from core.wording import say
 
 log = logging.getLogger(__name__)
@@ -244,7 +245,7 @@ def answer_procedure_question(
     text = c.latest_text(tracker)
     in_form = bool(tracker.active_loop_name)
     entity = c.latest_entity(tracker, "procedure")
-    if entity is not None and not c.is_procedure_code(entity):
+    if entity is not None and not is_procedure_code(entity, loose=True):
         entity = None
     candidates = c.candidates_of(tracker)
 
@@ -252,7 +253,11 @@ def answer_procedure_question(
     options = tracker.get_slot(c.SLOT_OPTIONS) or []
     if not isinstance(options, list):
         options = []
-    options = [o for o in options if isinstance(o, dict) and c.is_procedure_code(o.get("code"))]
+    options = [
+        o
+        for o in options
+        if isinstance(o, dict) and is_procedure_code(o.get("code"), loose=True)
+    ]
     if tracker.get_slot(c.SLOT_AWAITING_CHOICE) and options and not in_form:
         index = ActionAnswerProcedureQuestion._resolve_choice(entity, text, options)
         if index is not None:
@@ -298,7 +303,7 @@ def answer_procedure_question(
     # which must not get an answer about another one.
     if code is None and not candidates:
         code = tracker.get_slot(c.SLOT_PROCEDURE) or tracker.get_slot("dossier_procedure")
-        if code is not None and not c.is_procedure_code(code):
+        if code is not None and not is_procedure_code(code, loose=True):
             code = None
 
     # 5. Nothing usable.

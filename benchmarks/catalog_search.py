@@ -32,7 +32,7 @@ import yaml  # noqa: E402
 from catalog.overrides import load_overrides, search_entries  # noqa: E402
 from catalog.search import SearchIndex  # noqa: E402
 from catalog.source import iter_raw_records  # noqa: E402
-from catalog.text import fold  # noqa: E402
+from core.vietnamese import fold  # noqa: E402
 
 BUILD_TARGET_S = 2.0
 P99_TARGET_MS = 10.0

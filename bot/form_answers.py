@@ -26,8 +26,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from core.vietnamese import DOSSIER_CODE_PATTERN
 from dossiers import forms
-from dossiers.codes import DOSSIER_CODE_PATTERN
 
 log = logging.getLogger(__name__)
 

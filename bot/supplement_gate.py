@@ -20,8 +20,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import unicodedata
 from typing import Any
+
+from core.vietnamese import fold
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +35,6 @@ _DONE_RE = re.compile(
     r"|^(?:xong|xong roi|hoan tat bo sung|da xong)\s*[.!]*$"
 )
 _ANSWER_RE = re.compile(r"^\s*b[ổo]\s*sung\s*:\s*(?P<answer>.+)$", re.IGNORECASE | re.DOTALL)
-
-
-def fold(text: str) -> str:
-    text = (text or "").replace("đ", "d").replace("Đ", "D")
-    decomposed = unicodedata.normalize("NFD", text)
-    stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
-    return " ".join(stripped.lower().split())
 
 
 def is_done_message(text: str) -> bool:

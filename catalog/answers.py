@@ -29,7 +29,6 @@ Rules the answers follow (from the issue and catalog/data/SOURCES.md):
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -48,6 +47,7 @@ from catalog.model import (
     Procedure,
     SubmissionMethod,
 )
+from core.vietnamese import fold
 
 PORTAL_HOME = "https://dichvucong.gov.vn"
 # Shown when a record has no detail URL: the portal's own search is the best
@@ -98,13 +98,6 @@ class Answer:
 # ---------------------------------------------------------------------------
 # Small text helpers
 # ---------------------------------------------------------------------------
-
-
-def _fold(text: str) -> str:
-    """Lowercase without diacritics, for keyword tests ("Miễn phí" -> "mien phi")."""
-    text = (text or "").replace("đ", "d").replace("Đ", "D")
-    decomposed = unicodedata.normalize("NFD", text)
-    return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn").lower()
 
 
 def _clip(text: str, limit: int) -> str:
@@ -200,7 +193,7 @@ _AMOUNT_RE = re.compile(r"\d[\d.,]*\s*(?:đ\b|đồng|dong|vnđ|vnd)", re.IGNORE
 
 
 def fee_is_free(fee_text: str) -> bool:
-    return "mien phi" in _fold(fee_text) or "khong thu" in _fold(fee_text)
+    return "mien phi" in fold(fee_text) or "khong thu" in fold(fee_text)
 
 
 def note_states_fee(note: str) -> bool:
@@ -404,7 +397,7 @@ _FORM_RANK = {"to khai": 0, "giay kh": 0, "phieu d": 1, "don de ": 1, "mau ho ":
 
 
 def _generic_case(case: str | None) -> bool:
-    label = _fold(_case_label(case))
+    label = fold(_case_label(case))
     return not label or bool(_GENERIC_CASE_RE.match(label))
 
 
@@ -431,7 +424,7 @@ def group_documents(procedure: Procedure) -> DocumentGroups:
         # Every row sits in a case group: the group (contiguous run of one
         # label) of the first declaration form, else of the first document.
         forms = [d for d in filed if d.kind == KIND_DECLARATION] or filed
-        anchor = min(forms, key=lambda d: _FORM_RANK.get(_fold(d.name)[:7], 2))
+        anchor = min(forms, key=lambda d: _FORM_RANK.get(fold(d.name)[:7], 2))
         index = docs.index(anchor)
         start = end = index
         while start > 0 and docs[start - 1].case == anchor.case:
@@ -449,8 +442,8 @@ def group_documents(procedure: Procedure) -> DocumentGroups:
         or (d.kind in (KIND_DECLARATION, KIND_SUBMIT) and not any(d is m for m in main))
     ]
     # Stable sort: the paper declaration ("Tờ khai ...") first, other forms, then evidence.
-    main.sort(key=lambda d: (d.kind != KIND_DECLARATION, _FORM_RANK.get(_fold(d.name)[:7], 2)))
-    present.sort(key=lambda d: not _ID_RE.search(_fold(d.name)))
+    main.sort(key=lambda d: (d.kind != KIND_DECLARATION, _FORM_RANK.get(fold(d.name)[:7], 2)))
+    present.sort(key=lambda d: not _ID_RE.search(fold(d.name)))
     return DocumentGroups(tuple(main), tuple(present), tuple(special), tuple(notes))
 
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from catalog.text import COLLOQUIAL, fold
+from catalog.text import COLLOQUIAL
+from core.vietnamese import fold
 
 __all__ = ["FACET_PATTERNS", "OVERVIEW_PATTERN", "detect_facets", "facets_of"]
 

@@ -25,11 +25,12 @@ thay thế bởi …; thông tin có thể đã thay đổi".
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
+
+from core.vietnamese import fold, nfc
 
 __all__ = [
     "STALE_STATUSES",
@@ -102,19 +103,9 @@ _TYPE_BY_CODE: dict[str, str] = {
 # fmt: on
 
 
-def _fold(text: str) -> str:
-    text = (text or "").replace("đ", "d").replace("Đ", "D")
-    decomposed = unicodedata.normalize("NFD", text)
-    return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn").lower()
-
-
-def _nfc(text: str) -> str:
-    return unicodedata.normalize("NFC", text or "")
-
-
 def split_number(cell: str) -> tuple[str, str]:
     """("Luật", "32/2024/QH15") from "Luật số 32/2024/QH15"; ("", number) without a prefix."""
-    cell = " ".join(_nfc(cell).split())
+    cell = " ".join(nfc(cell).split())
     match = _PREFIX_RE.match(cell)
     if not match:
         return "", cell
@@ -438,7 +429,7 @@ def derive_registry(
         ):
             name = _law_name(entry.title)
             if name:
-                by_name[_fold(name)].append(number)
+                by_name[fold(name)].append(number)
     for numbers in by_name.values():
         if len(set(map(_year, numbers))) < 2:
             continue

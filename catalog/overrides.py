@@ -20,7 +20,6 @@ codes and duplicate keys raise `OverridesError` naming the file and key.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -30,6 +29,7 @@ from typing import Any
 import yaml
 
 from catalog.search import SearchEntry
+from core.vietnamese import PROCEDURE_CODE_RE
 
 __all__ = [
     "DEFAULT_OVERRIDES_PATH",
@@ -54,7 +54,6 @@ LEGAL_STATUSES: frozenset[str] = frozenset(
 
 # Portal procedure codes look like "1.014061"; YAML would read an unquoted one
 # as a float and drop trailing zeros ("1.000110" → 1.00011), hence the check.
-_CODE = re.compile(r"^\d\.\d{6}$")
 
 _TOP_KEYS = frozenset({"procedures", "legal_documents"})
 _PROCEDURE_KEYS = frozenset({"aliases", "popularity", "fee_correction"})
@@ -159,7 +158,7 @@ def _parse_procedure(code: Any, value: Any, where: str) -> tuple[str, ProcedureO
         raise _fail(where, f'procedure code {code!r} must be a quoted string, e.g. "1.014061"')
     code = code.strip()
     where = f"{where}[{code!r}]"
-    if not _CODE.match(code):
+    if not PROCEDURE_CODE_RE.match(code):
         raise _fail(where, 'procedure code must look like "1.014061"')
     data = _check_keys(value, _PROCEDURE_KEYS, where)
 

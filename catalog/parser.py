@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import replace as dc_replace
@@ -51,6 +50,7 @@ from catalog.model import (
     ProcessingTime,
     SubmissionMethod,
 )
+from core.vietnamese import INVISIBLE_CHARACTERS, fold, nfc
 
 __all__ = [
     "ParseError",
@@ -75,9 +75,10 @@ NO_INFO = "Không có thông tin"
 
 
 # Private-use glyphs are Wingdings bullets pasted from Word (U+F0FC, U+F0D8 ...)
-# and become spaces; zero-width and direction marks and soft hyphens are noise
-# that breaks matching and are dropped; NBSP becomes a plain space.
-_ODD_CHARS_RE = re.compile("[\ue000-\uf8ff\u200b-\u200f\u202a-\u202e\u2060\ufeff\u00ad\u00a0\r]")
+# and become spaces; invisible format characters (zero-width and direction marks,
+# soft hyphens: `core.vietnamese.INVISIBLE_CHARACTERS`) are noise that breaks
+# matching and are dropped; NBSP becomes a plain space.
+_ODD_CHARS_RE = re.compile(f"[\ue000-\uf8ff{INVISIBLE_CHARACTERS}\u00a0\r]")
 _ODD_CHAR_FIX = {"\u00a0": " ", "\r": "\n"}
 
 
@@ -103,8 +104,7 @@ def _nfc(text: str) -> str:
     49 method tables (and other fields) are stored decomposed (NFD); without NFC
     "Trực tuyến" typed on a keyboard would not match them.
     """
-    if not unicodedata.is_normalized("NFC", text):
-        text = unicodedata.normalize("NFC", text)
+    text = nfc(text)
     if _ODD_CHARS_RE.search(text):
         text = _ODD_CHARS_RE.sub(_fix_char, text.replace("\r\n", "\n"))
     return text
@@ -430,26 +430,7 @@ def is_note_row(document: Document) -> bool:
     return document_kind(document) == KIND_NOTE
 
 
-def _strip_marks(ch: str) -> str:
-    decomposed = unicodedata.normalize("NFD", ch)
-    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
-
-
-# One translate table (Vietnamese letters → ASCII) instead of NFD per call: the
-# import folds ~15,000 document names.
-_FOLD_TABLE = {
-    ord(ch): _strip_marks(ch)
-    for ch in _VI_UPPER[3:] + _VI_LOWER[3:]
-    if _strip_marks(ch) != ch
-} | {ord("đ"): "d", ord("Đ"): "D"}
-
-
-def _fold(text: str) -> str:
-    """Lowercase ASCII folding of Vietnamese text ("Lưu ý" → "luu y")."""
-    return (text or "").translate(_FOLD_TABLE).lower()
-
-
-_fold_label = functools.lru_cache(maxsize=8192)(_fold)  # group labels repeat per row
+_fold_label = functools.lru_cache(maxsize=8192)(fold)  # group labels repeat per row
 
 
 _NOTE_START_RE = re.compile(r"^\W*(?:luu y|ghi chu|chu y)\b")
@@ -487,14 +468,14 @@ def document_kind(document: Document) -> str:
       power of attorney, or sits in a "Trường hợp ..." group;
     - submit: anything else.
     """
-    name = _fold(document.name[:200])  # every test below but one looks at the start
+    name = fold(document.name[:200])  # every test below but one looks at the start
     case = _fold_label(document.case or "")
     if _NOTE_START_RE.match(name) or _NOTE_CASE_RE.search(case):
         return KIND_NOTE
     if document.originals == 0 and document.copies == 0:
         if not _QTY_IN_NAME_RE.search(document.name):
             return KIND_NOTE
-        if _NOT_NEEDED_RE.match(_fold(document.name)):
+        if _NOT_NEEDED_RE.match(fold(document.name)):
             return KIND_NOTE
     presented = _PRESENT_RE.search(case) and "nop" not in case.replace("xuat trinh", "")
     if presented or name.startswith("xuat trinh"):

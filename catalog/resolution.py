@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from catalog.text import fold
+from core.vietnamese import fold
 
 __all__ = [
     "AMBIGUITY_MARGIN",

@@ -33,7 +33,8 @@ from typing import Any
 
 import bm25s
 
-from catalog.text import expand_tokens, fold, query_tokens, tokenize
+from catalog.text import expand_tokens, query_tokens, tokenize
+from core.vietnamese import fold
 
 __all__ = [
     "LEXICAL_POINTS",

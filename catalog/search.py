@@ -43,7 +43,8 @@ from itertools import pairwise
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from catalog.text import fold, folded_name_tokens, query_tokens
+from catalog.text import folded_name_tokens, query_tokens
+from core.vietnamese import PROCEDURE_CODE_IN_TEXT, fold
 
 __all__ = ["Candidate", "SearchEntry", "SearchIndex"]
 
@@ -98,7 +99,6 @@ _LEVEL_POINTS = 1.0
 _AGE_MATCH_POINTS = 4.0
 _AGE_MISMATCH_POINTS = -10.0
 
-_CODE_PATTERN = re.compile(r"\b(\d\.\d{6})\b")
 _ONSET_TR = re.compile(r"^tr")
 _ONSET_X = re.compile(r"^x")
 _ONSET_GI = re.compile(r"^gi(?=[aeou])")
@@ -337,12 +337,12 @@ class SearchIndex:
         """Raw (uncapped) scores per entry index for the candidates worth ranking."""
         results: dict[int, float] = {}
         # A procedure code typed or pasted by the citizen is an exact answer.
-        for code in _CODE_PATTERN.findall(query):
+        for code in PROCEDURE_CODE_IN_TEXT.findall(query):
             e_idx = self._code_to_entry.get(code)
             if e_idx is not None and e_idx not in results:
                 results[e_idx] = 200.0 - len(results)
         if results:  # the rest of "mã 1.001193 là gì" is not a name to match
-            query = _CODE_PATTERN.sub(" ", query)
+            query = PROCEDURE_CODE_IN_TEXT.sub(" ", query)
 
         tokens = self._split_glued(query_tokens(query))
         if not tokens:

@@ -39,15 +39,13 @@ from typing import Any
 from sqlalchemy import inspect, select
 from sqlalchemy.engine import Engine
 
-from catalog.text import fold
 from core.db import PROJECT_ROOT, get_engine
+from core.vietnamese import fold, mask_citizen_id, mask_numbers, mask_phone
 from dossiers.forms import COMMON_FIELDS, load_form_fields
 from dossiers.validation import (
     VIETNAM_TZ,
     mask_address,
-    mask_citizen_id,
     mask_name,
-    mask_phone,
 )
 from training.tracker_events import (
     EVENTS,
@@ -71,11 +69,6 @@ _FIELD_KINDS = {"citizen_id": "id", "phone": "phone", "address": "address", "nam
 MARKED_ACTIONS = HANDOFF_ACTIONS | FALLBACK_ACTIONS  # shown as events in transcripts
 
 
-# 9 or 12 digit runs (old and new ID cards), phone numbers (0xxxxxxxxx, +84...).
-_ID_RE = re.compile(r"(?<!\d)(\d{12}|\d{9})(?!\d)")
-_PHONE_RE = re.compile(r"(?<![\d+])(?:\+84|0)(?:[\s.-]?\d){9}(?!\d)")
-
-
 def mask_text(text: str, known: Iterable[tuple[str, str]] = ()) -> str:
     """`text` with personal data masked. `known` holds (kind, value) pairs
     from the conversation's slots (kind: "id", "phone", "address", "name"),
@@ -93,8 +86,7 @@ def mask_text(text: str, known: Iterable[tuple[str, str]] = ()) -> str:
         if value and len(value) >= 4 and value in text:
             masker = {"id": mask_citizen_id, "phone": mask_phone}.get(kind, mask_address)
             text = text.replace(value, masker(value))
-    text = _PHONE_RE.sub(lambda m: mask_phone(m.group(0)), text)
-    return _ID_RE.sub(lambda m: mask_citizen_id(m.group(0)), text)
+    return mask_numbers(text)  # phone numbers, then 9/12-digit ID numbers
 
 
 @lru_cache(maxsize=1)

@@ -18,9 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog.orm import ProcedureRow
-from catalog.text import fold
 from console.auth import StaffView
 from console.duedates import Holidays, due_date, load_holidays, processing_time, today_vn
+from core.vietnamese import fold
 from dossiers.codes import normalize_code
 from dossiers.orm import DOSSIER_STATUSES, Dossier, DossierEvent
 from dossiers.service import status_label

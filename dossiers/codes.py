@@ -16,42 +16,22 @@ import re
 import secrets
 import unicodedata
 
+from core.vietnamese import DASHES, DOSSIER_CODE_PATTERN, NATIONAL_CODE_PATTERN, normalize_dashes
+
 CROCKFORD_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_PREFIX = "HS"
 RANDOM_BITS = 40  # 8 symbols x 5 bits
 
-# For extraction from free text (the NLU uses it as a regex feature/entity
-# pattern). Written with explicit character classes and no inline flags so
-# it works case-insensitively in engines that do not honour re.IGNORECASE.
-# The body accepts every letter except U, because typos O/I/L are normalised
-# by `normalize_code`.
-_BODY_CHAR = "[0-9A-TV-Za-tv-z]"
-# Between the parts: nothing, spaces, or one dash-like mark (hyphen, en/em
-# dash, minus sign, underscore, dot) with optional spaces around it, as typed
-# on phones that turn "-" into "–" ("hs–7k3m–9qxp", "HS 7K3M 9QXP").
-_SEP = r"(?:[ \t]*[-\u2010-\u2015\u2212_.][ \t]*|[ \t]+)?"
-DOSSIER_CODE_REGEX = (
-    rf"(?<![0-9A-Za-z])[Hh][Ss]{_SEP}{_BODY_CHAR}{{4}}{_SEP}{_BODY_CHAR}{{4}}(?![0-9A-Za-z])"
-)
-DOSSIER_CODE_PATTERN: re.Pattern[str] = re.compile(DOSSIER_CODE_REGEX)
-
+# The patterns that find codes in free text (`DOSSIER_CODE_PATTERN`,
+# `NATIONAL_CODE_PATTERN`, also used by the NLU) are `core.vietnamese`'s.
 _CANONICAL_RE = re.compile(
     rf"^{CODE_PREFIX}-[{CROCKFORD_ALPHABET}]{{4}}-[{CROCKFORD_ALPHABET}]{{4}}$"
 )
 _TYPO_MAP = str.maketrans({"O": "0", "I": "1", "L": "1"})
-_SEPARATORS_RE = re.compile(r"[\s\-_.\u2010-\u2015\u2212]+")
+_SEPARATORS_RE = re.compile(rf"[\s\-_.{DASHES}]+")
 
-# National one-stop-shop codes: 3-6 dot-separated groups of 2-3 letters/digits
-# (the agency code, e.g. "000.00.10.H12"), then the receiving date (yymmdd) and
-# a sequence number, separated by dashes (typed loosely: en dashes, spaces).
-_DASH = r"[ \t]*[-\u2010-\u2015\u2212][ \t]*"
-NATIONAL_CODE_REGEX = (
-    r"(?<![0-9A-Za-z.])(?:[0-9A-Za-z]{2,3}[ \t]*\.[ \t]*){2,5}[0-9A-Za-z]{2,3}"
-    rf"{_DASH}\d{{6}}{_DASH}\d{{3,6}}(?![0-9A-Za-z])"
-)
-NATIONAL_CODE_PATTERN: re.Pattern[str] = re.compile(NATIONAL_CODE_REGEX)
+# National one-stop-shop codes in canonical form ("000.00.10.H12-251120-0003").
 _NATIONAL_CANONICAL_RE = re.compile(r"^(?:[0-9A-Z]{2,3}\.){2,5}[0-9A-Z]{2,3}-\d{6}-\d{3,6}$")
-_DASHES_RE = re.compile(r"[\u2010-\u2015\u2212]")
 
 
 def new_code() -> str:
@@ -89,7 +69,7 @@ def normalize_national_code(text: object) -> str | None:
     citizen typed (lower case, spaces, en dashes), or None."""
     if not isinstance(text, str) or len(text) > 80:
         return None
-    compact = _DASHES_RE.sub("-", unicodedata.normalize("NFKC", text))
+    compact = normalize_dashes(unicodedata.normalize("NFKC", text))
     compact = re.sub(r"\s+", "", compact).upper()
     return compact if _NATIONAL_CANONICAL_RE.match(compact) else None
 

@@ -39,8 +39,8 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import session_scope
+from core.vietnamese import mask_identifier
 from dossiers.orm import Notification, utcnow
-from dossiers.validation import mask_identifier
 
 log = logging.getLogger(__name__)
 

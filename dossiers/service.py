@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from core.vietnamese import mask_citizen_id, mask_identifier, mask_phone
 from dossiers import forms
 from dossiers.backends import SubmissionBackend
 from dossiers.codes import new_code, normalize_code
@@ -50,11 +51,8 @@ from dossiers.validation import (
     ValidationError,
     clean_free_text,
     mask_address,
-    mask_citizen_id,
     mask_date,
-    mask_identifier,
     mask_name,
-    mask_phone,
     validate_address,
     validate_citizen_id,
     validate_full_name,

@@ -36,6 +36,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.vietnamese import mask_identifier
 from dossiers.integration_orm import SupplementPart, SupplementRequest
 from dossiers.orm import Attachment, Dossier, DossierEvent, utcnow
 from dossiers.outbox import enqueue_notification
@@ -46,7 +47,7 @@ from dossiers.service import (
     _find_dossier,
     change_status,
 )
-from dossiers.validation import clean_free_text, mask_identifier
+from dossiers.validation import clean_free_text
 
 log = logging.getLogger(__name__)
 

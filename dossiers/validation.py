@@ -7,7 +7,9 @@ default (None, megabytes of text, emoji, NUL bytes, zero-width characters,
 lone surrogates), so every public function here converts any bad input into a
 `ValidationError` and never lets another exception escape.
 
-The mask functions keep personal data out of logs and screens.
+The mask functions (address, name, date; ID and phone numbers are
+`core.vietnamese.mask_citizen_id`/`mask_phone`) keep personal data out of logs
+and screens.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import calendar
 import re
 import unicodedata
 from datetime import date, datetime, timedelta, timezone
+
+from core.vietnamese import fold
 
 from core.wording import say
 
@@ -123,14 +127,6 @@ def clean_free_text(value: object, *, max_chars: int = 1000) -> str:
     return "".join(out).strip()[:max_chars]
 
 
-def fold_vietnamese(text: str) -> str:
-    """Lowercase and strip diacritics ("Tháng" -> "thang", "Đ" -> "d") so that
-    keyword matching works for people typing without a Vietnamese keyboard."""
-    text = text.replace("đ", "d").replace("Đ", "D")
-    decomposed = unicodedata.normalize("NFD", text)
-    return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn").lower()
-
-
 # ---------------------------------------------------------------------------
 # Dates
 # ---------------------------------------------------------------------------
@@ -183,7 +179,7 @@ def parse_date(text: object, *, today: date | None = None, allow_future: bool = 
     cleaned = clean_text(text, say("validation.what.date"), max_chars=500)
     if not cleaned:
         raise ValidationError(say("validation.date.missing"))
-    folded = fold_vietnamese(cleaned)
+    folded = fold(cleaned)
     found: list[tuple[int, int, int]] = []
     for pattern, (gd, gm, gy) in _DATE_PATTERNS:
         for match in pattern.finditer(folded):
@@ -499,28 +495,6 @@ def validate_text(text: object, *, what: str | None = None, max_chars: int = 500
 # ---------------------------------------------------------------------------
 
 
-def _only_digits(value: object) -> str:
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        return ""  # str(object()) holds a memory address: nothing to show
-    return "".join(ch for ch in str(value) if ch.isdigit() and ch.isascii())
-
-
-def mask_citizen_id(value: object) -> str:
-    """ "001090012345" -> "********2345". Short/garbage input reveals nothing."""
-    digits = _only_digits(value)
-    if len(digits) < 8:
-        return "*" * 8
-    return "*" * (len(digits) - 4) + digits[-4:]
-
-
-def mask_phone(value: object) -> str:
-    """ "0912345567" -> "*******567"."""
-    digits = _only_digits(value)
-    if len(digits) < 7:
-        return "*" * 7
-    return "*" * (len(digits) - 3) + digits[-3:]
-
-
 def mask_address(value: object) -> str:
     """Keep only the last comma-separated part (the province):
     "Số 12 Tràng Tiền, Hoàn Kiếm, Hà Nội" -> "***, Hà Nội"."""
@@ -544,9 +518,3 @@ def mask_date(value: object) -> str:
     if isinstance(value, date):
         return f"**/**/{value.year}"
     return "**/**/****"
-
-
-def mask_identifier(value: object) -> str:
-    """Chat sender ids in logs: keep the last 4 characters."""
-    text = "" if value is None else str(value)
-    return "…" + text[-4:] if len(text) > 4 else "****"

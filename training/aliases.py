@@ -27,7 +27,6 @@ import fcntl
 import hashlib
 import json
 import os
-import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,12 +34,11 @@ from pathlib import Path
 import yaml
 
 from catalog.overrides import DEFAULT_OVERRIDES_PATH, OverridesError, parse_overrides
-from catalog.text import fold
+from core.vietnamese import PROCEDURE_CODE_RE, fold
 from training.scrub import PLACEHOLDERS, scrub
 
 __all__ = ["AliasError", "add_alias"]
 
-_CODE = re.compile(r"^\d\.\d{6}$")
 MAX_LINE = 100
 
 
@@ -122,7 +120,7 @@ def add_alias(code: str, alias: str, path: Path = DEFAULT_OVERRIDES_PATH) -> boo
     contains personal data placeholders, or an edit that fails validation.
     """
     code = (code or "").strip()
-    if not _CODE.match(code):
+    if not PROCEDURE_CODE_RE.match(code):
         raise AliasError(f"Mã thủ tục không hợp lệ: {code!r}")
     alias = " ".join((alias or "").split())
     if not alias or len(alias) > 200:

@@ -30,8 +30,8 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalog.text import fold
 from core.db import PROJECT_ROOT
+from core.vietnamese import fold
 from training.orm import InboxItem
 from training.scrub import fill_placeholders, scrub
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 
-from catalog.text import fold
+from core.vietnamese import fold
 
 __all__ = ["PLACEHOLDERS", "PLACEHOLDER_FILLERS", "fill_placeholders", "scrub"]
 

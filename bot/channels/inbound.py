@@ -23,10 +23,10 @@ process uses it too.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Literal
 
+from core.vietnamese import nfc, strip_invisible
 from core.wording import say
 
 Kind = Literal[
@@ -168,11 +168,10 @@ def clean_inbound_text(text: object, limit: int | None = None) -> tuple[str, boo
     cut = len(text) > limit
     text = text[:limit]
     text = text.encode("utf-8", "replace").decode("utf-8") if _has_surrogate(text) else text
-    text = _CONTROL_RE.sub("", unicodedata.normalize("NFC", text))
+    text = _CONTROL_RE.sub("", nfc(text))
     # Invisible format characters (zero-width spaces, bidi overrides, BOM)
     # carry nothing for the NLU and can hide an otherwise empty message.
-    if any(unicodedata.category(ch) == "Cf" for ch in text):
-        text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    text = strip_invisible(text)
     return text.strip(), cut
 
 

@@ -1,5 +1,5 @@
-"""Helpers shared by the channels: splitting long replies and masking personal
-data before it reaches a log line."""
+"""Helpers shared by the channels: splitting long replies and hiding secrets
+from log lines (ids and phone numbers: `core.vietnamese.mask_sender`)."""
 
 from __future__ import annotations
 
@@ -79,15 +79,6 @@ def _is_combining(char: str) -> bool:
     import unicodedata
 
     return unicodedata.combining(char) != 0
-
-
-def mask_id(value: object) -> str:
-    """Mask an identifier (chat id, Zalo user id, phone) for logs: keep the
-    channel prefix and the last 3 characters, e.g. 'telegram:***789'."""
-    text = str(value)
-    prefix, sep, ident = text.rpartition(":")
-    masked = "***" if len(ident) <= 3 else "***" + ident[-3:]
-    return f"{prefix}{sep}{masked}"
 
 
 def mask_token(value: str | None) -> str:

@@ -56,7 +56,6 @@ from bot.channels.inbound import (
     text_cut_note,
 )
 from bot.channels.store import ChannelStore
-from bot.channels.text import mask_id
 from bot.channels.zalo_api import (
     SENDER_PREFIX,
     ZaloApiError,
@@ -66,6 +65,7 @@ from bot.channels.zalo_api import (
     strip_sender_prefix,
     verify_signature,
 )
+from core.vietnamese import mask_sender
 from core.wording import say
 
 __all__ = [
@@ -186,7 +186,7 @@ class ZaloOutput(OutputChannel):
         except ZaloApiError as exc:
             logger.warning(
                 "zalo: reply to %s not sent: error %d (%s)",
-                mask_id(recipient_id),
+                mask_sender(recipient_id),
                 exc.code,
                 "permanent" if exc.permanent else "temporary",
             )
@@ -330,7 +330,7 @@ class ZaloInput(InputChannel):
             if inbound.kind in ("attachment", "contact"):
                 state = await self.conversation_state(agent, sender_id)
             plan = plan_turn(inbound, state)
-            logger.info("zalo: %s from %s", name, mask_id(sender_id))
+            logger.info("zalo: %s from %s", name, mask_sender(sender_id))
             for reply in plan.replies:
                 await output.send_text_message(sender_id, reply)
             if inbound.metadata.get("cut"):
@@ -342,7 +342,7 @@ class ZaloInput(InputChannel):
             if plan.rasa_text:
                 await self._to_rasa(on_new_message, output, sender_id, plan.rasa_text, name)
         except Exception:
-            logger.exception("zalo: failed to handle %s from %s", name, mask_id(sender_id))
+            logger.exception("zalo: failed to handle %s from %s", name, mask_sender(sender_id))
 
     async def _to_rasa(
         self, on_new_message: OnNewMessage, output: ZaloOutput, sender_id: str, text: str,

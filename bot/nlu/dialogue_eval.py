@@ -66,7 +66,7 @@ from typing import Any
 
 import yaml
 
-from catalog.text import fold
+from core.vietnamese import fold, is_procedure_code
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_BARE_NAMES = PROJECT_ROOT / "tests" / "nlu" / "bare_names.yml"
@@ -100,7 +100,6 @@ TARGETS: dict[str, dict[str, tuple[str, float]]] = {
 
 _HEADER_RE = re.compile(r"^📄\s.*\(mã\s+(\d+\.\d{6})\)\s*$")
 _INFORM_RE = re.compile(r"^/inform\s*(\{.*\})\s*$", re.DOTALL)
-_CODE_RE = re.compile(r"^\d+\.\d{6}$")
 _OVERVIEW_RE = re.compile(r"^Hồ sơ gồm \d+ giấy tờ")
 
 
@@ -222,7 +221,7 @@ def choice_options(messages: Sequence[dict[str, Any]]) -> list[str]:
                 value = json.loads(match.group(1)).get("procedure")
             except (ValueError, AttributeError):
                 continue
-            if isinstance(value, str) and _CODE_RE.match(value.strip()):
+            if isinstance(value, str) and is_procedure_code(value, loose=True):
                 code = value.strip()
                 if code not in codes:
                     codes.append(code)

@@ -30,40 +30,15 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.normalize import normalize_with_offsets
+from core.vietnamese import DOSSIER_CODE_REGEX, NATIONAL_CODE_REGEX
+from dossiers.codes import normalize_code, normalize_national_code
 
-try:  # the canonical definition, owned by the dossier store
-    from dossiers import codes as _dossier_codes
-except ImportError:  # pragma: no cover - only while dossiers/ is not in the tree
-    _dossier_codes = None  # type: ignore[assignment]  # optional module, None-checked at use
-
-# Crockford-style alphabet of dossier codes: no I, L, O, U (they read as 1, 1, 0, V).
-DOSSIER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_DOSSIER_CHAR = "[0-9A-HJKMNP-TV-Z]"
-_FALLBACK_DOSSIER_PATTERN = rf"HS-?{_DOSSIER_CHAR}{{4}}-?{_DOSSIER_CHAR}{{4}}"
-
-
-def _dossier_pattern() -> str:
-    """The canonical dossier-code regex from `dossiers.codes` when that module
-    exists (one definition for the bot, the store and the API), else ours.
-
-    Anchors are stripped because here the pattern is searched inside a sentence.
-    """
-    if _dossier_codes is None:
-        return _FALLBACK_DOSSIER_PATTERN
-    pattern = getattr(_dossier_codes.DOSSIER_CODE_PATTERN, "pattern", None)
-    if not isinstance(pattern, str):
-        return _FALLBACK_DOSSIER_PATTERN
-    pattern = re.sub(r"^(\^|\\A)", "", pattern)
-    pattern = re.sub(r"(\$|\\Z|\\z)$", "", pattern)
-    return pattern
-
-
-DOSSIER_CODE_RE = re.compile(rf"(?<![0-9A-Za-z])(?:{_dossier_pattern()})(?![0-9A-Za-z])", re.I)
-# The one-stop-shop's national codes ("000.00.10.H12-251120-0003"), owned by
-# dossiers.codes too; extracted as `dossier_code` with the national value.
-NATIONAL_CODE_RE = re.compile(
-    getattr(_dossier_codes, "NATIONAL_CODE_REGEX", r"(?!x)x") if _dossier_codes else r"(?!x)x"
-)
+# The one definition of dossier codes (`core.vietnamese`; the store, the API and
+# the bot share it), searched inside a sentence.
+DOSSIER_CODE_RE = re.compile(rf"(?<![0-9A-Za-z])(?:{DOSSIER_CODE_REGEX})(?![0-9A-Za-z])", re.I)
+# The one-stop-shop's national codes ("000.00.10.H12-251120-0003"); extracted
+# as `dossier_code` with the national value.
+NATIONAL_CODE_RE = re.compile(NATIONAL_CODE_REGEX)
 
 # 12 digits, written solid or in the groups people copy from the card
 # (3-3-3-3, 4-4-4, 6-6), separated by a space or a dot.
@@ -100,27 +75,6 @@ def _digits(text: str) -> str:
     return re.sub(r"\D", "", text)
 
 
-def normalize_dossier_code(raw: str) -> str | None:
-    """"hs ab12cd34" / "HSAB12CD34" -> "HS-AB12-CD34" (None if not a valid code).
-
-    Uses `dossiers.codes.normalize_code` when available, which also repairs
-    the O/I/L typos the same way the dossier store does.
-    """
-    if _dossier_codes is not None:
-        return _dossier_codes.normalize_code(raw)
-    chars = re.sub(r"[^0-9A-Za-z]", "", raw).upper()
-    body = chars[2:] if chars.startswith("HS") else chars
-    if len(body) != 8 or any(ch not in DOSSIER_ALPHABET for ch in body):
-        return None
-    return f"HS-{body[:4]}-{body[4:]}"
-
-
-def _normalize_national(raw: str) -> str | None:
-    if _dossier_codes is None:
-        return None
-    return _dossier_codes.normalize_national_code(raw)
-
-
 def normalize_phone(raw: str) -> str:
     digits = _digits(raw)
     if digits.startswith("84") and len(digits) == 11:
@@ -138,8 +92,9 @@ def _date_value(match: re.Match[str]) -> str | None:
 # Order is priority when spans overlap (a 12-digit citizen ID beats a phone
 # number found inside it).
 _RULES: list[tuple[str, re.Pattern[str], Callable[[re.Match[str]], str | None]]] = [
-    ("dossier_code", NATIONAL_CODE_RE, lambda m: _normalize_national(m.group())),
-    ("dossier_code", DOSSIER_CODE_RE, lambda m: normalize_dossier_code(m.group())),
+    # Values as the dossier store normalises them (O/I/L typos repaired).
+    ("dossier_code", NATIONAL_CODE_RE, lambda m: normalize_national_code(m.group())),
+    ("dossier_code", DOSSIER_CODE_RE, lambda m: normalize_code(m.group())),
     ("citizen_id", CITIZEN_ID_RE, lambda m: _digits(m.group())),
     ("date", DATE_WORDS_RE, _date_value),
     ("date", DATE_NUMERIC_RE, _date_value),

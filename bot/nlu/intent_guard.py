@@ -37,7 +37,7 @@ from bot.nlu.procedure_extractor import CANDIDATES_KEY
 from catalog.answers import QUESTION_INTENTS
 from catalog.facets import detect_facets
 from catalog.resolution import Outcome, resolve
-from catalog.text import fold
+from core.vietnamese import fold
 
 # Folded words with which citizens ask for a person.
 HANDOFF_MARKERS = re.compile(

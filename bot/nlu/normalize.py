@@ -17,16 +17,13 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
+# Invisible format characters carry no meaning for the NLU and break both word
+# segmentation and regexes when left in place.
+from core.vietnamese import is_invisible
+
 # underthesea rewrites these before segmenting (its `character_map`); we apply
 # the same length-preserving rewrite so token strings can be found again.
 _UNDERTHESEA_CHAR_MAP = str.maketrans({"ð": "đ", "Ð": "Đ"})
-
-
-def is_invisible(char: str) -> bool:
-    """True for format characters (Unicode category Cf: U+200B..U+200F, U+2060,
-    U+FEFF, U+00AD, bidi controls...). They carry no meaning for the NLU and
-    break both word segmentation and regexes when left in place."""
-    return unicodedata.category(char) == "Cf"
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ is two words of two syllables each. `underthesea.word_tokenize` (a bundled CRF
 model, no download) groups syllables into words; this tokenizer turns its
 output into Rasa `Token`s whose offsets point into the message text exactly as
 received (NFD or NFC, with or without zero-width characters) and whose lemma is
-the accent-folded lowercase form (`catalog.text.fold`), which is what the
+the accent-folded lowercase form (`core.vietnamese.fold`), which is what the
 CountVectorsFeaturizers read (`use_lemma: True`). Folding makes "đăng ký",
 "dang ky" and "Đăng Ký" the same feature, the single biggest robustness win
 for citizens who type without diacritics.
@@ -32,7 +32,8 @@ from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.nlu.normalize import NormalizedText, for_segmenter, normalize_with_offsets
-from catalog.text import expand_tokens, fold
+from catalog.text import expand_tokens
+from core.vietnamese import fold
 
 logger = logging.getLogger(__name__)
 

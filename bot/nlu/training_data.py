@@ -39,21 +39,7 @@ from typing import Any
 
 import yaml
 
-try:  # the shared folding of the catalog (NFC, lowercase, no diacritics, đ → d)
-    from catalog.text import fold
-except ImportError:  # pragma: no cover - only while catalog.text is unavailable
-
-    def fold(text: str | None) -> str:
-        """Local fallback with the semantics of `catalog.text.fold`."""
-        if not text:
-            return ""
-        text = unicodedata.normalize("NFC", text).lower().replace("đ", "d")
-        text = "".join(
-            ch for ch in unicodedata.normalize("NFD", text) if not unicodedata.combining(ch)
-        )
-        text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
-        return " ".join(text.split())
-
+from core.vietnamese import fold  # NFC, lowercase, no diacritics, đ → d
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 NLU_DATA_DIR = PROJECT_ROOT / "nlu_data"

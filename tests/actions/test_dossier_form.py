@@ -196,6 +196,7 @@ def test_domain_covers_form_fields_yml():
 # ---------------------------------------------------------------------------
 
 from actions.dossier_actions import SKIPPED  # noqa: E402
+from core.vietnamese import fold  # noqa: E402
 from dossiers import forms  # noqa: E402
 
 # A valid answer per field type (dates chosen so cross-field checks hold).
@@ -274,7 +275,7 @@ CHOICE_FIELDS = [p for p in EVERY_FIELD if p.values[1].type == "choice"]
 def test_every_choice_is_taken_by_label_and_by_number(dispatcher, domain, code, spec):
     numeric = all(choice.isdigit() for choice in spec.choices)
     for index, choice in enumerate(spec.choices, 1):
-        for typed in {choice, choice.upper(), forms.v.fold_vietnamese(choice),
+        for typed in {choice, choice.upper(), fold(choice),
                       choice if numeric else str(index)}:
             assert forms.match_choice(spec, typed) == choice, typed
 

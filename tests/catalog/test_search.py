@@ -26,7 +26,8 @@ from catalog.overrides import (
 )
 from catalog.search import Candidate, SearchEntry, SearchIndex
 from catalog.source import iter_raw_records
-from catalog.text import fold, normalize_query
+from catalog.text import normalize_query
+from core.vietnamese import fold
 
 QUERIES_FILE = Path(__file__).with_name("search_queries.yml")
 COMMON_FILE = Path(__file__).resolve().parents[2] / "catalog" / "data" / "common_procedures.yml"

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.channels.store import ChannelStore
-from bot.channels.text import mask_id, split_text, utf16_len
+from bot.channels.text import split_text, utf16_len
+from core.vietnamese import mask_sender
 
 
 def test_short_text_is_one_chunk() -> None:
@@ -43,8 +44,8 @@ def test_split_hard_cuts_a_word_longer_than_the_limit_and_counts_utf16() -> None
 
 
 def test_mask_id_keeps_channel_and_tail_only() -> None:
-    assert mask_id("telegram:123456789") == "telegram:***789"
-    assert mask_id("12") == "***"
+    assert mask_sender("telegram:123456789") == "telegram:***789"
+    assert mask_sender("12") == "***"
 
 
 def test_callback_ids_are_short_deterministic_and_shared(any_store: ChannelStore) -> None:

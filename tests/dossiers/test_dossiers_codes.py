@@ -7,6 +7,7 @@ from collections import Counter
 
 import pytest
 
+from core.vietnamese import DOSSIER_CODE_REGEX
 from dossiers import codes
 from dossiers.codes import (
     CROCKFORD_ALPHABET,
@@ -120,4 +121,4 @@ def test_pattern_is_plain_regex_for_nlu() -> None:
     assert "(?i)" not in DOSSIER_CODE_PATTERN.pattern
     assert DOSSIER_CODE_PATTERN.flags & re.IGNORECASE == 0
     assert re.search(DOSSIER_CODE_PATTERN.pattern, "hs-abcd-efgh")
-    assert re.fullmatch(codes.DOSSIER_CODE_REGEX, new_code())
+    assert re.fullmatch(DOSSIER_CODE_REGEX, new_code())

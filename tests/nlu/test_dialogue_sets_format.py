@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from catalog.source import iter_raw_records
-from catalog.text import fold
+from core.vietnamese import fold
 
 HERE = Path(__file__).parent
 BARE_NAMES = HERE / "bare_names.yml"

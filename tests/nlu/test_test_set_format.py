@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from catalog.source import iter_raw_records
-from catalog.text import fold
+from core.vietnamese import fold
 
 TEST_SET = Path(__file__).with_name("test_set.yml")
 

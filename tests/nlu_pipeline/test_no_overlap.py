@@ -16,7 +16,7 @@ import yaml
 from rasa.shared.importers.importer import TrainingDataImporter
 
 from bot.nlu import runtime
-from catalog.text import fold
+from core.vietnamese import fold
 
 SETS_DIR = runtime.PROJECT_ROOT / "tests" / "nlu"
 TEST_SET = SETS_DIR / "test_set.yml"

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from catalog.orm import ProcedureRow
 from catalog.overrides import load_overrides
-from catalog.text import fold
+from core.vietnamese import fold
 from tests.conftest import DATABASE_KINDS, isolated_database
 from tests.trainer_loop.tracker import FakeTracker
 from training import inbox
