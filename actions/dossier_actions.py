@@ -37,9 +37,10 @@ from actions.custom_forms import FAILURES_SLOT, TthcFormValidationAction
 from actions.procedure_actions import utter_choice
 from actions.rating_actions import rating_buttons
 from bot.channels.inbound import deep_link_payload_for_procedure, is_group_sender
+from core.vietnamese import fold, is_procedure_code, mask_citizen_id
 from core.wording import say
 from dossiers import forms
-from dossiers.validation import ValidationError, mask_citizen_id
+from dossiers.validation import ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ def _reset_form_events(extra_keep: tuple[str, ...] = ()) -> list[EventType]:
 
 def _find_edit_field(text: str, code: str | None) -> str | None:
     """Field named after "sửa" ("sửa số điện thoại" -> phone)."""
-    folded = c.fold(text)
+    folded = fold(text)
     for verb in EDIT_VERBS:
         if folded.startswith(verb + " "):
             folded = folded[len(verb) + 1 :]
@@ -127,7 +128,7 @@ def _find_edit_field(text: str, code: str | None) -> str | None:
             if f" {alias} " in f" {folded} " and (best is None or len(alias) > best[0]):
                 best = (len(alias), slot)
     for spec in specs:
-        label = c.fold(spec.label)
+        label = fold(spec.label)
         if label and (label in folded or folded in label) and len(folded) >= 3:
             length = min(len(label), len(folded))
             if best is None or length > best[0]:
@@ -166,7 +167,7 @@ class ActionStartDossier(Action):
         from dossiers.service import new_idempotency_key
 
         code = c.latest_entity(tracker, "procedure") or tracker.get_slot(c.SLOT_PROCEDURE)
-        if code is not None and not c.is_procedure_code(code):
+        if code is not None and not is_procedure_code(code, loose=True):
             code = None
         if is_group_sender(tracker.sender_id):
             # Never ask for an ID number in front of a group: continue in private.
@@ -209,7 +210,7 @@ class ValidateDossierForm(TthcFormValidationAction):
     ) -> dict[str, Any]:
         entity = c.latest_entity(tracker, "procedure")
         for candidate in (entity, value):
-            if c.is_procedure_code(candidate):
+            if is_procedure_code(candidate, loose=True):
                 code = str(candidate).strip()
                 if catalog.get_curated_procedure(code) is not None:
                     return {PROCEDURE_SLOT: code, c.SLOT_PROCEDURE: code}
@@ -268,7 +269,7 @@ class ValidateDossierForm(TthcFormValidationAction):
             dispatcher.utter_message(text=say("dossier.edit_field", label=label))
             return {field: None, CONFIRM_SLOT: None, "__no_failure__": True}
         intent = c.latest_intent(tracker)
-        folded = c.fold(text).strip(" .!")
+        folded = fold(text).strip(" .!")
         if intent == "affirm" or folded in AFFIRM_WORDS:
             return {CONFIRM_SLOT: CONFIRMED}
         if intent == "deny":
