@@ -25,7 +25,7 @@ import yaml
 from pydantic import BaseModel, Extra, StrictBool, constr, root_validator, validator
 from pydantic import ValidationError as PydanticError
 
-from core.vietnamese import fold, mask_citizen_id, mask_phone, nfc
+from core.vietnamese import fold, is_procedure_code, mask_citizen_id, mask_phone, nfc
 from dossiers import validation as v
 from dossiers.validation import ValidationError
 
@@ -40,7 +40,6 @@ FIELD_TYPES: tuple[str, ...] = (
     "choice",
 )
 _FIELD_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{1,48}$")
-_PROCEDURE_CODE_RE = re.compile(r"^\d+\.\d{6}$")
 # Answers meaning "skip this optional question" (compared after folding diacritics).
 SKIP_ANSWERS = frozenset(
     {
@@ -222,7 +221,7 @@ def _load(path: Path) -> tuple[dict[str, list[FieldSpec]], dict[str, str]]:
     names: dict[str, str] = {}
     for code, entry in data["procedures"].items():
         # An unquoted 3.000330 would load as a float and lose its trailing zero.
-        if not isinstance(code, str) or not _PROCEDURE_CODE_RE.match(code):
+        if not is_procedure_code(code, loose=True) or code != code.strip():
             raise FormDataError(f"{path}: procedure code {code!r} must be a quoted string")
         if not isinstance(entry, dict) or not isinstance(entry.get("fields"), list):
             raise FormDataError(f"{path}: {code}: expected 'fields' list")
