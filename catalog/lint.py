@@ -33,15 +33,6 @@ _MONEY = re.compile(
 _FREE = re.compile(r"miễn phí|không thu|miễn lệ phí", re.IGNORECASE)
 
 
-# "123/2015/NĐ-CP" inside "Nghị định số 123/2015/NĐ-CP" or "Luật số 27/2023/QH15".
-_DOCUMENT_NUMBER = re.compile(r"\d[\w.]*(?:/[\w.\-]+)+")
-
-
-def bare_numbers(number_cell: str) -> list[str]:
-    """The document numbers written in a legal-basis number cell."""
-    return _DOCUMENT_NUMBER.findall(number_cell)
-
-
 @dataclass(frozen=True)
 class Finding:
     """One thing to review. For stale_legal_basis: `number` is the cited

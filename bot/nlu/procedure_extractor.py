@@ -241,14 +241,6 @@ def load_retrieval_index() -> Any:
         return _shared_retrieval
 
 
-def set_retrieval_index(index: Any) -> None:
-    """Use `index` (or None: no lexical retrieval) for every extractor of this
-    process (tests)."""
-    global _shared_retrieval
-    with _index_lock:
-        _shared_retrieval = index
-
-
 def build_bundled_index() -> Any:
     from catalog.overrides import load_overrides, search_entries
     from catalog.search import SearchIndex

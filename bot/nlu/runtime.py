@@ -72,10 +72,6 @@ def generate_training_data(out_path: Path = GENERATED_NLU) -> Path:
     return Path(generate(out_path))
 
 
-def _existing(paths: Iterable[Path]) -> list[Path]:
-    return [path for path in paths if path.exists()]
-
-
 def nlu_training_paths(generated: Path | None = GENERATED_NLU) -> list[Path]:
     """Hand-written NLU data plus the generated file (when present)."""
     paths = [DEFAULT_NLU_DATA]
