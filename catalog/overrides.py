@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel, Extra, conint, constr, root_validator, validator
+from pydantic import ValidationError as PydanticError
 
 from catalog.search import SearchEntry
 from core.vietnamese import PROCEDURE_CODE_RE
@@ -54,12 +56,6 @@ LEGAL_STATUSES: frozenset[str] = frozenset(
 
 # Portal procedure codes look like "1.014061"; YAML would read an unquoted one
 # as a float and drop trailing zeros ("1.000110" → 1.00011), hence the check.
-
-_TOP_KEYS = frozenset({"procedures", "legal_documents"})
-_PROCEDURE_KEYS = frozenset({"aliases", "popularity", "fee_correction"})
-_FEE_KEYS = frozenset({"amount_vnd", "text", "source"})
-_LEGAL_KEYS = frozenset({"status", "superseded_by", "source", "expired_on", "title"})
-
 
 class OverridesError(ValueError):
     """The overlay file is invalid; the message names the file and the key."""
@@ -117,127 +113,162 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def _fail(where: str, message: str) -> OverridesError:
-    return OverridesError(f"{where}: {message}")
+# The file's shape as pydantic (v1, shipped with Rasa) models: unknown keys are
+# refused, strings stripped and non-empty, numbers strict (YAML `true` is not
+# 1). Errors are turned into one `OverridesError` naming the file and the key
+# path (`procedures['1.014061'].aliases[0]`) by `_describe`.
+_NonEmpty = constr(strict=True, strip_whitespace=True, min_length=1)
 
 
-def _check_keys(value: Any, allowed: frozenset[str], where: str) -> dict[str, Any]:
+class _Model(BaseModel):
+    class Config:
+        extra = Extra.forbid
+
+
+class _FeeModel(_Model):
+    amount_vnd: conint(strict=True, ge=0) | None = None
+    text: _NonEmpty
+    source: _NonEmpty
+
+
+class _ProcedureModel(_Model):
+    aliases: list[_NonEmpty] = []
+    popularity: float = 0.0
+    fee_correction: _FeeModel | None = None
+
+    @validator("aliases", pre=True)
+    def _no_null_aliases(cls, value: Any) -> Any:
+        return [] if value is None else value
+
+    @validator("popularity", pre=True)
+    def _popularity_in_range(cls, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError("expected a number between 0 and 1")
+        if not 0.0 <= float(value) <= 1.0:
+            raise ValueError(f"{value} is outside 0..1")
+        return float(value)
+
+
+class _LegalModel(_Model):
+    status: str
+    superseded_by: _NonEmpty | None = None
+    source: _NonEmpty
+    expired_on: date | None = None
+    title: _NonEmpty | None = None
+
+    @validator("status", pre=True)
+    def _known_status(cls, value: Any) -> str:
+        if value not in LEGAL_STATUSES:
+            raise ValueError(f"{value!r} is not one of {', '.join(sorted(LEGAL_STATUSES))}")
+        return value
+
+    @validator("expired_on", pre=True)
+    def _yaml_date(cls, value: Any) -> Any:
+        # YAML reads 2025-07-01 as a date; a string or a number is a typo.
+        if value is not None and not isinstance(value, date):
+            raise ValueError("expected a date (YYYY-MM-DD)")
+        return value
+
+    @root_validator(skip_on_failure=True)
+    def _replacement_named(cls, values: dict[str, Any]) -> dict[str, Any]:
+        status = values.get("status")
+        if status in ("superseded", "replaced") and not values.get("superseded_by"):
+            raise ValueError(f"superseded_by is required when status is {status!r}")
+        return values
+
+
+def _entries(value: Any, what: str) -> dict[Any, Any]:
+    """A mapping of entries, an empty entry (`"1.000894":`) read as `{}`."""
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise _fail(where, f"expected a mapping, got {type(value).__name__}")
-    unknown = sorted(str(k) for k in value if k not in allowed)
-    if unknown:
-        raise _fail(
-            where, f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
-        )
-    return value
+        raise ValueError(f"expected a mapping of {what} → entry")
+    return {key: {} if entry is None else entry for key, entry in value.items()}
 
 
-def _non_empty_str(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise _fail(where, "expected a non-empty string")
-    return value.strip()
+class _FileModel(_Model):
+    procedures: dict[str, _ProcedureModel] = {}
+    legal_documents: dict[_NonEmpty, _LegalModel] = {}
+
+    @validator("procedures", pre=True)
+    def _quoted_codes(cls, value: Any) -> dict[str, Any]:
+        entries = _entries(value, "procedure code")
+        codes: dict[str, Any] = {}
+        for code, entry in entries.items():
+            # An unquoted 1.000110 is the float 1.00011: the code is lost.
+            if not isinstance(code, str):
+                raise ValueError(
+                    f'procedure code {code!r} must be a quoted string, e.g. "1.014061"'
+                )
+            if not PROCEDURE_CODE_RE.match(code.strip()):
+                raise ValueError(f'procedure code {code.strip()!r} must look like "1.014061"')
+            if code.strip() in codes:
+                raise ValueError(f"the same code {code.strip()!r} appears twice (spaces stripped)")
+            codes[code.strip()] = entry
+        return codes
+
+    @validator("legal_documents", pre=True)
+    def _legal_entries(cls, value: Any) -> dict[Any, Any]:
+        return _entries(value, "document number")
 
 
-def _parse_fee(value: Any, where: str) -> FeeCorrectionOverride:
-    data = _check_keys(value, _FEE_KEYS, where)
-    amount = data.get("amount_vnd")
-    bad_type = isinstance(amount, bool) or not isinstance(amount, int)
-    if amount is not None and (bad_type or amount < 0):
-        raise _fail(f"{where}.amount_vnd", "expected a non-negative integer (VND) or null")
-    return FeeCorrectionOverride(
-        amount_vnd=amount,
-        text=_non_empty_str(data.get("text"), f"{where}.text"),
-        source=_non_empty_str(data.get("source"), f"{where}.source"),
-    )
-
-
-def _parse_procedure(code: Any, value: Any, where: str) -> tuple[str, ProcedureOverride]:
-    if not isinstance(code, str):
-        raise _fail(where, f'procedure code {code!r} must be a quoted string, e.g. "1.014061"')
-    code = code.strip()
-    where = f"{where}[{code!r}]"
-    if not PROCEDURE_CODE_RE.match(code):
-        raise _fail(where, 'procedure code must look like "1.014061"')
-    data = _check_keys(value, _PROCEDURE_KEYS, where)
-
-    raw_aliases = data.get("aliases") or []
-    if not isinstance(raw_aliases, list):
-        raise _fail(f"{where}.aliases", "expected a list of strings")
-    aliases: list[str] = []
-    seen: set[str] = set()
-    for i, alias in enumerate(raw_aliases):
-        alias = _non_empty_str(alias, f"{where}.aliases[{i}]")
-        if alias.casefold() not in seen:  # tolerate case-only repeats
-            seen.add(alias.casefold())
-            aliases.append(alias)
-
-    popularity = data.get("popularity", 0.0)
-    if isinstance(popularity, bool) or not isinstance(popularity, (int, float)):
-        raise _fail(f"{where}.popularity", "expected a number between 0 and 1")
-    if not 0.0 <= float(popularity) <= 1.0:
-        raise _fail(f"{where}.popularity", f"{popularity} is outside 0..1")
-
-    fee = data.get("fee_correction")
-    return code, ProcedureOverride(
-        aliases=tuple(aliases),
-        popularity=float(popularity),
-        fee_correction=_parse_fee(fee, f"{where}.fee_correction") if fee is not None else None,
-    )
-
-
-def _parse_legal(number: Any, value: Any, where: str) -> tuple[str, LegalDocumentOverride]:
-    number = _non_empty_str(number, f"{where} key")
-    where = f"{where}[{number!r}]"
-    data = _check_keys(value, _LEGAL_KEYS, where)
-    status = data.get("status")
-    if status not in LEGAL_STATUSES:
-        raise _fail(
-            f"{where}.status",
-            f"{status!r} is not one of {', '.join(sorted(LEGAL_STATUSES))}",
-        )
-    superseded_by = data.get("superseded_by")
-    if superseded_by is not None:
-        superseded_by = _non_empty_str(superseded_by, f"{where}.superseded_by")
-    if status in ("superseded", "replaced") and not superseded_by:
-        raise _fail(f"{where}.superseded_by", f"required when status is {status!r}")
-    source = _non_empty_str(data.get("source"), f"{where}.source")
-    expired_on = data.get("expired_on")
-    if expired_on is not None and not isinstance(expired_on, date):
-        raise _fail(f"{where}.expired_on", "expected a date (YYYY-MM-DD)")
-    title = data.get("title")
-    if title is not None:
-        title = _non_empty_str(title, f"{where}.title")
-    return number, LegalDocumentOverride(
-        status=status,
-        superseded_by=superseded_by,
-        source=source,
-        expired_on=expired_on,
-        title=title,
-    )
+def _describe(error: PydanticError, origin: str) -> OverridesError:
+    """One message naming the file and every offending key path."""
+    problems = []
+    for item in error.errors():
+        path = ""
+        for depth, part in enumerate(item["loc"]):
+            if part == "__root__":
+                continue
+            if isinstance(part, int):
+                path += f"[{part}]"
+            elif depth == 1:  # a procedure code or document number
+                path += f"[{part!r}]"
+            else:
+                path += f".{part}" if path else str(part)
+        message = item["msg"]
+        if item["type"] == "value_error.extra":
+            message = "unknown key"
+        elif item["type"] == "value_error.missing":
+            message = "required"
+        problems.append(f"{path}: {message}" if path else message)
+    return OverridesError(f"{origin}: " + "; ".join(problems))
 
 
 def parse_overrides(data: Any, origin: str = "<overrides>", path: Path | None = None) -> Overrides:
-    """Validate the loaded YAML document `data`; `origin` prefixes error messages."""
-    top = _check_keys(data, _TOP_KEYS, origin)
-    procedures_raw = top.get("procedures") or {}
-    if not isinstance(procedures_raw, dict):
-        raise _fail(f"{origin}: procedures", "expected a mapping of procedure code → entry")
-    legal_raw = top.get("legal_documents") or {}
-    if not isinstance(legal_raw, dict):
-        raise _fail(f"{origin}: legal_documents", "expected a mapping of document number → entry")
-
-    procedures = dict(
-        _parse_procedure(code, value, f"{origin}: procedures")
-        for code, value in procedures_raw.items()
-    )
-    if len(procedures) != len(procedures_raw):
-        raise _fail(f"{origin}: procedures", "the same code appears twice (after stripping spaces)")
-    legal = dict(
-        _parse_legal(number, value, f"{origin}: legal_documents")
-        for number, value in legal_raw.items()
-    )
+    """Validate the loaded YAML document `data`; `origin` prefixes error
+    messages. Raises `OverridesError` naming every offending key."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise OverridesError(f"{origin}: expected a mapping, got {type(data).__name__}")
+    try:
+        parsed = _FileModel.parse_obj(data)
+    except PydanticError as exc:
+        raise _describe(exc, origin) from None
+    procedures = {}
+    for code, entry in parsed.procedures.items():
+        aliases: dict[str, str] = {}
+        for alias in entry.aliases:
+            aliases.setdefault(alias.casefold(), alias)  # tolerate case-only repeats
+        fee = entry.fee_correction
+        procedures[code] = ProcedureOverride(
+            aliases=tuple(aliases.values()),
+            popularity=entry.popularity,
+            fee_correction=None if fee is None else FeeCorrectionOverride(
+                amount_vnd=fee.amount_vnd, text=fee.text, source=fee.source
+            ),
+        )
+    legal = {
+        number: LegalDocumentOverride(
+            status=entry.status,
+            superseded_by=entry.superseded_by,
+            source=entry.source,
+            expired_on=entry.expired_on,
+            title=entry.title,
+        )
+        for number, entry in parsed.legal_documents.items()
+    }
     return Overrides(procedures=procedures, legal_documents=legal, path=path)
 
 
