@@ -1,4 +1,4 @@
-"""Shared fixtures of the maintainers' loop tests: two tiny NLU models."""
+"""Shared fixtures of the maintainers' loop tests: two tiny full models."""
 
 from __future__ import annotations
 
@@ -20,17 +20,19 @@ def _train_tiny(data: Path, out: Path, name: str) -> subprocess.Popen:
     workdir = out / f"work-{name}"
     workdir.mkdir()
     return subprocess.Popen(
-        [sys.executable, "-m", "rasa", "train", "nlu", "--config", str(DATA / "tiny_config.yml"),
-         "--nlu", str(data), "--out", str(out), "--fixed-model-name", name],
+        [sys.executable, "-m", "rasa", "train", "--config", str(DATA / "tiny_config.yml"),
+         "--domain", str(DATA / "tiny_domain.yml"), "--data", str(data),
+         str(DATA / "tiny_rules.yml"), "--out", str(out), "--fixed-model-name", name],
         cwd=workdir, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
 
 
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """Two tiny NLU models (tests/trainer_loop/data/tiny_config.yml: bag of words +
-    logistic regression, seconds to train): A does not know the intent
-    `report_lost`, B does. Trained in parallel, ≈1 min on a busy machine."""
+    """Two tiny full models (tests/trainer_loop/data/tiny_config.yml: bag of words +
+    logistic regression, RulePolicy; tiny_domain.yml: one response per intent;
+    tiny_rules.yml: intent → response), seconds to train: A does not know the
+    intent `report_lost`, B does. Trained in parallel, ≈1 min on a busy machine."""
     out = tmp_path_factory.mktemp("tiny-models")
     jobs = [_train_tiny(DATA / f"tiny_nlu_{x}.yml", out, f"tiny-{x}") for x in "ab"]
     for job in jobs:

@@ -2,14 +2,19 @@
 
 a citizen message the live model misses → it appears in the inbox → the
 trainer labels it (intent select, procedure search box) → starts training
-(the real worker process, tiny NLU config and data) → the job page shows
-progress and log → the candidate's comparison shows the change → activate →
-a Rasa server pulling from the model store now understands the message → roll
-back → the old behaviour is back.
+(the real worker process: a full model from a data folder with its own tiny
+domain, rules and NLU data) → the job page shows progress and log → the
+candidate's comparison shows the change → activate → a Rasa server pulling
+from the model store now answers the same message over the REST channel with
+the labelled intent's response → roll back → the old answer is back.
 
-Deviation, on purpose: the models are NLU-only (seconds to train on a shared
-2-core machine), so "understood" is read from the Rasa server's
-`/model/parse` rather than a dialogue over the REST channel.
+The models are tiny full models (tests/trainer_loop/data: tiny_config.yml with
+the RulePolicy only, tiny_domain.yml with one response per intent,
+tiny_rules.yml intent → response): seconds to train on a shared 2-core
+machine, and a real dialogue — the reply text and the intent in the tracker —
+is what is checked. The gate's dialogue level is off (TTHC_GATE_DIALOGUE=off):
+it runs the product's dialogue sets through the product's action server and
+catalog, which a tiny domain cannot answer.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from bot.cli.training_cmd import ensure_shipped_model
 from bot.runtime import child_env
@@ -31,7 +37,7 @@ from tests.conftest import isolated_database
 from tests.console.browser import chromium, screenshot_dir
 from tests.console.server import PASSWORD, add_staff, console_server, free_port
 from tests.trainer_loop.test_analytics import DAY1, DAY2, _fill
-from tests.trainer_loop.test_model_bank import _intent, _wait_for_model
+from tests.trainer_loop.test_model_bank import _wait_for_model
 from tests.trainer_loop.tracker import FakeTracker
 from training.model_server import ModelStoreServer
 
@@ -40,20 +46,46 @@ DATA = Path(__file__).parent / "data"
 PORTS = range(18700, 18800)
 MESSAGE = "sổ hồng mất thì sao"
 TOKEN = "browser-loop-token"
+RESPONSES = {  # intent → the text of its response in the tiny domain
+    intent: yaml.safe_load((DATA / "tiny_domain.yml").read_text(encoding="utf-8"))[
+        "responses"][f"utter_{intent}"][0]["text"]
+    for intent in ("greet", "ask_fee", "ask_documents", "report_lost")
+}
 
 
-def _start_rasa(tmp_path: Path, store_url: str) -> tuple[subprocess.Popen, str]:
+def _start_rasa(
+    tmp_path: Path, store_url: str, database_url: str
+) -> tuple[subprocess.Popen, str]:
     endpoints = tmp_path / "endpoints.yml"
     endpoints.write_text(f"models:\n  url: {store_url}\n  wait_time_between_pulls: 2\n")
+    credentials = tmp_path / "credentials.yml"
+    credentials.write_text("rest:\n")  # the REST channel: /webhooks/rest/webhook
     port = free_port(PORTS)
     process = subprocess.Popen(
         [sys.executable, "-m", "bot.rasa_server", "run", "--enable-api", "--auth-token", TOKEN,
-         "--endpoints", str(endpoints), "--port", str(port), "--interface", "127.0.0.1"],
-        cwd=tmp_path, env={**child_env(), "SANIC_WORKERS": "1"},
+         "--endpoints", str(endpoints), "--credentials", str(credentials), "--port", str(port),
+         "--interface", "127.0.0.1"],
+        cwd=tmp_path,
+        # The hand-off and supplement gates read this test's database, not var/.
+        env={**child_env(), "SANIC_WORKERS": "1", "TTHC_DATABASE_URL": database_url},
         stdout=(tmp_path / "rasa.log").open("w"), stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     return process, f"http://127.0.0.1:{port}"
+
+
+def _say(rasa_url: str, sender: str, text: str) -> tuple[list[str], dict]:
+    """A citizen's message over Rasa's REST channel: (the reply texts, the
+    intent Rasa recorded for it in the tracker: {name, confidence})."""
+    replies = httpx.post(f"{rasa_url}/webhooks/rest/webhook",
+                         json={"sender": sender, "message": text}, timeout=60)
+    replies.raise_for_status()
+    tracker = httpx.get(f"{rasa_url}/conversations/{sender}/tracker",
+                        params={"token": TOKEN}, timeout=30)
+    tracker.raise_for_status()
+    latest = tracker.json()["latest_message"]
+    assert latest["text"] == text
+    return [reply.get("text", "") for reply in replies.json()], latest["intent"]
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -70,6 +102,8 @@ def test_inbox_to_live_model_and_back(tmp_path: Path, tiny_models: tuple[Path, P
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     shutil.copy2(DATA / "tiny_nlu_a.yml", data_dir / "nlu.yml")
+    shutil.copy2(DATA / "tiny_rules.yml", data_dir / "rules.yml")
+    shutil.copy2(DATA / "tiny_domain.yml", data_dir / "domain.yml")  # → a full model
     env = {
         "TTHC_TRAINING_NLU_FILE": str(tmp_path / "from_console.yml"),
         "TTHC_OVERRIDES_FILE": str(tmp_path / "overrides.yml"),
@@ -81,6 +115,7 @@ def test_inbox_to_live_model_and_back(tmp_path: Path, tiny_models: tuple[Path, P
         "TTHC_GATE_MARGIN": "0.5",  # an 8-message test set: one flip is 12 points
         "TTHC_GATE_INTENT_MARGIN": "0.5",
         "TTHC_BOOTSTRAP_MODELS": str(tmp_path / "none"),
+        "TTHC_GATE_DIALOGUE": "off",  # the product's dialogue sets: not for a tiny domain
     }
     tracker = FakeTracker(f"sqlite:///{tmp_path / 'tracker.db'}")
     with isolated_database("sqlite", tmp_path) as database:
@@ -90,7 +125,7 @@ def test_inbox_to_live_model_and_back(tmp_path: Path, tiny_models: tuple[Path, P
         store = ModelStoreServer(("127.0.0.1", free_port(PORTS)), factory)
         store.start_in_thread()
         store_url = f"http://127.0.0.1:{store.server_address[1]}/models/active"
-        rasa, rasa_url = _start_rasa(tmp_path, store_url)
+        rasa, rasa_url = _start_rasa(tmp_path, store_url, database.url)
         env["TTHC_RASA_URLS"], env["TTHC_RASA_TOKEN"] = rasa_url, TOKEN
         worker = subprocess.Popen(
             [sys.executable, "-m", "bot.cli", "training", "worker", "--poll", "1",
@@ -100,15 +135,17 @@ def test_inbox_to_live_model_and_back(tmp_path: Path, tiny_models: tuple[Path, P
         )
         try:
             _wait_for_model([rasa_url], TOKEN, "tiny-a.tar.gz")
-            # The citizen writes; the live model gets it wrong (its parse, as Rasa stored it).
-            live = httpx.post(f"{rasa_url}/model/parse", params={"token": TOKEN},
-                              json={"text": MESSAGE}, timeout=30).json()
-            before = live["intent"]["name"]
+            # The citizen writes over REST; the live model answers something else.
+            replies, live = _say(rasa_url, "citizen-loop-1", MESSAGE)
+            before = live["name"]
+            assert before in RESPONSES and before != "report_lost"  # model A lacks it
+            assert replies == [RESPONSES[before]]
             target = "ask_fee" if before == "ask_documents" else "ask_documents"
+            # What the inbox reads: the tracker store of the production Rasa (a fake here).
             tracker.user("citizen-1", MESSAGE, "nlu_fallback", 0.31)
             tracker.action("citizen-1", "action_handle_fallback")
             tracker.user("citizen-2", "mất sổ hồng thì làm sao ạ", before,
-                         live["intent"]["confidence"] * 0.5)
+                         live["confidence"] * 0.5)
             with console_server(database.url, tracker_store_url=tracker.url, ports=PORTS,
                                 env=env) as base:
                 add_staff(database.url, "trainer1", "trainer")
@@ -137,7 +174,8 @@ def test_inbox_to_live_model_and_back(tmp_path: Path, tiny_models: tuple[Path, P
                     page.locator("#job-model, #job .error").first.wait_for(timeout=600_000)
                     assert page.locator("#job-model").count() == 1, page.locator(
                         "pre.log").inner_text()[-3000:]
-                    assert "rasa train nlu" in page.locator("pre.log").inner_text()
+                    log = page.locator("pre.log").inner_text()
+                    assert "rasa train --domain" in log and "RulePolicy" in log, log[-3000:]
                     page.click("#job-model")
                     verdict = page.locator("#gate-verdict").inner_text()
                     assert "không kém hơn" in verdict, verdict
@@ -152,7 +190,10 @@ def test_inbox_to_live_model_and_back(tmp_path: Path, tiny_models: tuple[Path, P
                         "a").inner_text()
                     assert name.startswith("console-")
                     _wait_for_model([rasa_url], TOKEN, name, timeout=120)
-                    assert _intent(rasa_url, TOKEN, MESSAGE) == target  # understood now
+                    # understood now: the same message, a fresh conversation, the new answer
+                    replies, now = _say(rasa_url, "citizen-loop-2", MESSAGE)
+                    assert now["name"] == target
+                    assert replies == [RESPONSES[target]]
 
                     # roll back: the old model, one click, the old behaviour
                     page.goto(base + "/training/models")
@@ -160,7 +201,9 @@ def test_inbox_to_live_model_and_back(tmp_path: Path, tiny_models: tuple[Path, P
                     page.click("#activate")
                     page.wait_for_url("**/training/models?msg=*")
                     _wait_for_model([rasa_url], TOKEN, "tiny-a.tar.gz", timeout=120)
-                    assert _intent(rasa_url, TOKEN, MESSAGE) == before
+                    replies, again = _say(rasa_url, "citizen-loop-3", MESSAGE)
+                    assert again["name"] == before
+                    assert replies == [RESPONSES[before]]
                     page.goto(candidate_url)
                     assert page.locator("#activate").inner_text() == "Quay lại mô hình này"
 
