@@ -108,7 +108,7 @@ def test_rasa_files(tmp_path: Path) -> None:
     assert endpoints["tracker_store"]["type"] == "SQL"
     assert "bot.web.channel.RestChannel" in credentials
     assert "bot.channels.zalo.ZaloInput" in credentials
-    assert "socketio" in credentials
+    assert "bot.web.channel.SocketIOChannel" in credentials  # socket.io with outbox push
 
 
 @pytest.mark.parametrize(
