@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from catalog import fee_headline, fees
+from catalog import fees
 from catalog.legal import NUMBER_RE, LegalEntry, is_stale, normalize_number, stale_note
 from catalog.model import (
     CHANNEL_ONLINE,
@@ -48,11 +48,9 @@ from catalog.model import (
     SubmissionMethod,
 )
 from core.vietnamese import fold
+from core.wording import say
 
 PORTAL_HOME = "https://dichvucong.gov.vn"
-# Shown when a record has no detail URL: the portal's own search is the best
-# place to send people, we do not build detail URLs ourselves.
-PORTAL_SEARCH_HINT = f"{PORTAL_HOME} (tìm theo mã thủ tục {{code}})"
 
 MAX_DOCUMENTS = 8
 MAX_DOCUMENT_CHARS = 220
@@ -77,13 +75,13 @@ QUESTION_INTENTS: tuple[str, ...] = (
 
 # Short labels for the quick-reply buttons offering the next natural question.
 QUESTION_LABELS: dict[str, str] = {
-    "ask_procedure": "Tổng quan",
-    "ask_documents": "Hồ sơ cần chuẩn bị",
-    "ask_fee": "Lệ phí",
-    "ask_processing_time": "Thời gian giải quyết",
-    "ask_agency": "Nơi nộp",
-    "ask_online": "Nộp trực tuyến",
-    "ask_legal_basis": "Căn cứ pháp lý",
+    "ask_procedure": say("answer.question.ask_procedure"),
+    "ask_documents": say("answer.question.ask_documents"),
+    "ask_fee": say("answer.question.ask_fee"),
+    "ask_processing_time": say("answer.question.ask_processing_time"),
+    "ask_agency": say("answer.question.ask_agency"),
+    "ask_online": say("answer.question.ask_online"),
+    "ask_legal_basis": say("answer.question.ask_legal_basis"),
 }
 
 
@@ -114,22 +112,24 @@ def _strip_bullet(text: str) -> str:
 
 
 def _format_vnd(amount: int) -> str:
-    return f"{amount:,}".replace(",", ".") + " đồng"
+    return say("answer.vnd", amount=f"{amount:,}".replace(",", "."))
 
 
 def portal_link(procedure: Procedure) -> str:
     """The detail page on the portal (or the portal search when unknown)."""
     if procedure.url:
         return procedure.url
-    return PORTAL_SEARCH_HINT.format(code=procedure.code)
+    # No detail URL: the portal's own search is the best place to send people,
+    # we do not build detail URLs ourselves.
+    return say("answer.portal_search", home=PORTAL_HOME, code=procedure.code)
 
 
 def _link_line(procedure: Procedure) -> str:
-    return f"🔗 Chi tiết trên Cổng DVC quốc gia: {portal_link(procedure)}"
+    return say("answer.link", link=portal_link(procedure))
 
 
 def _header(procedure: Procedure) -> str:
-    return f"📄 {procedure.name} (mã {procedure.code})"
+    return say("answer.header", name=procedure.name, code=procedure.code)
 
 
 def _ordered_methods(procedure: Procedure) -> list[SubmissionMethod]:
@@ -217,7 +217,7 @@ def describe_fee(method: SubmissionMethod) -> tuple[str, str, bool]:
     if not text and fee.amount_vnd:
         text = _format_vnd(fee.amount_vnd)
     if not text:
-        text = "Cổng DVC không ghi lệ phí"
+        text = say("answer.fee.not_stated")
     contradiction = fee_is_free(text) and note_states_fee(note)
     if not note and fee_is_free(text) and note_states_fee(text):
         contradiction = True  # the amount sits inside the "free" cell itself
@@ -228,13 +228,13 @@ def describe_time(method: SubmissionMethod) -> str:
     """Processing time as the portal states it; a bare number keeps no unit."""
     pt = method.processing_time
     if pt.value is not None and not pt.unit:
-        return f"{pt.value:g} (Cổng DVC không ghi đơn vị)"
+        return say("answer.time.no_unit", value=f"{pt.value:g}")
     text = " ".join((pt.text or "").split())
     if text:
         return _clip(text, 300)
     if pt.value is not None:
         return f"{pt.value:g} {pt.unit}"
-    return "Cổng DVC không ghi thời gian"
+    return say("answer.time.not_stated")
 
 
 def _numbers_in(text: str) -> list[str]:
@@ -243,7 +243,7 @@ def _numbers_in(text: str) -> list[str]:
 
 def _rule_source(rule: object | None) -> str:
     source = getattr(rule, "source", None)
-    return f" theo {source}" if source else ""
+    return say("answer.fee.rule_source", source=source) if source else ""
 
 
 def describe_fee_today(method: SubmissionMethod, day: date | None = None) -> str:
@@ -255,22 +255,31 @@ def describe_fee_today(method: SubmissionMethod, day: date | None = None) -> str
     rule = today_fee.rule
     parts: list[str] = []
     if today_fee.amount_vnd is not None and rule is not None:
-        amount = "Miễn phí" if today_fee.amount_vnd == 0 else _format_vnd(today_fee.amount_vnd)
+        amount = (
+            say("answer.fee.free")
+            if today_fee.amount_vnd == 0
+            else _format_vnd(today_fee.amount_vnd)
+        )
         if rule.kind == "reduction":
-            detail = f"đã giảm, bằng {rule.percent}% mức thu{_rule_source(rule)}"
+            detail = say("answer.fee.reduction", percent=rule.percent, source=_rule_source(rule))
         elif rule.kind == "window":
-            detail = f"mức áp dụng trong thời hạn{_rule_source(rule)}"
+            detail = say("answer.fee.window", source=_rule_source(rule))
         else:
             detail = _rule_source(rule).strip()
         parts.append(f"{amount}" + (f" ({detail})" if detail else ""))
         if today_fee.next_change is not None:
             later = today_fee.next_amount_vnd
             later_text = (
-                "Cổng DVC không ghi mức sau đó"
+                say("answer.fee.later_not_stated")
                 if later is None
-                else ("miễn phí" if later == 0 else _format_vnd(later))
+                else (say("answer.fee.free_later") if later == 0 else _format_vnd(later))
             )
-            parts.append(f"từ {fees.format_date(today_fee.next_change)}: {later_text}")
+            parts.append(
+                say(
+                    "answer.fee.from_date",
+                    date=fees.format_date(today_fee.next_change), amount=later_text,
+                )
+            )
     else:
         text, _, _ = describe_fee(method)
         past = [r for r in today_fee.expired if r.amount_vnd]
@@ -278,9 +287,12 @@ def describe_fee_today(method: SubmissionMethod, day: date | None = None) -> str
         # expired rules all have a valid_until; the test only narrows the type
         if base is not None and base.amount_vnd and base.valid_until is not None:
             parts.append(
-                f"mức {_format_vnd(base.amount_vnd)} Cổng DVC ghi chỉ áp dụng đến hết "
-                f"{fees.format_date(base.valid_until)}{_rule_source(base)} — đã hết hạn; Cổng chưa "
-                "ghi mức hiện hành, hãy hỏi cơ quan tiếp nhận"
+                say(
+                    "answer.fee.base_expired",
+                    amount=_format_vnd(base.amount_vnd),
+                    until=fees.format_date(base.valid_until),
+                    source=_rule_source(base),
+                )
             )
         else:
             parts.append(text)
@@ -294,12 +306,14 @@ def describe_fee_today(method: SubmissionMethod, day: date | None = None) -> str
         and last.valid_until
     ):
         parts.append(
-            f"mức {_format_vnd(last.amount_vnd)}{_rule_source(last)} đã hết hạn ngày "
-            f"{fees.format_date(last.valid_until)}"
+            say(
+                "answer.fee.special_ended",
+                amount=_format_vnd(last.amount_vnd),
+                source=_rule_source(last),
+                until=fees.format_date(last.valid_until),
+            )
         )
-    # The amount part must not contradict the note (one flat amount, or
-    # "Miễn phí", where the note names cases or a charge).
-    return "; ".join(fee_headline.reconcile(method, today_fee, parts))
+    return "; ".join(parts)
 
 
 def answer_fee(curated: object, today: date | None = None) -> Answer:
@@ -310,7 +324,7 @@ def answer_fee(curated: object, today: date | None = None) -> Answer:
     day = today or fees.today()
     lines = [
         _header(procedure),
-        f"💰 Phí, lệ phí theo hình thức nộp (áp dụng ngày {fees.format_date(day)}):",
+        say("answer.fee.heading", date=fees.format_date(day)),
     ]
     notes: dict[str, list[str]] = {}  # note -> channels, so a shared note shows once
     contradictions: set[str] = set()
@@ -320,8 +334,7 @@ def answer_fee(curated: object, today: date | None = None) -> Answer:
     for method in methods:
         _, note, contradiction = describe_fee(method)
         today_text = describe_fee_today(method, day)
-        # A headline that already sends to the note (catalog.fee_headline) needs no mark.
-        mark = " (xem ghi chú ⚠️)" if contradiction and "xem ghi chú" not in today_text else ""
+        mark = say("answer.fee.see_note") if contradiction else ""
         by_text.setdefault(f"{today_text}{mark}", []).append(method.channel)
         cited.extend(r.source for r in method.fee_rules if r.source)
         cited.extend(_numbers_in(method.fee.note))
@@ -332,27 +345,24 @@ def answer_fee(curated: object, today: date | None = None) -> Answer:
     for text, channels in by_text.items():
         lines.append(f"• {', '.join(dict.fromkeys(channels))}: {text}")
     if not methods:
-        lines.append("• Cổng DVC không ghi thông tin lệ phí cho thủ tục này.")
+        lines.append(say("answer.fee.none"))
     for note, channels in notes.items():
         mark = "⚠️ " if note in contradictions else ""
-        lines.append(f"{mark}Ghi chú ({', '.join(channels)}): {note}")
+        lines.append(say("answer.fee.note", mark=mark, channels=", ".join(channels), note=note))
     if contradictions:
-        lines.append(
-            "⚠️ Ô lệ phí trên Cổng ghi “Miễn phí” nhưng ghi chú nêu mức thu: "
-            "hãy căn cứ vào ghi chú và kiểm tra lại khi nộp."
-        )
+        lines.append(say("answer.fee.contradiction"))
     if correction is not None:
         amount = getattr(correction, "amount_vnd", None)
         text = getattr(correction, "text", "")
         source = getattr(correction, "source", "")
         detail = text or (_format_vnd(amount) if amount is not None else "")
-        source_part = f" (nguồn: {_clip(source, 300)})" if source else ""
+        source_part = (
+            say("answer.fee.correction_source", source=_clip(source, 300)) if source else ""
+        )
         if not any(m.fee.text.strip() for m in methods):
-            lines.append(
-                f"📌 Mức phí do nhóm duy trì bổ sung (Cổng DVC không ghi): {detail}{source_part}"
-            )
+            lines.append(say("answer.fee.correction_added", detail=detail, source=source_part))
         else:
-            lines.append(f"⚠️ Lệ phí đã được cán bộ rà soát: {detail}{source_part}")
+            lines.append(say("answer.fee.correction_reviewed", detail=detail, source=source_part))
         cited.extend(_numbers_in(source))
     lines.extend(stale_warnings(curated, cited, day))
     lines.append(_link_line(procedure))
@@ -361,12 +371,12 @@ def answer_fee(curated: object, today: date | None = None) -> Answer:
 
 def answer_processing_time(curated: object) -> Answer:
     procedure, _ = _unwrap(curated)
-    lines = [_header(procedure), "⏱️ Thời gian giải quyết theo hình thức nộp:"]
+    lines = [_header(procedure), say("answer.time.heading")]
     methods = _ordered_methods(procedure)
     for method in methods:
         lines.append(f"• {method.channel}: {describe_time(method)}")
     if not methods:
-        lines.append("• Cổng DVC không ghi thời gian giải quyết cho thủ tục này.")
+        lines.append(say("answer.time.none"))
     lines.append(_link_line(procedure))
     return Answer("\n".join(lines), ("ask_documents", "ask_fee", "ask_agency"))
 
@@ -379,9 +389,9 @@ def answer_processing_time(curated: object) -> Answer:
 def _quantity(document: Document) -> str:
     parts = []
     if document.originals:
-        parts.append(f"{document.originals} bản chính")
+        parts.append(say("answer.documents.originals", count=document.originals))
     if document.copies:
-        parts.append(f"{document.copies} bản sao")
+        parts.append(say("answer.documents.copies", count=document.copies))
     return ", ".join(parts)
 
 
@@ -452,7 +462,7 @@ def group_documents(procedure: Procedure) -> DocumentGroups:
 
 def _document_line(document: Document, limit: int = MAX_DOCUMENT_CHARS) -> str:
     detail = _quantity(document)
-    extra = f" — mẫu: {_clip(document.form, 80)}" if document.form else ""
+    extra = say("answer.documents.form", form=_clip(document.form, 80)) if document.form else ""
     suffix = f" ({detail})" if detail else ""
     return f"• {_clip(_strip_bullet(document.name), limit)}{suffix}{extra}"
 
@@ -466,39 +476,37 @@ def answer_documents(curated: object, max_items: int = MAX_DOCUMENTS) -> Answer:
     lines = [_header(procedure)]
     documents = list(procedure.documents)
     if not documents:
-        lines.append("Cổng DVC không liệt kê thành phần hồ sơ cho thủ tục này.")
+        lines.append(say("answer.documents.none"))
         lines.append(_link_line(procedure))
         return Answer("\n".join(lines), ("ask_fee", "ask_agency"))
     groups = group_documents(procedure)
     hidden = 0
     if groups.main:
-        lines.append("📋 Thành phần hồ sơ — giấy tờ hầu hết người nộp cần:")
+        lines.append(say("answer.documents.main_heading"))
         lines.extend(_document_line(d) for d in groups.main[:max_items])
         hidden += max(0, len(groups.main) - max_items)
     elif groups.present:
-        lines.append("📋 Thành phần hồ sơ — chỉ cần xuất trình:")
+        lines.append(say("answer.documents.present_only_heading"))
     else:
-        lines.append("📋 Thành phần hồ sơ:")
+        lines.append(say("answer.documents.heading"))
     if groups.present:
-        lines.append("🪪 Giấy tờ xuất trình (mang theo để đối chiếu, không phải nộp):")
+        lines.append(say("answer.documents.present_heading"))
         lines.extend(_document_line(d, 160) for d in groups.present[:3])
         hidden += max(0, len(groups.present) - 3)
     if groups.special:
-        lines.append("▸ Trường hợp riêng (chỉ khi thuộc trường hợp đó):")
+        lines.append(say("answer.documents.special_heading"))
         for document in groups.special[:MAX_SPECIAL_CASES]:
             label = _case_label(document.case)
             prefix = f"{_clip(label, 60)}: " if label and not _generic_case(document.case) else ""
             lines.append(f"– {prefix}{_clip(_strip_bullet(document.name), 110)}")
         hidden += max(0, len(groups.special) - MAX_SPECIAL_CASES)
     if groups.notes:
-        lines.append(
-            f"ℹ️ Cổng DVC có thêm {len(groups.notes)} lưu ý, giải thích cho hồ sơ này "
-            "(không phải giấy tờ phải nộp)."
-        )
+        lines.append(say("answer.documents.notes_count", count=len(groups.notes)))
     lines.extend(stale_warnings(curated))
-    if hidden > 0 or groups.notes:
-        more = f"… và {hidden} giấy tờ khác — " if hidden > 0 else ""
-        lines.append(f"{more}xem đầy đủ tại {portal_link(procedure)}")
+    if hidden > 0:
+        lines.append(say("answer.documents.more", count=hidden, link=portal_link(procedure)))
+    elif groups.notes:
+        lines.append(say("answer.documents.see_all", link=portal_link(procedure)))
     else:
         lines.append(_link_line(procedure))
     return Answer(fit_message(lines), ("ask_fee", "ask_processing_time", "ask_agency"))
@@ -511,12 +519,12 @@ def answer_document_notes(curated: object, max_items: int = MAX_NOTES) -> Answer
     notes = group_documents(procedure).notes
     lines = [_header(procedure)]
     if not notes:
-        lines.append("Cổng DVC không ghi lưu ý nào thêm cho thành phần hồ sơ của thủ tục này.")
+        lines.append(say("answer.notes.none"))
     else:
-        lines.append(f"ℹ️ Lưu ý về hồ sơ ({len(notes)}):")
+        lines.append(say("answer.notes.heading", count=len(notes)))
         lines.extend(f"– {_clip(_strip_bullet(n.name), 300)}" for n in notes[:max_items])
         if len(notes) > max_items:
-            lines.append(f"… và {len(notes) - max_items} lưu ý khác.")
+            lines.append(say("answer.notes.more", count=len(notes) - max_items))
     lines.append(_link_line(procedure))
     return Answer(fit_message(lines), ("ask_documents", "ask_fee", "ask_agency"))
 
@@ -531,25 +539,22 @@ def answer_agency(curated: object) -> Answer:
     lines = [_header(procedure)]
     agencies = [a for a in procedure.agencies if a.strip()]
     if agencies:
-        lines.append("🏛️ Cơ quan thực hiện:")
+        lines.append(say("answer.agency.heading"))
         lines.extend(f"• {_clip(a, 200)}" for a in agencies[:MAX_AGENCIES])
         if len(agencies) > MAX_AGENCIES:
-            lines.append(f"… và {len(agencies) - MAX_AGENCIES} cơ quan khác.")
+            lines.append(say("answer.agency.more", count=len(agencies) - MAX_AGENCIES))
     else:
-        lines.append("🏛️ Cổng DVC không ghi cơ quan thực hiện cho thủ tục này.")
+        lines.append(say("answer.agency.none"))
     if procedure.competent_authority and procedure.competent_authority not in agencies:
-        lines.append(f"Cơ quan có thẩm quyền: {_clip(procedure.competent_authority, 200)}")
+        authority = _clip(procedure.competent_authority, 200)
+        lines.append(say("answer.agency.authority", authority=authority))
     if procedure.implementing_level:
-        lines.append(f"Cấp thực hiện: {procedure.implementing_level}")
+        lines.append(say("answer.level", level=procedure.implementing_level))
     lines.append(_link_line(procedure))
     return Answer("\n".join(lines), ("ask_documents", "ask_online", "ask_fee"))
 
 
-ONLINE_HOW = (
-    f"Cách nộp: vào Cổng Dịch vụ công quốc gia {PORTAL_HOME}, đăng nhập bằng tài khoản "
-    "định danh điện tử VNeID, tìm thủ tục theo tên hoặc mã rồi chọn “Nộp hồ sơ”. "
-    "Một số thủ tục cũng nộp được ngay trên ứng dụng VNeID."
-)
+ONLINE_HOW = say("answer.online.how", home=PORTAL_HOME)
 
 
 def answer_online(curated: object) -> Answer:
@@ -557,14 +562,15 @@ def answer_online(curated: object) -> Answer:
     lines = [_header(procedure)]
     channels = [m.channel for m in _ordered_methods(procedure)]
     if procedure.online:
-        lines.append("✅ Có. Cổng DVC liệt kê hình thức nộp “Trực tuyến” cho thủ tục này.")
+        lines.append(say("answer.online.yes"))
         online = next(m for m in procedure.methods if m.channel == CHANNEL_ONLINE)
-        lines.append(f"Thời gian khi nộp trực tuyến: {describe_time(online)}")
+        lines.append(say("answer.online.time", time=describe_time(online)))
         lines.append(ONLINE_HOW)
     else:
-        lines.append("❌ Cổng DVC không liệt kê hình thức nộp “Trực tuyến” cho thủ tục này.")
+        lines.append(say("answer.online.no"))
         if channels:
-            lines.append("Các hình thức nộp được liệt kê: " + ", ".join(dict.fromkeys(channels)))
+            listed = ", ".join(dict.fromkeys(channels))
+            lines.append(say("answer.online.channels", channels=listed))
     lines.append(_link_line(procedure))
     return Answer("\n".join(lines), ("ask_documents", "ask_fee", "ask_processing_time"))
 
@@ -577,11 +583,16 @@ def legal_status_text(entry: LegalEntry | None, registry: Mapping[str, LegalEntr
         if entry.replaced_by:
             from catalog.legal import resolve_replacement
 
-            return f" — ⚠️ đã được thay thế bởi {resolve_replacement(entry.number, registry)}"
-        when = f" từ {fees.format_date(entry.expired_on)}" if entry.expired_on else ""
-        return f" — ⚠️ đã hết hiệu lực{when}"
+            replacement = resolve_replacement(entry.number, registry)
+            return say("answer.legal.replaced", replacement=replacement)
+        when = (
+            say("answer.legal.since", date=fees.format_date(entry.expired_on))
+            if entry.expired_on
+            else ""
+        )
+        return say("answer.legal.expired", since=when)
     if entry.amended_by:
-        return f" (đã được sửa đổi, bổ sung bởi {', '.join(entry.amended_by[:3])})"
+        return say("answer.legal.amended", numbers=", ".join(entry.amended_by[:3]))
     return ""
 
 
@@ -592,9 +603,9 @@ def answer_legal_basis(curated: object, max_items: int = MAX_LEGAL) -> Answer:
     lines = [_header(procedure)]
     laws = list(procedure.legal_basis)
     if not laws:
-        lines.append("Cổng DVC không ghi căn cứ pháp lý cho thủ tục này.")
+        lines.append(say("answer.legal.none"))
     else:
-        lines.append(f"⚖️ Căn cứ pháp lý ({len(laws)} văn bản):")
+        lines.append(say("answer.legal.heading", count=len(laws)))
         for law in laws[:max_items]:
             title = _clip(law.title, 200)
             status = legal_status_text(registry.get(law.number or ""), registry)
@@ -603,7 +614,7 @@ def answer_legal_basis(curated: object, max_items: int = MAX_LEGAL) -> Answer:
             else:
                 lines.append(f"• {title or law.number}{status}")
         if len(laws) > max_items:
-            lines.append(f"… và {len(laws) - max_items} văn bản khác.")
+            lines.append(say("answer.legal.more", count=len(laws) - max_items))
     lines.extend(stale_warnings(curated))
     lines.append(_link_line(procedure))
     return Answer(fit_message(lines), ("ask_documents", "ask_fee", "ask_procedure"))
@@ -630,22 +641,25 @@ def answer_procedure(curated: object) -> Answer:
     procedure, correction = _unwrap(curated)
     lines = [_header(procedure)]
     if procedure.field:
-        lines.append(f"Lĩnh vực: {procedure.field}")
+        lines.append(say("answer.overview.field", field=procedure.field))
     if procedure.implementing_level:
-        lines.append(f"Cấp thực hiện: {procedure.implementing_level}")
+        lines.append(say("answer.level", level=procedure.implementing_level))
     channels = list(dict.fromkeys(m.channel for m in _ordered_methods(procedure)))
     if channels:
-        lines.append("Hình thức nộp: " + ", ".join(channels))
+        lines.append(say("answer.overview.channels", channels=", ".join(channels)))
     steps = _short_steps(procedure.steps)
     if steps:
-        lines.append("Các bước chính:")
+        lines.append(say("answer.overview.steps_heading"))
         lines.extend(f"{i}. {step}" for i, step in enumerate(steps, start=1))
     lines.append(
-        f"Hồ sơ gồm {sum(d.kind != KIND_NOTE for d in procedure.documents)} giấy tờ; "
-        f"{len(procedure.legal_basis)} văn bản căn cứ pháp lý."
+        say(
+            "answer.overview.counts",
+            documents=sum(d.kind != KIND_NOTE for d in procedure.documents),
+            laws=len(procedure.legal_basis),
+        )
     )
     if correction is not None:
-        lines.append("⚠️ Lệ phí của thủ tục này đã được cập nhật, hỏi “lệ phí” để xem chi tiết.")
+        lines.append(say("answer.overview.fee_updated"))
     lines.extend(stale_warnings(curated))
     lines.append(_link_line(procedure))
     return Answer(fit_message(lines), ("ask_documents", "ask_fee", "ask_processing_time"))
@@ -670,5 +684,6 @@ def answer_for_intent(intent: str, curated: object) -> Answer:
 def format_candidates(names: Sequence[tuple[str, str]]) -> str:
     """Numbered list of (code, name) for disambiguation and "did you mean"."""
     return "\n".join(
-        f"{i}. {_clip(name, 150)} (mã {code})" for i, (code, name) in enumerate(names, start=1)
+        say("procedure.choice_line", number=i, name=_clip(name, 150), code=code)
+        for i, (code, name) in enumerate(names, start=1)
     )
