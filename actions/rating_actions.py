@@ -34,15 +34,12 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import common as c
+from core.wording import say
 
 RATING_KINDS = ("answer", "dossier")
 # Ours (HS-XXXX-XXXX) or a one-stop-shop code (000.00.10.H12-251120-0003).
 _DOSSIER_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]{3,63}$")
-COMMENT_PROMPT = (
-    "Cảm ơn bạn đã cho biết. Bạn có muốn góp ý thêm? Hãy gõ góp ý ngay bây giờ "
-    "(không bắt buộc; đừng ghi số điện thoại, số giấy tờ). "
-    "Bạn cũng có thể hỏi lại theo cách khác, hoặc gặp cán bộ để được hỗ trợ."
-)
+COMMENT_PROMPT = say("rating.comment_prompt")
 
 
 def rating_buttons(kind: str = "answer", dossier_code: str | None = None) -> list[dict[str, str]]:
@@ -51,8 +48,10 @@ def rating_buttons(kind: str = "answer", dossier_code: str | None = None) -> lis
     if dossier_code:
         extra["dossier_code"] = dossier_code
     return [
-        c.button("👍 Hữu ích", c.intent_payload("rate", {"rating": "5", **extra})),
-        c.button("👎 Chưa được", c.intent_payload("rate", {"rating": "1", **extra})),
+        c.button(say("rating.useful_button"), c.intent_payload("rate", {"rating": "5", **extra})),
+        c.button(
+            say("rating.not_useful_button"), c.intent_payload("rate", {"rating": "1", **extra})
+        ),
     ]
 
 
@@ -75,8 +74,7 @@ class ActionSaveRating(Action):
             with c.db_session() as session:
                 stored = add_comment(session, tracker.sender_id, c.channel_of(tracker), comment)
             dispatcher.utter_message(
-                text="Cảm ơn góp ý của bạn! Góp ý sẽ được dùng để cải thiện trợ lý."
-                if stored else "Cảm ơn bạn!"
+                text=say("rating.comment_saved") if stored else say("rating.comment_thanks")
             )
             return []
         kind = str(entities.get("rating_kind") or "answer")
@@ -96,18 +94,18 @@ class ActionSaveRating(Action):
                 )
                 score = rating.score
         except RatingError:
-            dispatcher.utter_message(text="Xin lỗi, tôi chưa nhận được đánh giá. Bạn bấm lại nhé.")
+            dispatcher.utter_message(text=say("rating.not_received"))
             return []
         if score <= 2 and not comment.strip():
             dispatcher.utter_message(
                 text=COMMENT_PROMPT,
-                buttons=[c.button("👤 Gặp cán bộ", c.intent_payload("human_handoff"))],
+                buttons=[c.button(say("button.human"), c.intent_payload("human_handoff"))],
             )
         elif score <= 2:
             dispatcher.utter_message(
-                text="Cảm ơn bạn đã cho biết. Câu hỏi này sẽ được chuyển để cải thiện trợ lý.",
-                buttons=[c.button("👤 Gặp cán bộ", c.intent_payload("human_handoff"))],
+                text=say("rating.low_with_comment"),
+                buttons=[c.button(say("button.human"), c.intent_payload("human_handoff"))],
             )
         else:
-            dispatcher.utter_message(text="Cảm ơn bạn đã đánh giá!")
+            dispatcher.utter_message(text=say("rating.thanks"))
         return []

@@ -45,17 +45,15 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from core.wording import say
+
 log = logging.getLogger(__name__)
 
 _ORIGINAL: Any = None
 
 # Said once per hold (the first citizen message after an officer claimed the
 # conversation); later messages of the hold get no text (see `_mark_held`).
-HELD_NOTICE_VI = (
-    "Cán bộ đang trực tiếp xử lý cuộc trò chuyện này; tin nhắn của bạn đã được chuyển tới "
-    "cán bộ. Trợ lý tạm dừng trả lời cho tới khi cán bộ kết thúc. "
-    "Nhắn “quay lại trợ lý” nếu bạn muốn trợ lý hỗ trợ tiếp."
-)
+HELD_NOTICE_VI = say("handoff_gate.held_notice")
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ import re
 from typing import Any
 
 from core.vietnamese import fold
+from core.wording import say
 
 log = logging.getLogger(__name__)
 
@@ -60,17 +61,11 @@ def route_message(sender_id: str, channel: str, text: str) -> str | None:
         try:
             if answer is not None:
                 view = supplements.add_answer(session, waiting.id, answer.group("answer"))
-                return (
-                    f"Đã ghi nhận nội dung bổ sung cho hồ sơ {view.dossier_code}. "
-                    "Bạn gửi tiếp giấy tờ, hoặc nhắn “đã bổ sung xong” khi đủ."
-                )
+                return say("supplement.answer_saved", code=view.dossier_code)
             view = supplements.complete_supplement(session, waiting.id, actor="citizen")
         except DossierError as exc:
             return exc.message_vi
-    return (
-        f"Cảm ơn bạn. Đã nhận {len(view.parts)} giấy tờ/thông tin bổ sung cho hồ sơ "
-        f"{view.dossier_code}; hồ sơ được chuyển lại cho cơ quan tiếp tục xử lý."
-    )
+    return say("supplement.completed", count=len(view.parts), code=view.dossier_code)
 
 
 async def _route(sender_id: str, channel: str, text: str) -> str | None:

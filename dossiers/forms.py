@@ -26,6 +26,7 @@ from pydantic import BaseModel, Extra, StrictBool, constr, root_validator, valid
 from pydantic import ValidationError as PydanticError
 
 from core.vietnamese import fold, is_procedure_code, mask_citizen_id, mask_phone, nfc
+from core.wording import say
 from dossiers import validation as v
 from dossiers.validation import ValidationError
 
@@ -477,17 +478,14 @@ def match_choice(spec: FieldSpec, text: object) -> str:
         best = max(overlaps)
         if best >= 2 and overlaps.count(best) == 1:
             return spec.choices[overlaps.index(best)]
-    raise ValidationError(
-        f"Tôi chưa rõ lựa chọn của bạn. Vui lòng chọn một trong các mục sau "
-        f"(gõ số hoặc nội dung): {_choices_text(spec.choices)}."
-    )
+    raise ValidationError(say("form.unclear_choice", choices=_choices_text(spec.choices)))
 
 
 def is_skip_answer(text: object) -> bool:
     if not isinstance(text, str) or len(text) > 100:
         return False
     try:
-        cleaned = v.clean_text(text, "câu trả lời", max_chars=100)
+        cleaned = v.clean_text(text, say("form.answer_what"), max_chars=100)
     except ValidationError:
         return False
     return " ".join(_tokens(cleaned)) in SKIP_ANSWERS or cleaned.strip() == "-"
@@ -505,7 +503,7 @@ def validate_field(
     """
     if is_skip_answer(text) or (isinstance(text, str) and not text.strip()):
         if spec.required:
-            raise ValidationError(f"Thông tin “{spec.label}” là bắt buộc. {spec.prompt}")
+            raise ValidationError(say("form.required", label=spec.label, prompt=spec.prompt))
         return None
     if spec.type == "name":
         return v.validate_full_name(text)
@@ -514,8 +512,12 @@ def validate_field(
         earliest = _context_date(context, spec.not_before_field)
         if earliest is not None and value < earliest:
             raise ValidationError(
-                f"{spec.label} ({value:%d/%m/%Y}) không thể sớm hơn ngày "
-                f"{earliest:%d/%m/%Y} đã khai trước đó. Vui lòng kiểm tra lại."
+                say(
+                    "form.date_before",
+                    label=spec.label,
+                    value=f"{value:%d/%m/%Y}",
+                    earliest=f"{earliest:%d/%m/%Y}",
+                )
             )
         return value
     if spec.type == "citizen_id":

@@ -46,6 +46,7 @@ from sqlalchemy.orm import Session
 
 from core.settings import get_settings
 from core.vietnamese import fold, mask_identifier
+from core.wording import say
 from dossiers.handoff_orm import CannedReply, HandoffMessage
 from dossiers.orm import HandoffRequest, utcnow
 from dossiers.outbox import enqueue_notification
@@ -59,8 +60,8 @@ DEFAULT_OFFICE_HOURS_FILE = Path(__file__).resolve().parent / "office_hours.yml"
 ACTIVE_STATUSES = ("open", "taken")
 MAX_REPLY_CHARS = 2000
 MAX_CITIZEN_CHARS = 4000
-OFFICER_PREFIX_VI = "👤 Cán bộ hỗ trợ: "
 END_PHRASE_VI = "quay lại trợ lý"
+OFFICER_PREFIX_VI = say("handoff.officer_prefix")
 
 # ---------------------------------------------------------------------------
 # Errors
@@ -97,7 +98,15 @@ class NotAssigned(HandoffError):
 # ---------------------------------------------------------------------------
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_WEEKDAY_VI = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
+_WEEKDAY_VI = (
+    say("handoff.weekday.mon"),
+    say("handoff.weekday.tue"),
+    say("handoff.weekday.wed"),
+    say("handoff.weekday.thu"),
+    say("handoff.weekday.fri"),
+    say("handoff.weekday.sat"),
+    say("handoff.weekday.sun"),
+)
 _PERIOD = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
 
@@ -500,36 +509,25 @@ def _request_reply_vi(
     view: HandoffView, created: bool, office_open: bool, opening: datetime, hours: OfficeHours
 ) -> str:
     if view.status == "taken":
-        return (
-            f"Cán bộ đang hỗ trợ bạn trong cuộc trò chuyện này (yêu cầu số {view.id}). "
-            f"Gõ “{END_PHRASE_VI}” nếu bạn muốn tiếp tục với trợ lý."
-        )
+        return say("handoff.already_taken", id=view.id, end=END_PHRASE_VI)
     first = (
-        f"Tôi đã chuyển yêu cầu của bạn tới cán bộ hỗ trợ (số yêu cầu {view.id})."
+        say("handoff.requested", id=view.id)
         if created
-        else (
-            f"Tôi đã chuyển yêu cầu gặp cán bộ của bạn (số {view.id}) từ trước; yêu cầu vẫn "
-            "đang chờ, bạn không cần gửi lại."
-        )
+        else say("handoff.requested_before", id=view.id)
     )
     if office_open:
         where = (
-            "Bạn là người tiếp theo trong hàng chờ."
+            say("handoff.next_in_queue")
             if view.position <= 1
-            else f"Bạn đang ở vị trí thứ {view.position} trong hàng chờ."
+            else say("handoff.queue_position", position=view.position)
         )
-        when = f"{where} Cán bộ sẽ trả lời bạn ngay trong cuộc trò chuyện này khi nhận yêu cầu."
+        when = say("handoff.open_now", where=where)
     else:
-        schedule = f" (giờ làm việc: {hours.summary_vi})" if hours.summary_vi else ""
-        when = (
-            f"Hiện đang ngoài giờ làm việc{schedule}. Yêu cầu của bạn được giữ lại; "
-            f"cán bộ sẽ trả lời bạn trong cuộc trò chuyện này từ "
-            f"{OfficeHours.describe_vi(opening)}."
+        schedule = say("handoff.hours", summary=hours.summary_vi) if hours.summary_vi else ""
+        when = say(
+            "handoff.closed_now", hours=schedule, opening=OfficeHours.describe_vi(opening)
         )
-    return (
-        f"{first}\n{when}\nTrong lúc chờ, bạn vẫn có thể hỏi tôi về thủ tục. "
-        f"Nếu không cần gặp cán bộ nữa, hãy gõ “{END_PHRASE_VI}”."
-    )
+    return f"{first}\n{when}\n{say('handoff.while_waiting', end=END_PHRASE_VI)}"
 
 
 def active_for(session: Session, sender_id: str, channel: str) -> HandoffView | None:
@@ -598,14 +596,8 @@ def record_citizen_message(
     return _message_view(row)
 
 
-CITIZEN_ENDED_REPLY_VI = (
-    "Đã kết thúc trò chuyện với cán bộ. Trợ lý tiếp tục hỗ trợ bạn: "
-    "bạn có thể hỏi về thủ tục, nộp hoặc tra cứu hồ sơ."
-)
-CITIZEN_CANCELLED_REPLY_VI = (
-    "Đã huỷ yêu cầu gặp cán bộ. Trợ lý tiếp tục hỗ trợ bạn: "
-    "bạn có thể hỏi về thủ tục, nộp hoặc tra cứu hồ sơ."
-)
+CITIZEN_ENDED_REPLY_VI = say("handoff.ended_by_citizen")
+CITIZEN_CANCELLED_REPLY_VI = say("handoff.cancelled_by_citizen")
 
 
 def end_by_citizen(session: Session, handoff_id: int, *, now: datetime | None = None) -> str:
@@ -716,18 +708,10 @@ def messages(session: Session, handoff_id: int, *, after_id: int = 0) -> list[Me
     return [_message_view(r) for r in rows]
 
 
-CLAIMED_NOTICE_VI = (
-    "👤 Cán bộ hỗ trợ đã nhận cuộc trò chuyện (yêu cầu số {id}) và sẽ trả lời bạn tại đây. "
-    "Trong lúc này trợ lý tạm dừng; gõ “" + END_PHRASE_VI + "” nếu bạn muốn tiếp tục với trợ lý."
-)
-HANDED_BACK_NOTICE_VI = (
-    "Cán bộ đã kết thúc hỗ trợ (yêu cầu số {id}). Trợ lý tiếp tục trả lời bạn: "
-    "bạn có thể hỏi về thủ tục, nộp hoặc tra cứu hồ sơ."
-)
-DISMISSED_NOTICE_VI = (
-    "Yêu cầu gặp cán bộ (số {id}) đã được đóng. Trợ lý tiếp tục trả lời bạn; "
-    "nếu vẫn cần cán bộ, hãy gõ “gặp cán bộ”."
-)
+# Templates with "{id}" left in (filled by .format(id=...) when the notice is queued).
+CLAIMED_NOTICE_VI = say("handoff.claimed", id="{id}", end=END_PHRASE_VI)
+HANDED_BACK_NOTICE_VI = say("handoff.handed_back", id="{id}")
+DISMISSED_NOTICE_VI = say("handoff.dismissed", id="{id}")
 
 
 def _take(

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core.vietnamese import mask_citizen_id, mask_identifier, mask_phone
+from core.wording import say
 from dossiers import forms
 from dossiers.backends import SubmissionBackend
 from dossiers.codes import new_code, normalize_code
@@ -63,13 +64,13 @@ log = logging.getLogger(__name__)
 
 STATUSES: tuple[str, ...] = DOSSIER_STATUSES
 STATUS_LABELS: dict[str, str] = {
-    "submitted": "Đã nộp, chờ tiếp nhận",
-    "received": "Đã tiếp nhận",
-    "processing": "Đang xử lý",
-    "need_supplement": "Cần bổ sung hồ sơ",
-    "completed": "Đã hoàn thành",
-    "rejected": "Bị từ chối giải quyết",
-    "cancelled": "Đã hủy",
+    "submitted": say("dossier_status.label.submitted"),
+    "received": say("dossier_status.label.received"),
+    "processing": say("dossier_status.label.processing"),
+    "need_supplement": say("dossier_status.label.need_supplement"),
+    "completed": say("dossier_status.label.completed"),
+    "rejected": say("dossier_status.label.rejected"),
+    "cancelled": say("dossier_status.label.cancelled"),
 }
 TRANSITIONS: dict[str, frozenset[str]] = {
     # submitted/received -> rejected: the one-stop-shop refused the dossier at
@@ -88,7 +89,7 @@ TERMINAL_STATUSES: frozenset[str] = frozenset(s for s, nxt in TRANSITIONS.items(
 class DossierError(Exception):
     """Base of the workflow errors; `message_vi` can be shown to the citizen."""
 
-    message_vi = "Đã có lỗi khi xử lý hồ sơ. Vui lòng thử lại sau."
+    message_vi = say("dossier_status.error.generic")
 
     def __init__(self, message_vi: str | None = None, *, detail: str = "") -> None:
         if message_vi:
@@ -97,23 +98,19 @@ class DossierError(Exception):
 
 
 class DossierNotFound(DossierError):
-    message_vi = "Không tìm thấy hồ sơ với mã này."
+    message_vi = say("dossier_status.error.not_found")
 
 
 class InvalidDossierCode(DossierError):
-    message_vi = "Mã hồ sơ chưa đúng định dạng. Mã hồ sơ có dạng HS-XXXX-XXXX, ví dụ HS-7K2M-Q9XD."
+    message_vi = say("dossier_status.error.bad_code")
 
 
 class AccessDenied(DossierError):
-    message_vi = (
-        "Không tìm thấy hồ sơ phù hợp với thông tin bạn cung cấp. Vui lòng kiểm tra lại mã hồ sơ; "
-        "nếu bạn tra cứu từ tài khoản khác với tài khoản đã nộp, hãy cung cấp thêm "
-        "4 số cuối của số điện thoại đã đăng ký trong hồ sơ."
-    )
+    message_vi = say("dossier_status.error.access_denied")
 
 
 class InvalidTransition(DossierError):
-    message_vi = "Không thể chuyển hồ sơ sang trạng thái này."
+    message_vi = say("dossier_status.error.invalid_transition")
 
 
 class IdempotencyConflict(DossierError):
@@ -199,7 +196,7 @@ def _checked_request(request: SubmissionRequest) -> dict[str, Any]:
             raise ValueError(f"SubmissionRequest.{attr} must be a non-empty string <= {limit}")
     dob = request.applicant_dob
     if dob is not None and not isinstance(dob, date):
-        raise ValidationError("Ngày sinh không hợp lệ.")
+        raise ValidationError(say("dossier_status.error.bad_birth_date"))
     extra = {
         str(key): forms.serialize_value(value)
         for key, value in dict(request.extra or {}).items()
@@ -355,20 +352,20 @@ def submit_dossier(
 def notification_text(dossier: Dossier, note: str = "") -> str:
     """The citizen's message for the dossier's current status."""
     lines = [
-        f"Hồ sơ {dossier.code} ({dossier.procedure_name or dossier.procedure_code}) "
-        f"đã chuyển sang trạng thái: {status_label(dossier.status)}."
+        say(
+            "dossier_status.notification.changed",
+            code=dossier.code,
+            name=dossier.procedure_name or dossier.procedure_code,
+            status=status_label(dossier.status),
+        )
     ]
     if note:
-        lines.append(f"Ghi chú của cơ quan: {note}")
+        lines.append(say("dossier_status.notification.agency_note", note=note))
     if dossier.status == "need_supplement":
-        lines.append(
-            "Vui lòng bổ sung giấy tờ theo ghi chú trên để hồ sơ được tiếp tục xử lý: "
-            "bạn có thể gửi ảnh hoặc tệp PDF ngay trong cuộc trò chuyện này, "
-            "rồi nhắn “đã bổ sung xong”."
-        )
+        lines.append(say("dossier_status.notification.need_supplement"))
     elif dossier.status == "completed":
-        lines.append("Bạn có thể nhận kết quả theo hình thức đã đăng ký.")
-    lines.append(f"Gửi mã {dossier.code} cho tôi bất cứ lúc nào để xem chi tiết.")
+        lines.append(say("dossier_status.notification.completed"))
+    lines.append(say("dossier_status.notification.details", code=dossier.code))
     return "\n".join(lines)
 
 
@@ -474,7 +471,11 @@ def cancel_dossier(
     if dossier is None or not _is_owner(dossier, sender_id, channel):
         raise AccessDenied()
     return change_status(
-        session, dossier.code, "cancelled", actor="citizen", note=reason or "Người nộp hủy hồ sơ."
+        session,
+        dossier.code,
+        "cancelled",
+        actor="citizen",
+        note=reason or say("dossier_status.cancelled_by_citizen"),
     )
 
 
@@ -557,15 +558,24 @@ class DossierView:
         """A short Vietnamese status message for chat."""
         local = self.updated_at.astimezone(VIETNAM_TZ)
         lines = [
-            f"Hồ sơ {self.code}: {self.procedure_name or self.procedure_code}",
-            f"Trạng thái: {self.status_label} (cập nhật {local:%H:%M %d/%m/%Y})",
-            f"Người nộp: {self.applicant_name}",
+            say(
+                "dossier_status.summary.heading",
+                code=self.code,
+                name=self.procedure_name or self.procedure_code,
+            ),
+            say(
+                "dossier_status.summary.status",
+                status=self.status_label,
+                when=f"{local:%H:%M %d/%m/%Y}",
+            ),
+            say("dossier_status.summary.applicant", name=self.applicant_name),
         ]
         if self.backend_reference:
-            lines.insert(1, f"Mã hồ sơ trên hệ thống một cửa: {self.backend_reference}")
+            reference = self.backend_reference
+            lines.insert(1, say("dossier_status.summary.one_stop_reference", reference=reference))
         latest_note = next((e.note for e in reversed(self.events) if e.note), "")
         if latest_note:
-            lines.append(f"Ghi chú: {latest_note}")
+            lines.append(say("dossier_status.summary.note", note=latest_note))
         return "\n".join(lines)
 
 
