@@ -148,6 +148,9 @@ class Notification(LeasedOutboxRow, Base):
     channel = Column(String(32), nullable=False)
     recipient = Column(String(128), nullable=False)
     text = Column(Text, nullable=False)
+    # Rasa-style one-tap buttons under the text, [{"title": ..., "payload": ...}]
+    # (e.g. 👍/👎 on a finished dossier); NULL for a plain text (older rows too).
+    buttons = Column(JSON, nullable=True)
     status = Column(String(16), nullable=False, default="pending")
     # attempts, next_attempt_at, last_error, claimed_until, claim_token: LeasedOutboxRow
     delivered_at = Column(UTCDateTime, nullable=True)

@@ -1,0 +1,27 @@
+"""One-tap buttons on outbox notifications (issue 12: 👍/👎 in the pushed
+"dossier finished" message). Nullable JSON: older rows stay plain texts.
+
+Revision ID: 0011
+Revises: 0010
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0011"
+down_revision = "0010"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # batch mode: SQLite cannot drop a column in place (downgrade); harmless on PostgreSQL.
+    with op.batch_alter_table("notifications") as batch:
+        batch.add_column(sa.Column("buttons", sa.JSON(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("notifications") as batch:
+        batch.drop_column("buttons")
