@@ -50,6 +50,7 @@ from tenacity import (
 )
 
 from core.settings import settings_for
+from core.wording import say
 
 log = logging.getLogger(__name__)
 
@@ -119,10 +120,7 @@ class SupplementBackend(SubmissionBackend, Protocol):
 class BackendError(RuntimeError):
     """The dossier was not accepted by the backend. `message_vi` is for the citizen."""
 
-    message_vi = (
-        "Hệ thống tiếp nhận hồ sơ đang tạm thời gián đoạn nên hồ sơ chưa được gửi. "
-        "Thông tin bạn nhập vẫn được giữ, vui lòng xác nhận gửi lại sau ít phút."
-    )
+    message_vi = say("one_stop.unavailable")
 
 
 class BackendRejected(BackendError):
@@ -131,7 +129,7 @@ class BackendRejected(BackendError):
     `error` of a JSON body), cleaned for display; `body` may echo personal
     data: do not log it."""
 
-    message_vi = "Hệ thống tiếp nhận đã từ chối hồ sơ. Vui lòng liên hệ cán bộ để được hỗ trợ."
+    message_vi = say("one_stop.refused")
 
     def __init__(self, status: int, body: str) -> None:
         super().__init__(f"submission backend rejected the request: HTTP {status}")

@@ -45,6 +45,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import session_scope
 from core.settings import settings_for
+from core.wording import say
 from dossiers.backends import (
     BackendRejected,
     OutgoingFile,
@@ -341,8 +342,7 @@ class DeliveryWorker(OutboxDispatcher):
                     session,
                     dossier.channel,
                     dossier.sender_id,
-                    f"Hồ sơ {dossier.code} đã được chuyển đến hệ thống một cửa.\n"
-                    f"Mã hồ sơ trên hệ thống một cửa: {reference}",
+                    say("one_stop.delivered", code=dossier.code, reference=reference),
                     dossier_id=dossier.id,
                     now=now,
                 )
@@ -371,11 +371,7 @@ class DeliveryWorker(OutboxDispatcher):
                     dossier.code,
                     "rejected",
                     actor=ACTOR,
-                    note=(
-                        "Hệ thống một cửa không tiếp nhận hồ sơ. "
-                        f"Lý do: {reason}. Bạn có thể nộp lại hồ sơ sau khi điều chỉnh, "
-                        "hoặc nhắn “gặp cán bộ” để được hỗ trợ."
-                    ),
+                    note=say("one_stop.rejected_note", reason=reason),
                 )
         log.warning("delivery job %d (%s) rejected: HTTP %d", job.id, job.kind, exc.status)
 

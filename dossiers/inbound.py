@@ -45,6 +45,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.wording import say
 from dossiers.codes import normalize_code, normalize_national_code
 from dossiers.integration_orm import InboundStatusEvent, IntegrationClient
 from dossiers.orm import Dossier, utcnow
@@ -291,9 +292,9 @@ def _path(current: str, target: str) -> list[str] | None:
 def _note(event: StatusEvent) -> str:
     parts = []
     if event.status == "completed" and event.result_pickup:
-        parts.append(f"Cách nhận kết quả: {event.result_pickup}")
+        parts.append(say("one_stop.result_pickup", pickup=event.result_pickup))
     if event.status == "rejected" and event.reason:
-        parts.append(f"Lý do: {event.reason}")
+        parts.append(say("one_stop.reason", reason=event.reason))
     if event.note:
         parts.append(event.note)
     return clean_free_text("\n".join(parts), max_chars=2000)

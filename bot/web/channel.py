@@ -34,11 +34,12 @@ from bot.channels.inbound import EMPTY_REPLY, LIMITS, NO_REPLY_FALLBACK, clean_i
 from bot.channels.rasa_client import FORWARDER_SECRET_HEADER
 from core.db import session_factory
 from core.settings import get_settings
+from core.wording import say
 from dossiers.outbox import collect_for_recipient, collect_for_recipients
 
 logger = logging.getLogger(__name__)
 
-SERVICE_ERROR_VI = "Xin lỗi, hệ thống đang gặp sự cố. Bạn vui lòng thử lại sau ít phút."
+SERVICE_ERROR_VI = say("support.system_error")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 MAX_MESSAGE_CHARS = LIMITS.max_text_chars  # declared once in bot/channels/inbound.py
 MAX_SENDER_CHARS = LIMITS.max_sender_chars
