@@ -31,15 +31,14 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from core.wording import say
+
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from core.ratelimit import Decision
 
-NOTHING_WAITS_VI = (
-    "Hiện chưa có hồ sơ nào cần tệp từ bạn. Tệp chỉ được nhận khi bạn đang khai hồ sơ "
-    "hoặc khi cơ quan yêu cầu bổ sung giấy tờ."
-)
+NOTHING_WAITS_VI = say("supplement_request.nothing_waits")
 
 
 def _over_limit(checks: list[tuple[str, str, int]]) -> Decision | None:
@@ -112,8 +111,7 @@ def _store_and_route(
     size = human_size(saved.size_bytes)
     if waiting is None:
         return 200, {
-            "text": f"Đã nhận tệp “{saved.file_name}” ({size}). "
-            "Tệp sẽ được đính kèm vào hồ sơ khi bạn xác nhận nộp."
+            "text": say("channel.file.received_for_form", file_name=saved.file_name, size=size)
         }
     try:
         with session_scope(factory) as session:
@@ -121,8 +119,10 @@ def _store_and_route(
     except DossierError as exc:
         return 409, {"error": "closed", "text": exc.message_vi}
     return 200, {
-        "text": f"Đã nhận tệp “{saved.file_name}” ({size}) cho hồ sơ {view.dossier_code}. "
-        "Bạn gửi tiếp, hoặc nhắn “đã bổ sung xong” khi đủ.",
+        "text": say(
+            "channel.file.received_for_supplement",
+            file_name=saved.file_name, size=size, code=view.dossier_code,
+        ),
         "dossier_code": view.dossier_code,
     }
 
@@ -138,7 +138,7 @@ def add_upload_route(webhook: Blueprint, channel: str) -> None:
         declared = (request.headers.get("content-length") or "").strip()
         if declared.isdigit() and int(declared) > MAX_ATTACHMENT_BYTES + 64 * 1024:
             return response.json(
-                {"error": "too_large", "text": "Tệp quá lớn. Dung lượng tối đa là 10 MB."},
+                {"error": "too_large", "text": say("supplement_request.upload_too_big")},
                 status=413,
             )
         sender = (request.form.get("sender") or "").strip() if request.form else ""

@@ -37,6 +37,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.vietnamese import mask_identifier
+from core.wording import say
 from dossiers.integration_orm import SupplementPart, SupplementRequest
 from dossiers.orm import Attachment, Dossier, DossierEvent, utcnow
 from dossiers.outbox import enqueue_notification
@@ -61,18 +62,15 @@ MAX_PARTS = 30
 class SupplementError(DossierError):
     """A supplement operation that cannot be done; `message_vi` is for the user."""
 
-    message_vi = "Không thể thực hiện yêu cầu bổ sung hồ sơ."
+    message_vi = say("supplement_request.error")
 
 
 class NothingToComplete(SupplementError):
-    message_vi = (
-        "Bạn chưa gửi giấy tờ hoặc thông tin bổ sung nào. "
-        "Vui lòng gửi ảnh, tệp PDF hoặc câu trả lời trước khi xác nhận."
-    )
+    message_vi = say("supplement_request.nothing_sent")
 
 
 class SupplementClosed(SupplementError):
-    message_vi = "Yêu cầu bổ sung này đã được đóng."
+    message_vi = say("supplement_request.closed")
 
 
 @dataclass(frozen=True)
@@ -157,7 +155,7 @@ def supplement_note(items: Sequence[str], note: str = "") -> str:
     history): the numbered list, then the officer's note."""
     lines = []
     if items:
-        lines.append("Giấy tờ cần bổ sung:")
+        lines.append(say("supplement_request.items_heading"))
         lines += [f"{index}. {name}" for index, name in enumerate(items, 1)]
     if note:
         lines.append(note)
@@ -284,7 +282,7 @@ def _load_open(session: Session, supplement_id: int) -> tuple[SupplementRequest,
 def _check_room(request: SupplementRequest) -> None:
     if len(request.parts) >= MAX_PARTS:
         raise SupplementError(
-            f"Mỗi lần bổ sung nhận tối đa {MAX_PARTS} tệp hoặc câu trả lời.",
+            say("supplement_request.too_many_parts", limit=MAX_PARTS),
             detail="too many parts",
         )
 
@@ -326,7 +324,7 @@ def add_answer(session: Session, supplement_id: int, text: str) -> SupplementVie
     Raises `SupplementError` for an empty text, `SupplementClosed`."""
     answer = clean_free_text(text, max_chars=MAX_ANSWER_CHARS)
     if not answer:
-        raise SupplementError("Nội dung bổ sung đang trống.", detail="empty answer")
+        raise SupplementError(say("supplement_request.empty_answer"), detail="empty answer")
     request, dossier = _load_open(session, supplement_id)
     _check_room(request)
     request.parts.append(SupplementPart(kind="text", text=answer, created_at=utcnow()))
@@ -355,7 +353,11 @@ def complete_supplement(
     if require_parts and not request.parts:
         raise NothingToComplete()
     received = len(request.parts)
-    note = f"Đã nhận {received} giấy tờ/thông tin bổ sung." if received else "Đóng yêu cầu bổ sung."
+    note = (
+        say("supplement_request.received_note", count=received)
+        if received
+        else say("supplement_request.closed_note")
+    )
     try:
         change_status(session, dossier.code, "processing", actor=actor, note=note)
     except InvalidTransition:
@@ -395,17 +397,17 @@ def rejection_text(dossier: Dossier, items: Sequence[str], reason: str) -> str:
     """The citizen's message when an officer does not accept the supplement:
     the reason, the documents to send again, how to send them."""
     lines = [
-        f"Hồ sơ {dossier.code} ({dossier.procedure_name or dossier.procedure_code}): "
-        "giấy tờ bổ sung bạn gửi chưa được chấp nhận.",
-        f"Lý do: {reason}",
+        say(
+            "supplement_request.refused",
+            code=dossier.code,
+            name=dossier.procedure_name or dossier.procedure_code,
+        ),
+        say("supplement_request.refused_reason", reason=reason),
     ]
     if items:
-        lines.append("Vui lòng gửi lại:")
+        lines.append(say("supplement_request.send_again"))
         lines += [f"{index}. {name}" for index, name in enumerate(items, 1)]
-    lines.append(
-        "Bạn có thể gửi ảnh hoặc tệp PDF ngay trong cuộc trò chuyện này, "
-        "rồi nhắn “đã bổ sung xong”."
-    )
+    lines.append(say("supplement_request.how_to_send"))
     return "\n".join(lines)
 
 
@@ -441,8 +443,7 @@ def reject_supplement(
     dossier.events.append(
         DossierEvent(
             status=dossier.status, actor=actor, created_at=now,
-            note=f"Không chấp nhận giấy tờ bổ sung ({len(old.parts)} tệp/câu trả lời). "
-            f"Lý do: {why}",
+            note=say("supplement_request.refused_note", count=len(old.parts), reason=why),
         )
     )
     enqueue_notification(
