@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from core.vietnamese import fold, nfc
+from core.wording import say
 
 __all__ = [
     "STALE_STATUSES",
@@ -268,12 +269,13 @@ def stale_note(number: str, registry: Mapping[str, LegalEntry], day: date | None
         return ""
     replacement = resolve_replacement(number, registry)
     if replacement:
-        return (
-            f"⚠️ Căn cứ pháp lý {number} đã được thay thế bởi {replacement}; "
-            "thông tin có thể đã thay đổi."
-        )
-    when = f" từ {entry.expired_on.strftime('%d/%m/%Y')}" if entry and entry.expired_on else ""
-    return f"⚠️ Căn cứ pháp lý {number} đã hết hiệu lực{when}; thông tin có thể đã thay đổi."
+        return say("legal_warning.replaced", number=number, replacement=replacement)
+    when = (
+        say("legal_warning.since", date=entry.expired_on.strftime("%d/%m/%Y"))
+        if entry and entry.expired_on
+        else ""
+    )
+    return say("legal_warning.expired", number=number, since=when)
 
 
 # ----------------------------------------------------------------- derivation

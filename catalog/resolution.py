@@ -44,6 +44,7 @@ from enum import Enum
 from typing import Any
 
 from core.vietnamese import fold
+from core.wording import say
 
 __all__ = [
     "AMBIGUITY_MARGIN",
@@ -293,15 +294,15 @@ def variant_queries(candidates: Iterable[Any], text: str) -> list[str]:
 # --------------------------------------------------------------------------- labels
 
 _TAG_LABELS = {
-    "reissue": "Cấp lại (bị mất)",
-    "exchange": "Cấp đổi (hư hỏng, hết hạn, đổi thông tin)",
-    "first": "Cấp lần đầu",
-    "reregister": "Đăng ký lại",
-    "foreign": "Có yếu tố nước ngoài",
-    "border": "Khu vực biên giới",
-    "under14": "Dưới 14 tuổi",
-    "lost_report": "Trình báo mất",
-    "mobile": "Lưu động",
+    "reissue": say("resolution.case.reissue"),
+    "exchange": say("resolution.case.exchange"),
+    "first": say("resolution.case.first"),
+    "reregister": say("resolution.case.reregister"),
+    "foreign": say("resolution.case.foreign"),
+    "border": say("resolution.case.border"),
+    "under14": say("resolution.case.under14"),
+    "lost_report": say("resolution.case.lost_report"),
+    "mobile": say("resolution.case.mobile"),
 }
 _MAX_LABEL = 40
 
@@ -353,9 +354,7 @@ def _labels(options: Sequence[tuple[str, str, float]]) -> list[str]:
 
 def _question(labels: Sequence[str]) -> str:
     lowered = [label[:1].lower() + label[1:] for label in labels]
-    if len(lowered) == 2:
-        return f"Bạn cần {lowered[0]} hay {lowered[1]}?"
-    return f"Bạn cần {', '.join(lowered[:-1])} hay {lowered[-1]}?"
+    return say("resolution.question", options=", ".join(lowered[:-1]), last=lowered[-1])
 
 
 # --------------------------------------------------------------------------- resolve
