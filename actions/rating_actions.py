@@ -9,7 +9,8 @@ When the buttons are offered (kept sparse so the chat is not cluttered):
   looks up a dossier that is finished (completed or rejected)
   (`actions.dossier_actions`, `actions.status_actions`).
 
-`rating_buttons(...)` gives the two buttons (👍 / 👎); they send
+`rating_buttons(...)` (defined in `dossiers.rating_buttons`, shared with the
+pushed notification of a finished dossier) gives the two buttons (👍 / 👎); they send
 `/rate{"rating": "5"|"1", "rating_kind": ...}`, which Rasa routes to
 `action_save_rating` (rule in nlu_data/rules/ratings.yml, no NLU involved).
 Every channel renders them as one-tap buttons: Telegram inline keyboard
@@ -35,24 +36,12 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import common as c
 from core.wording import say
+from dossiers.rating_buttons import rating_buttons  # noqa: F401 (re-exported for the actions)
 
 RATING_KINDS = ("answer", "dossier")
 # Ours (HS-XXXX-XXXX) or a one-stop-shop code (000.00.10.H12-251120-0003).
 _DOSSIER_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]{3,63}$")
 COMMENT_PROMPT = say("rating.comment_prompt")
-
-
-def rating_buttons(kind: str = "answer", dossier_code: str | None = None) -> list[dict[str, str]]:
-    """The 👍 / 👎 buttons for an answer (kind "answer") or a dossier ("dossier")."""
-    extra: dict[str, Any] = {"rating_kind": kind}
-    if dossier_code:
-        extra["dossier_code"] = dossier_code
-    return [
-        c.button(say("rating.useful_button"), c.intent_payload("rate", {"rating": "5", **extra})),
-        c.button(
-            say("rating.not_useful_button"), c.intent_payload("rate", {"rating": "1", **extra})
-        ),
-    ]
 
 
 class ActionSaveRating(Action):

@@ -22,6 +22,12 @@ time, so a message that crashes its dispatcher every time still ends up
 Channels that cannot push (the web chat, REST clients) are served by pull:
 `collect_for_recipient` hands a recipient its pending notifications and
 marks them delivered in the same transaction, so each is shown once.
+
+A notification may carry one-tap buttons (`Notification.buttons`, Rasa's
+shape `[{"title", "payload"}]`, e.g. 👍/👎 when a dossier is finished): a
+sender that accepts them gets `send(recipient, text, buttons=...)`, pull
+channels get them in `collect_messages_for_recipient(s)`; a tapped payload
+goes to Rasa like any button tap in the chat.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ import logging
 import random
 import secrets
 import threading
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
@@ -46,9 +52,28 @@ log = logging.getLogger(__name__)
 
 
 class NotificationSender(Protocol):
-    """Delivers one text to one recipient of a channel; raises on failure."""
+    """Delivers one text to one recipient of a channel; raises on failure.
+
+    Senders that can show buttons also accept `buttons=[{"title", "payload"}]`
+    (keyword); the dispatcher passes it only for notifications that have them,
+    so text-only senders keep the two-argument signature."""
 
     def send(self, recipient: str, text: str) -> None: ...
+
+
+Buttons = list[dict[str, str]]
+
+
+def clean_buttons(buttons: Sequence[Mapping[str, Any]] | None) -> Buttons | None:
+    """Rasa-style buttons reduced to `{"title", "payload"}` strings (entries
+    without a title or payload dropped); None when nothing is left."""
+    cleaned = [
+        {"title": str(b.get("title") or "").strip(), "payload": str(b.get("payload") or "")}
+        for b in buttons or ()
+        if isinstance(b, Mapping)
+    ]
+    cleaned = [b for b in cleaned if b["title"] and b["payload"]]
+    return cleaned or None
 
 
 @dataclass(frozen=True)
@@ -59,6 +84,7 @@ class ClaimedNotification:
     recipient: str
     text: str
     attempts: int  # including the current one
+    buttons: Buttons | None = None
 
 
 def _aware(now: datetime | None) -> datetime:
@@ -126,10 +152,12 @@ class OutboxDispatcher:
                 Notification.recipient,
                 Notification.text,
                 Notification.attempts,
+                Notification.buttons,
             ).where(Notification.id == row_id)
         ).one()
         return ClaimedNotification(
-            row_id, token, row.channel, row.recipient, row.text, row.attempts
+            row_id, token, row.channel, row.recipient, row.text, row.attempts,
+            clean_buttons(row.buttons),
         )
 
     def claim_due(self, now: datetime | None = None) -> list[Any]:
@@ -264,7 +292,11 @@ class OutboxDispatcher:
                 error = log_reason = f"no sender configured for channel {item.channel!r}"
             else:
                 try:
-                    sender.send(item.recipient, item.text)
+                    buttons = getattr(item, "buttons", None)
+                    if buttons:
+                        sender.send(item.recipient, item.text, buttons=buttons)
+                    else:  # text-only senders keep the two-argument call
+                        sender.send(item.recipient, item.text)
                 except Exception as exc:  # retried later, unless the sender says it is final
                     # Senders mark errors no retry can fix (`permanent`, with a
                     # `reason_vi` for officers): the row fails now, "undeliverable".
@@ -315,15 +347,18 @@ def enqueue_notification(
     text: str,
     *,
     dossier_id: int | None = None,
+    buttons: Sequence[Mapping[str, Any]] | None = None,
     now: datetime | None = None,
 ) -> Notification:
     """Queue one message for `recipient` on `channel` in the caller's
     transaction (it is sent only if that transaction commits).
 
     `dossier_id` is optional: officers' hand-off replies and alerts belong to
-    no dossier. Push channels are delivered by `OutboxDispatcher`, pull
-    channels (web chat, REST) by `collect_for_recipient`. Raises ValueError on
-    an empty channel, recipient or text.
+    no dossier. `buttons` (Rasa shape `[{"title", "payload"}]`) are shown
+    under the text where the channel can (stored NULL when empty). Push
+    channels are delivered by `OutboxDispatcher`, pull channels (web chat,
+    REST) by `collect_for_recipient`. Raises ValueError on an empty channel,
+    recipient or text.
     """
     if not channel or not recipient or not text or not text.strip():
         raise ValueError("channel, recipient and text are required")
@@ -333,6 +368,7 @@ def enqueue_notification(
         channel=channel,
         recipient=recipient,
         text=text,
+        buttons=clean_buttons(buttons),
         status="pending",
         attempts=0,
         next_attempt_at=now,
@@ -343,58 +379,39 @@ def enqueue_notification(
     return notification
 
 
-def collect_for_recipient(
-    session_factory: sessionmaker, channel: str, recipient: str, *, limit: int = 20
-) -> list[str]:
-    """Pull delivery: the pending notification texts of one recipient on a
-    channel without push, oldest first, marked delivered as they are handed out.
-
-    The compare-and-set UPDATE makes two concurrent polls hand each row out once.
-    """
-    now = _aware(None)
-    texts: list[str] = []
-    with session_scope(session_factory) as session:
-        rows = session.execute(
-            select(Notification.id, Notification.text)
-            .where(
-                Notification.channel == channel,
-                Notification.recipient == recipient,
-                Notification.status == "pending",
-            )
-            .order_by(Notification.created_at, Notification.id)
-            .limit(limit)
-        ).all()
-        for notification_id, text in rows:
-            result = session.execute(
-                update(Notification)
-                .where(Notification.id == notification_id, Notification.status == "pending")
-                .values(status="delivered", delivered_at=now, attempts=Notification.attempts + 1)
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount == 1:
-                texts.append(text)
-    return texts
+def _message(text: str, buttons: Any) -> dict[str, Any]:
+    """A pulled notification as Rasa writes a bot message: {"text", "buttons"?}."""
+    message: dict[str, Any] = {"text": text}
+    cleaned = clean_buttons(buttons)
+    if cleaned:
+        message["buttons"] = cleaned
+    return message
 
 
-def collect_for_recipients(
+def collect_messages_for_recipients(
     session_factory: sessionmaker, channel: str, recipients: Collection[str], *, limit: int = 200
-) -> list[tuple[str, str]]:
-    """`collect_for_recipient` for many recipients at once: the pending
-    notifications of `recipients` on `channel`, oldest first, as
-    (recipient, text) pairs, each marked delivered as it is handed out (so
-    two processes polling the same recipients hand each row out once).
+) -> list[tuple[str, dict[str, Any]]]:
+    """Pull delivery: the pending notifications of `recipients` on `channel`
+    (a channel without server push, or one whose connections live in one
+    process), oldest first, as (recipient, {"text", "buttons"?}) pairs, each
+    marked delivered as it is handed out.
 
-    Used by push channels whose connections live in one process (socket.io:
-    each Rasa worker delivers to the sessions connected to it)."""
+    The compare-and-set UPDATE makes two concurrent polls (two processes) hand
+    each row out once."""
     wanted = sorted({r for r in recipients if r})
     if not wanted:
         return []
     now = _aware(None)
-    out: list[tuple[str, str]] = []
+    out: list[tuple[str, dict[str, Any]]] = []
     with session_scope(session_factory) as session:
         for start in range(0, len(wanted), 500):
             rows = session.execute(
-                select(Notification.id, Notification.recipient, Notification.text)
+                select(
+                    Notification.id,
+                    Notification.recipient,
+                    Notification.text,
+                    Notification.buttons,
+                )
                 .where(
                     Notification.channel == channel,
                     Notification.recipient.in_(wanted[start:start + 500]),
@@ -403,7 +420,7 @@ def collect_for_recipients(
                 .order_by(Notification.created_at, Notification.id)
                 .limit(limit)
             ).all()
-            for notification_id, recipient, text in rows:
+            for notification_id, recipient, text, buttons in rows:
                 result = session.execute(
                     update(Notification)
                     .where(Notification.id == notification_id, Notification.status == "pending")
@@ -413,8 +430,43 @@ def collect_for_recipients(
                     .execution_options(synchronize_session=False)
                 )
                 if result.rowcount == 1:
-                    out.append((recipient, text))
+                    out.append((recipient, _message(text, buttons)))
     return out
+
+
+def collect_messages_for_recipient(
+    session_factory: sessionmaker, channel: str, recipient: str, *, limit: int = 20
+) -> list[dict[str, Any]]:
+    """`collect_messages_for_recipients` for one recipient: its pending
+    notifications as Rasa-style messages {"text", "buttons"?}, oldest first."""
+    return [
+        message
+        for _, message in collect_messages_for_recipients(
+            session_factory, channel, [recipient], limit=limit
+        )
+    ]
+
+
+def collect_for_recipient(
+    session_factory: sessionmaker, channel: str, recipient: str, *, limit: int = 20
+) -> list[str]:
+    """Pull delivery, texts only: the pending notification texts of one
+    recipient on a channel, oldest first, marked delivered as they are handed
+    out (buttons are dropped: use `collect_messages_for_recipient` for them)."""
+    return [m["text"] for m in collect_messages_for_recipient(
+        session_factory, channel, recipient, limit=limit)]
+
+
+def collect_for_recipients(
+    session_factory: sessionmaker, channel: str, recipients: Collection[str], *, limit: int = 200
+) -> list[tuple[str, str]]:
+    """`collect_messages_for_recipients` as (recipient, text) pairs (buttons dropped)."""
+    return [
+        (recipient, message["text"])
+        for recipient, message in collect_messages_for_recipients(
+            session_factory, channel, recipients, limit=limit
+        )
+    ]
 
 
 def retry_notification(

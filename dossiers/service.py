@@ -47,6 +47,7 @@ from dossiers.orm import (
     Notification,
     utcnow,
 )
+from dossiers.rating_buttons import RATED_STATUSES, rating_buttons
 from dossiers.validation import (
     VIETNAM_TZ,
     ValidationError,
@@ -402,7 +403,8 @@ def change_status(
     notify: bool = True,
 ) -> Dossier:
     """Move a dossier to `new_status`, append the event and enqueue the
-    citizen's notification, all in the caller's transaction.
+    citizen's notification, all in the caller's transaction. The notification
+    of a finished dossier (`RATED_STATUSES`) carries the 👍/👎 rating buttons.
 
     `notify=False` records the step without a notification: only for the
     intermediate steps of one remote jump (the one-stop-shop reports
@@ -451,6 +453,12 @@ def change_status(
                 channel=dossier.channel,
                 recipient=dossier.sender_id,
                 text=notification_text(dossier, note),
+                # A finished dossier (completed/rejected) asks for a one-tap
+                # 👍/👎; the tap stores a "dossier" rating with this code.
+                buttons=(
+                    rating_buttons("dossier", dossier.code)
+                    if new_status in RATED_STATUSES else None
+                ),
                 status="pending",
                 attempts=0,
                 next_attempt_at=now,

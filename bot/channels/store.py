@@ -20,6 +20,10 @@ from bot.channels.orm import ChannelCallbackPayload, ChannelOAuthToken, ChannelP
 from core import db
 from core.db import utcnow
 
+# Telegram callback data of a button = this prefix + `ChannelStore.callback_id`
+# (the bridge's inline keyboards and the outbox sender's must agree).
+CALLBACK_PREFIX = "b:"
+
 
 class ChannelStore:
     """The channels' tables behind one session factory."""

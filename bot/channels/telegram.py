@@ -59,7 +59,7 @@ from bot.channels.inbound import (
     text_cut_note,
 )
 from bot.channels.rasa_client import DEFAULT_RASA_URL, RasaRestClient, RasaUnavailable
-from bot.channels.store import ChannelStore
+from bot.channels.store import CALLBACK_PREFIX, ChannelStore
 from bot.channels.text import split_text
 from core.settings import settings_for
 from core.vietnamese import DOSSIER_CODE_PATTERN, mask_sender
@@ -71,7 +71,6 @@ CHANNEL_NAME = "telegram"
 SENDER_PREFIX = "telegram:"
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 MAX_MESSAGE_LENGTH = 4096  # Telegram's limit, in UTF-16 code units
-CALLBACK_PREFIX = "b:"
 # Telegram shows "typing…" for 5 s; renew it a little before it fades.
 TYPING_INTERVAL = 4.0
 

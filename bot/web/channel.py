@@ -35,7 +35,7 @@ from bot.channels.rasa_client import FORWARDER_SECRET_HEADER
 from core.db import session_factory
 from core.settings import get_settings
 from core.wording import say
-from dossiers.outbox import collect_for_recipient, collect_for_recipients
+from dossiers.outbox import collect_messages_for_recipient, collect_messages_for_recipients
 
 logger = logging.getLogger(__name__)
 
@@ -212,14 +212,22 @@ class RestChannel(RestInput):
         @webhook.route("/notifications", methods=["GET"])
         async def notifications(request: Request) -> HTTPResponse:
             """Dossier status notifications for a sender of this channel, each
-            handed out once (the web chat polls; there is no push here)."""
+            handed out once (the web chat polls; there is no push here).
+
+            `messages`: the texts (as before); `responses`: the same
+            notifications as Rasa's webhook answers, `{"recipient_id",
+            "text", "buttons"?}` — buttons (👍/👎 on a finished dossier) are
+            POSTed back to the webhook like any button payload."""
             sender = (request.args.get("sender") or "").strip()
             if not sender or len(sender) > MAX_SENDER_CHARS:
                 return response.json({"error": '"sender" query parameter required'}, status=400)
-            texts = await asyncio.get_running_loop().run_in_executor(
-                None, collect_for_recipient, session_factory(), self.name(), sender
+            messages = await asyncio.get_running_loop().run_in_executor(
+                None, collect_messages_for_recipient, session_factory(), self.name(), sender
             )
-            return response.json({"messages": texts})
+            return response.json({
+                "messages": [m["text"] for m in messages],
+                "responses": [{"recipient_id": sender, **m} for m in messages],
+            })
 
         from bot.supplement_uploads import add_upload_route
 
@@ -258,6 +266,19 @@ def connected_rooms(sio: Any, namespace: str | None = None) -> set[str]:
             if room is not None and members}
 
 
+def socketio_message(message: dict[str, Any]) -> dict[str, Any]:
+    """An outbox message in the shape Rasa's `SocketIOOutput` emits: the text,
+    and buttons as `quick_replies` (`content_type` "text"), which the socket.io
+    web chat widgets render as one-tap replies."""
+    out: dict[str, Any] = {"text": message["text"]}
+    if message.get("buttons"):
+        out["quick_replies"] = [
+            {"content_type": "text", "title": b["title"], "payload": b["payload"]}
+            for b in message["buttons"]
+        ]
+    return out
+
+
 class SocketIOChannel(SocketIOInput):
     """Rasa's socket.io channel (registered as "socketio", same events and
     options) that also PUSHES the notification outbox to its clients.
@@ -268,8 +289,9 @@ class SocketIOChannel(SocketIOInput):
     No other process can reach a socket.io client, so each Rasa process
     (worker) polls the outbox every `SOCKETIO_PUSH_INTERVAL` seconds for the
     rooms connected to it (`collect_for_recipients`: one query, each row
-    handed out once even when several workers poll) and emits each text as a
-    `bot_uttered` message `{"text": ...}`. A message whose client is not
+    handed out once even when several workers poll) and emits each as a
+    `bot_uttered` message `{"text": ...}`, with buttons as Rasa's socket.io
+    output sends them (`quick_replies`). A message whose client is not
     connected anywhere stays pending until it reconnects with its session id.
     """
 
@@ -311,16 +333,17 @@ class SocketIOChannel(SocketIOInput):
         return webhook
 
     async def push_once(self) -> int:
-        """Deliver the pending outbox texts of the rooms connected here; returns how many."""
+        """Deliver the pending outbox messages of the rooms connected here; returns how many."""
         rooms = connected_rooms(self.sio, self.namespace)
         if not rooms or self.sio is None:
             return 0
         batch = await asyncio.get_running_loop().run_in_executor(
-            None, collect_for_recipients, session_factory(), self.name(), rooms
+            None, collect_messages_for_recipients, session_factory(), self.name(), rooms
         )
-        for recipient, text in batch:
+        for recipient, message in batch:
             await self.sio.emit(
-                self.bot_message_evt, {"text": text}, room=recipient, namespace=self.namespace
+                self.bot_message_evt, socketio_message(message), room=recipient,
+                namespace=self.namespace,
             )
         return len(batch)
 
