@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 
-from core.vietnamese import fold
+from core.vietnamese import ID_NUMBER_PATTERN, PHONE_PATTERN, fold
 
 __all__ = ["PLACEHOLDERS", "PLACEHOLDER_FILLERS", "fill_placeholders", "scrub"]
 
@@ -89,9 +89,7 @@ _W = r"[^\W\d_]+"  # one word of letters (any script, diacritics included)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _DATE = re.compile(r"(?<!\d)\d{1,2}\s*[/.-]\s*\d{1,2}\s*[/.-]\s*\d{2,4}(?!\d)")
 _PLATE = re.compile(r"(?<![\w])\d{2}\s?[A-Za-z]{1,2}\d?\s?-?\s?\d{3}\.?\d{1,2}(?![\w])")
-_PHONE = re.compile(r"(?<![\d+])(?:\+\s?84|0)(?:[\s.-]?\d){9}(?!\d)")
 _ID_GROUPED = re.compile(r"(?<!\d)\d{3}[\s.-]\d{3}[\s.-]\d{3}(?:[\s.-]\d{3})?(?!\d)")
-_ID = re.compile(r"(?<!\d)(?:\d{12}|\d{9})(?!\d)")
 _LONG_NUMBER = re.compile(r"(?<!\d)\d{7,}(?!\d)")
 _NAME_CUE = re.compile(
     r"(?i)\b((?:họ\s+(?:và\s+)?tên|ho\s+(?:va\s+)?ten|tên|ten)\s*"
@@ -167,9 +165,9 @@ def scrub(text: str) -> str:
     if not isinstance(text, str) or not text:
         return ""
     text = _EMAIL.sub(EMAIL, text)
-    text = _PHONE.sub(PHONE, text)
+    text = PHONE_PATTERN.sub(PHONE, text)
     text = _ID_GROUPED.sub(ID, text)
-    text = _ID.sub(ID, text)
+    text = ID_NUMBER_PATTERN.sub(ID, text)
     text = _DATE.sub(DATE, text)
     text = _PLATE.sub(PLATE, text)
     text = _LONG_NUMBER.sub(NUMBER, text)
