@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import BaseModel, Extra, conint, constr, root_validator, validator
@@ -117,7 +117,14 @@ _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _c
 # refused, strings stripped and non-empty, numbers strict (YAML `true` is not
 # 1). Errors are turned into one `OverridesError` naming the file and the key
 # path (`procedures['1.014061'].aliases[0]`) by `_describe`.
-_NonEmpty = constr(strict=True, strip_whitespace=True, min_length=1)
+# mypy cannot read pydantic v1's constrained-type calls as annotations; it sees
+# the plain types they constrain (pydantic's documented TYPE_CHECKING pattern).
+if TYPE_CHECKING:
+    _NonEmpty = str
+    _Amount = int
+else:
+    _NonEmpty = constr(strict=True, strip_whitespace=True, min_length=1)
+    _Amount = conint(strict=True, ge=0)
 
 
 class _Model(BaseModel):
@@ -126,7 +133,7 @@ class _Model(BaseModel):
 
 
 class _FeeModel(_Model):
-    amount_vnd: conint(strict=True, ge=0) | None = None
+    amount_vnd: _Amount | None = None
     text: _NonEmpty
     source: _NonEmpty
 

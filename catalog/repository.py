@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields, is_dataclass
 from dataclasses import field as dataclass_field
 from datetime import date
 from functools import cache
-from typing import Any, get_args, get_origin, get_type_hints
+from typing import Any, cast, get_args, get_origin, get_type_hints
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -100,7 +100,7 @@ def _to_columns(obj: Any) -> dict[str, Any]:
             columns.update({prefix + key: item for key, item in _to_columns(value).items()})
         elif isinstance(value, (list, tuple)):
             columns[spec.name] = [
-                item.to_dict() if is_dataclass(item) else item for item in value
+                cast(Any, item).to_dict() if is_dataclass(item) else item for item in value
             ]
         else:
             columns[spec.name] = value
@@ -111,9 +111,11 @@ def _from_value(hint: Any, value: Any) -> Any:
     """A column (or JSON) value as the model's field type `hint` holds it."""
     origin = get_origin(hint)
     if origin in (list, tuple):
-        item_type = get_args(hint)[0]
+        item_type: Any = get_args(hint)[0]
         items = [
-            _from_columns(item_type, item.get) if is_dataclass(item_type) else item
+            _from_columns(item_type, item.get)
+            if isinstance(item_type, type) and is_dataclass(item_type)
+            else item
             for item in value or ()
         ]
         return origin(items)

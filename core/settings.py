@@ -680,7 +680,9 @@ class Settings(BaseSettings):
         extra = "forbid"
 
         @classmethod
-        def customise_sources(cls, init_settings, env_settings, file_secret_settings):  # type: ignore[no-untyped-def]
+        def customise_sources(
+            cls, init_settings: Any, env_settings: Any, file_secret_settings: Any
+        ) -> tuple[Any, ...]:
             # The environment is read by `from_env` (exact variable names,
             # blank = unset), not by pydantic's own lower-cased env source.
             return (init_settings,)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import BaseModel, Extra, StrictBool, constr, root_validator, validator
@@ -121,6 +121,18 @@ COMMON_FIELD_NAMES: frozenset[str] = frozenset(spec.name for spec in COMMON_FIEL
 # ---------------------------------------------------------------------------
 
 
+# mypy cannot read pydantic v1's constrained-type calls as annotations; it sees
+# the plain types they constrain (pydantic's documented TYPE_CHECKING pattern).
+if TYPE_CHECKING:
+    _FieldName = str
+    _Text = str
+    _StrictStr = str
+else:
+    _FieldName = constr(strict=True, regex=_FIELD_NAME_RE.pattern)
+    _Text = constr(strict=True, strip_whitespace=True, min_length=1)
+    _StrictStr = constr(strict=True)
+
+
 class _FieldModel(BaseModel):
     """One field entry of `form_fields.yml` as written (pydantic v1, shipped
     with Rasa): unknown keys refused, strict booleans, per-type rules. Rules
@@ -129,10 +141,10 @@ class _FieldModel(BaseModel):
     class Config:
         extra = Extra.forbid
 
-    name: constr(strict=True, regex=_FIELD_NAME_RE.pattern)
-    label: constr(strict=True, strip_whitespace=True, min_length=1)
-    prompt: constr(strict=True, strip_whitespace=True, min_length=1)
-    type: constr(strict=True)
+    name: _FieldName
+    label: _Text
+    prompt: _Text
+    type: _StrictStr
     choices: list[Any] | None = None
     required: StrictBool = True
     allow_future: StrictBool = False

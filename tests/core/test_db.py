@@ -139,14 +139,15 @@ def test_utc_datetime_round_trip(kind: str, tmp_path: Path) -> None:
 
 
 def test_every_timestamp_column_is_utc_datetime() -> None:
+    from sqlalchemy import DateTime
+
     import bot.channels.orm  # noqa: F401
     import catalog.orm  # noqa: F401
     import console.orm  # noqa: F401
-    import dossiers.handoff_orm  # noqa: F401
-    import dossiers.integration_orm  # noqa: F401
+    import dossiers.handoff_orm
+    import dossiers.integration_orm
     import dossiers.orm  # noqa: F401
     import training.orm  # noqa: F401
-    from sqlalchemy import DateTime
 
     plain = [
         f"{table.name}.{column.name}"
@@ -183,10 +184,9 @@ def test_session_scope_commits_on_success(tmp_path: Path) -> None:
 
 def test_session_scope_rolls_back_and_reraises(tmp_path: Path) -> None:
     factory = _scope_database(tmp_path)
-    with pytest.raises(RuntimeError, match="boom"):
-        with db.session_scope(factory) as session:
-            session.execute(text("INSERT INTO items VALUES ('lost')"))
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError, match="boom"), db.session_scope(factory) as session:
+        session.execute(text("INSERT INTO items VALUES ('lost')"))
+        raise RuntimeError("boom")
     assert _names(factory) == []
 
 
