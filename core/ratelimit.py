@@ -7,7 +7,7 @@ remote address). The counters are never kept in process memory: several Rasa
 workers, or the status API started twice, count together.
 
 Where the counters live (`core.settings` group `rate_limits`):
-- the project database (`rate_limit_counters`, migration 0012): one row per
+- the project database (`rate_limit_counters`, migration 0011): one row per
   (bucket, window), incremented with an atomic upsert, so two processes over
   one database never lose a hit; expired rows are purged when a bucket opens
   a new window;

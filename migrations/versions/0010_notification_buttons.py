@@ -1,8 +1,8 @@
 """One-tap buttons on outbox notifications (issue 12: 👍/👎 in the pushed
 "dossier finished" message). Nullable JSON: older rows stay plain texts.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0010
+Revises: 0009
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
