@@ -19,9 +19,11 @@ from __future__ import annotations
 from typing import Any
 
 STATUS_INTENT = "check_status"
-# Intents that keep a dossier code for themselves.
+# Intents that keep a dossier code for themselves ("rate": the 👍/👎 of a
+# dossier carries its code, `/rate{..."dossier_code": …}`, and is no look-up).
 KEPT_INTENTS = frozenset(
-    {STATUS_INTENT, "cancel", "human_handoff", "submit_dossier", "deny", "goodbye", "help"}
+    {STATUS_INTENT, "cancel", "human_handoff", "submit_dossier", "deny", "goodbye", "help",
+     "rate"}
 )
 
 

@@ -37,3 +37,18 @@ def test_other_intents_and_codeless_messages_untouched() -> None:
     assert reinterpret(in_form, in_form=True) == in_form
     chat = parse("hôm nay trời đẹp", "nlu_fallback")
     assert reinterpret(chat) == chat
+
+
+def test_a_dossier_rating_keeps_its_intent() -> None:
+    """The 👍/👎 of a finished dossier carries its code: a rating, not a look-up."""
+    from dossiers.rating_buttons import rating_buttons
+
+    payload = rating_buttons("dossier", "HS-7K3M-9QXP")[0]["payload"]
+    rating = {
+        "text": payload,
+        "intent": {"name": "rate", "confidence": 1.0},
+        "intent_ranking": [{"name": "rate", "confidence": 1.0}],
+        "entities": [{"entity": "rating", "value": "5"},
+                     {"entity": "dossier_code", "value": "HS-7K3M-9QXP"}],
+    }
+    assert reinterpret(rating) == rating
