@@ -54,11 +54,14 @@ log = logging.getLogger(__name__)
 class NotificationSender(Protocol):
     """Delivers one text to one recipient of a channel; raises on failure.
 
-    Senders that can show buttons also accept `buttons=[{"title", "payload"}]`
-    (keyword); the dispatcher passes it only for notifications that have them,
-    so text-only senders keep the two-argument signature."""
+    `buttons` (`[{"title", "payload"}]`) are drawn under the text. The
+    dispatcher passes them (keyword) only for notifications that have them, so
+    an older text-only sender with `send(recipient, text)` still works for
+    plain notifications."""
 
-    def send(self, recipient: str, text: str) -> None: ...
+    def send(
+        self, recipient: str, text: str, buttons: Sequence[Mapping[str, Any]] | None = None
+    ) -> None: ...
 
 
 Buttons = list[dict[str, str]]
