@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from catalog.answers import QUESTION_INTENTS
 from dossiers import forms
 
 DOMAIN_DIR = Path(__file__).resolve().parent / "domain"
@@ -42,13 +43,7 @@ CONFIRM_SLOT = "dossier_confirmed"
 # (bot.form_answers turns a message that validates as the asked field into
 # `inform` before this applies, so an answer misread as `faq` still fills it.)
 INTERRUPTING_INTENTS: tuple[str, ...] = (
-    "ask_procedure",
-    "ask_documents",
-    "ask_fee",
-    "ask_processing_time",
-    "ask_agency",
-    "ask_online",
-    "ask_legal_basis",
+    *QUESTION_INTENTS,
     "cancel",
     "human_handoff",
     "help",

@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from catalog.answers import QUESTION_INTENTS
 from core.vietnamese import DOSSIER_CODE_PATTERN
 from dossiers import forms
 
@@ -38,13 +39,7 @@ ANSWER_INTENT = "inform"
 REINTERPRETED_KEY = "tthc_reinterpreted_from"
 QUESTION_LIKE_INTENTS = frozenset(
     {
-        "ask_procedure",
-        "ask_documents",
-        "ask_fee",
-        "ask_processing_time",
-        "ask_agency",
-        "ask_online",
-        "ask_legal_basis",
+        *QUESTION_INTENTS,
         "faq",
         "help",
         "bot_challenge",
