@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from bot.channels.store import CALLBACK_PREFIX, ChannelStore
+from bot.channels.store import ChannelStore
 from bot.channels.text import split_text
 from bot.channels.zalo_api import ZaloClient, ZaloConfig
 from core.settings import DEFAULT_TELEGRAM_API_BASE_URL, settings_for
@@ -80,14 +80,10 @@ class TelegramSender:
     def reply_markup(self, buttons: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
         """Rasa buttons -> Bot API `InlineKeyboardMarkup` JSON (one button per
         row, as the bridge draws them), payloads stored under short ids."""
-        rows = []
-        for button in buttons:
-            title = str(button.get("title") or "").strip()
-            payload = str(button.get("payload") or title)
-            if not title:
-                continue
-            ident = self._store.save_payload(payload)
-            rows.append([{"text": title, "callback_data": CALLBACK_PREFIX + ident}])
+        rows = [
+            [{"text": title, "callback_data": data}]
+            for title, data in self._store.callback_rows(buttons)
+        ]
         return {"inline_keyboard": rows} if rows else None
 
     def send(

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -47,6 +48,19 @@ class ChannelStore:
         Telegram's 64-byte callback_data limit."""
         digest = hashlib.sha256(payload.encode("utf-8")).digest()[:12]
         return base64.urlsafe_b64encode(digest).decode("ascii")
+
+    def callback_rows(self, buttons: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
+        """Rasa buttons -> (title, Telegram callback data) pairs, one per
+        button with a title; each payload is stored under its short id, since
+        Telegram's callback data holds at most 64 bytes. Used by the bridge's
+        inline keyboards and the notification sender alike."""
+        rows: list[tuple[str, str]] = []
+        for button in buttons:
+            title = str(button.get("title") or "").strip()
+            if title:
+                payload = str(button.get("payload") or title)
+                rows.append((title, CALLBACK_PREFIX + self.save_payload(payload)))
+        return rows
 
     def save_payload(self, payload: str) -> str:
         """Store `payload` (idempotent) and return its short id."""

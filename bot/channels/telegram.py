@@ -566,14 +566,8 @@ class TelegramBridge:
 
     async def keyboard(self, buttons: Sequence[Mapping[str, Any]]) -> InlineKeyboardMarkup | None:
         """Rasa buttons -> an inline keyboard whose callback data are short ids."""
-        rows = []
-        for button in buttons:
-            title = str(button.get("title") or "").strip()
-            payload = str(button.get("payload") or title)
-            if not title:
-                continue
-            ident = await asyncio.to_thread(self.store.save_payload, payload)
-            rows.append([InlineKeyboardButton(title, callback_data=CALLBACK_PREFIX + ident)])
+        pairs = await asyncio.to_thread(self.store.callback_rows, buttons)
+        rows = [[InlineKeyboardButton(title, callback_data=data)] for title, data in pairs]
         return InlineKeyboardMarkup(rows) if rows else None
 
     async def send_responses(
