@@ -39,9 +39,9 @@ from core.wording import say
 log = logging.getLogger(__name__)
 
 MAX_BUTTON_TITLE = 60
-# Several questions asked at once travel as one "ask_fee+ask_processing_time"
 # Zalo's template limit (bot/channels/zalo_api.MAX_BUTTONS); Telegram and web have none.
 MAX_ANSWER_BUTTONS = 5
+# Several questions asked at once travel as one "ask_fee+ask_processing_time"
 # (the pending_intent slot keeps them while the citizen picks a variant).
 FACET_SEPARATOR = "+"
 
@@ -165,13 +165,13 @@ def utter_answer(
                 c.intent_payload("submit_dossier", {"procedure": code}),
             )
         )
-    dispatcher.utter_message(text=answer.text, buttons=buttons)
     if rate:
         # Zalo shows at most 5 buttons: the last follow-up gives way to 👍 / 👎.
         stars = rating_buttons("answer")
         while len(buttons) + len(stars) > MAX_ANSWER_BUTTONS:
             del buttons[-1 if in_form else -2]
         buttons += stars
+    dispatcher.utter_message(text=answer.text, buttons=buttons)
     return True
 
 

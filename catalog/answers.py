@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from catalog import fees
+from catalog import fee_headline, fees
 from catalog.legal import NUMBER_RE, LegalEntry, is_stale, normalize_number, stale_note
 from catalog.model import (
     CHANNEL_ONLINE,
@@ -313,7 +313,9 @@ def describe_fee_today(method: SubmissionMethod, day: date | None = None) -> str
                 until=fees.format_date(last.valid_until),
             )
         )
-    return "; ".join(parts)
+    # The amount part must not contradict the note (one flat amount, or
+    # "Miễn phí", where the note names cases or a charge).
+    return "; ".join(fee_headline.reconcile(method, today_fee, parts))
 
 
 def answer_fee(curated: object, today: date | None = None) -> Answer:
@@ -334,7 +336,9 @@ def answer_fee(curated: object, today: date | None = None) -> Answer:
     for method in methods:
         _, note, contradiction = describe_fee(method)
         today_text = describe_fee_today(method, day)
-        mark = say("answer.fee.see_note") if contradiction else ""
+        # A headline that already sends to the note (catalog.fee_headline) needs no mark.
+        sent_to_note = "xem ghi chú" in today_text
+        mark = say("answer.fee.see_note") if contradiction and not sent_to_note else ""
         by_text.setdefault(f"{today_text}{mark}", []).append(method.channel)
         cited.extend(r.source for r in method.fee_rules if r.source)
         cited.extend(_numbers_in(method.fee.note))

@@ -20,7 +20,6 @@ import unicodedata
 from datetime import date, datetime, timedelta, timezone
 
 from core.vietnamese import fold
-
 from core.wording import say
 
 # Vietnam has no daylight saving time, so a fixed offset is exact and avoids

@@ -30,9 +30,6 @@ from core.settings import get_settings
 if TYPE_CHECKING:
     from training.retention import RetentionResult
 
-if TYPE_CHECKING:
-    from training.retention import RetentionResult
-
 
 def _ensure_importable() -> None:
     """`training/` and `console/` sit beside `bot/`; an editable install made
