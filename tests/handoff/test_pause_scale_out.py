@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from bot.handoff_gate import HELD_NOTICE_VI
 from bot.runtime import latest_model, loopback_stack
 from catalog.importer import import_catalog
 from core.db import (
@@ -97,7 +98,11 @@ def _run(tmp_path: Path, database: TestDatabase, model: Path, tracker_url: str) 
             thread.join()
         marker = {"handoff": {"status": "held", "id": request.id}}
         assert not errors
-        assert replies == [[{"recipient_id": citizen, "custom": marker}]] * HELD_MESSAGES
+        silent = [{"recipient_id": citizen, "custom": marker}]
+        notice = [{"recipient_id": citizen, "text": HELD_NOTICE_VI}, *silent]
+        # The conversation lock orders the turns across both workers: exactly
+        # one message (the first of the hold) gets the notice, none is answered.
+        assert sorted(replies, key=len) == [silent] * (HELD_MESSAGES - 1) + [notice]
         with session_scope(factory) as session:
             stored = [
                 m.text for m in handoff.messages(session, request.id) if m.author == "citizen"
