@@ -31,7 +31,7 @@ import threading
 import time as time_module
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from typing import Any
 from sqlalchemy import inspect, select
 from sqlalchemy.engine import Engine
 
+from console.filters import FilterParams, day_bounds
 from core.db import PROJECT_ROOT, get_engine
 from core.vietnamese import fold, mask_citizen_id, mask_numbers, mask_phone
 from dossiers.forms import COMMON_FIELDS, load_form_fields
@@ -194,18 +195,8 @@ class ConversationFilter:
     @classmethod
     def from_params(cls, params: Any) -> ConversationFilter:
         """From request args/form (`.get(name)`); malformed dates are ignored."""
-
-        def text(name: str) -> str:
-            return str(params.get(name) or "").strip()[:200]
-
-        def day(name: str) -> date | None:
-            try:
-                return date.fromisoformat(text(name)) if text(name) else None
-            except ValueError:
-                return None
-
-        def flag(name: str) -> bool:
-            return text(name) in {"1", "on", "true"}
+        p = FilterParams(params)
+        text, day, flag = p.text, p.day, p.flag
 
         return cls(
             q=text("q"), date_from=day("date_from"), date_to=day("date_to"),
@@ -217,20 +208,6 @@ class ConversationFilter:
 
 def _at(timestamp: float | None) -> datetime:
     return datetime.fromtimestamp(timestamp or 0, tz=timezone.utc)
-
-
-def _day_bounds(
-    day_from: date | None, day_to: date | None
-) -> tuple[datetime | None, datetime | None]:
-    start = (
-        datetime.combine(day_from, time.min, tzinfo=VIETNAM_TZ).astimezone(timezone.utc)
-        if day_from else None
-    )
-    end = (
-        datetime.combine(day_to + timedelta(days=1), time.min, tzinfo=VIETNAM_TZ)
-        .astimezone(timezone.utc) if day_to else None
-    )
-    return start, end
 
 
 class TrackerReader:
@@ -374,7 +351,7 @@ class TrackerReader:
         lets the procedure filter match names as well as codes. Without
         `reveal` the text search runs over masked text, so a phone number or
         ID typed in the search box finds nothing (no probing for personal data)."""
-        start, end = _day_bounds(filters.date_from, filters.date_to)
+        start, end = day_bounds(filters.date_from, filters.date_to)
         query = fold(filters.q) if filters.q else ""
         procedure = fold(filters.procedure) if filters.procedure else ""
         names = procedure_names or {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from catalog.orm import ProcedureRow
 from console.auth import StaffView
 from console.duedates import Holidays, due_date, load_holidays, processing_time, today_vn
+from console.filters import FilterParams, day_bounds
 from core.vietnamese import fold
 from dossiers.codes import normalize_code
 from dossiers.orm import DOSSIER_STATUSES, Dossier, DossierEvent
@@ -73,21 +74,14 @@ class DossierFilter:
 
     @classmethod
     def from_params(cls, params: Any) -> DossierFilter:
-        def text(name: str) -> str:
-            return str(params.get(name) or "").strip()[:200]
-
-        def day(name: str) -> date | None:
-            try:
-                return date.fromisoformat(text(name)) if text(name) else None
-            except ValueError:
-                return None
-
+        p = FilterParams(params)
+        text, day = p.text, p.day
         status = text("status")
         return cls(
             code=text("code"), status=status if status in DOSSIER_STATUSES else "",
             procedure=text("procedure"), agency=text("agency"),
             date_from=day("date_from"), date_to=day("date_to"),
-            overdue=text("overdue") in {"1", "on", "true"},
+            overdue=p.flag("overdue"),
         )
 
     def as_query(self) -> dict[str, str]:
@@ -156,14 +150,6 @@ def received_times(db: Session, dossier_ids: Iterable[int]) -> dict[int, datetim
     return out
 
 
-def _bounds(day_from: date | None, day_to: date | None) -> tuple[datetime | None, datetime | None]:
-    start = (datetime.combine(day_from, time.min, tzinfo=VIETNAM_TZ).astimezone(timezone.utc)
-             if day_from else None)
-    end = (datetime.combine(day_to + timedelta(days=1), time.min, tzinfo=VIETNAM_TZ)
-           .astimezone(timezone.utc) if day_to else None)
-    return start, end
-
-
 def search_dossiers(db: Session, staff: StaffView, filters: DossierFilter) -> list[DossierRow]:
     """Dossiers `staff` may see that match `filters`, newest first (at most MAX_ROWS)."""
     query = select(Dossier, *_AGENCY_COLUMNS).outerjoin(
@@ -177,7 +163,7 @@ def search_dossiers(db: Session, staff: StaffView, filters: DossierFilter) -> li
             query = query.where(Dossier.code.contains(filters.code.strip().upper()))
     if filters.status:
         query = query.where(Dossier.status == filters.status)
-    start, end = _bounds(filters.date_from, filters.date_to)
+    start, end = day_bounds(filters.date_from, filters.date_to)
     if start is not None:
         query = query.where(Dossier.created_at >= start)
     if end is not None:
