@@ -447,15 +447,7 @@ def request_handoff(
     reason = clean_free_text(reason, max_chars=200)
     last_message = clean_free_text(last_message, max_chars=2000)
     existing = session.execute(
-        select(HandoffRequest)
-        .where(
-            HandoffRequest.sender_id == sender_id,
-            HandoffRequest.channel == channel,
-            HandoffRequest.status.in_(ACTIVE_STATUSES),
-        )
-        .order_by(HandoffRequest.id.desc())
-        .limit(1)
-        .with_for_update()
+        _active_query(sender_id, channel).with_for_update()
     ).scalar_one_or_none()
     created = existing is None
     if existing is not None:
@@ -530,10 +522,9 @@ def _request_reply_vi(
     return f"{first}\n{when}\n{say('handoff.while_waiting', end=END_PHRASE_VI)}"
 
 
-def active_for(session: Session, sender_id: str, channel: str) -> HandoffView | None:
-    """The conversation's open or taken hand-off, or None (one indexed query;
-    the Rasa gate calls this for every citizen message)."""
-    request = session.execute(
+def _active_query(sender_id: str, channel: str) -> Any:
+    """SELECT of the conversation's newest open or taken hand-off request."""
+    return (
         select(HandoffRequest)
         .where(
             HandoffRequest.sender_id == sender_id,
@@ -542,7 +533,13 @@ def active_for(session: Session, sender_id: str, channel: str) -> HandoffView | 
         )
         .order_by(HandoffRequest.id.desc())
         .limit(1)
-    ).scalar_one_or_none()
+    )
+
+
+def active_for(session: Session, sender_id: str, channel: str) -> HandoffView | None:
+    """The conversation's open or taken hand-off, or None (one indexed query;
+    the Rasa gate calls this for every citizen message)."""
+    request = session.execute(_active_query(sender_id, channel)).scalar_one_or_none()
     return None if request is None else _view(session, request, utcnow(), position=0)
 
 
