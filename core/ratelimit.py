@@ -103,13 +103,9 @@ class RateLimiter(Protocol):
         ...
 
 
-class DatabaseRateLimiter:
-    """Counters in the project database (`rate_limit_counters`), SQLite or
-    PostgreSQL: an atomic upsert per hit, then the count read back in the same
-    transaction (the upsert holds the row's write lock until commit)."""
-
-    def __init__(self, factory: sessionmaker) -> None:
-        self.factory = factory
+class _WindowedLimiter:
+    """Fixed-window counting common to both stores: `hit` checks the limit,
+    names the bucket and the window, and asks the store for the count."""
 
     def hit(
         self,
@@ -120,11 +116,31 @@ class DatabaseRateLimiter:
         *,
         now: float | None = None,
     ) -> Decision:
+        """See `RateLimiter.hit`."""
         if limit <= 0:
             return UNLIMITED
         now = time.time() if now is None else now
         start, retry_after = _window(now, window_seconds)
-        bucket = bucket_name(scope, identity)
+        count = self._count(bucket_name(scope, identity), start, window_seconds, now)
+        if count is None:  # the store is down: let the request through
+            return Decision(True, 0, limit, 0)
+        return Decision(count <= limit, count, limit, retry_after)
+
+    def _count(self, bucket: str, start: int, window_seconds: int, now: float) -> int | None:
+        """Count one hit of `bucket` in the window starting at `start` (Unix
+        seconds) and return the window's count; None when the store is down."""
+        raise NotImplementedError
+
+
+class DatabaseRateLimiter(_WindowedLimiter):
+    """Counters in the project database (`rate_limit_counters`), SQLite or
+    PostgreSQL: an atomic upsert per hit, then the count read back in the same
+    transaction (the upsert holds the row's write lock until commit)."""
+
+    def __init__(self, factory: sessionmaker) -> None:
+        self.factory = factory
+
+    def _count(self, bucket: str, start: int, window_seconds: int, now: float) -> int | None:
         window_start = datetime.fromtimestamp(start, timezone.utc)
         expires_at = datetime.fromtimestamp(start + window_seconds, timezone.utc)
         table = RateLimitCounter.__table__
@@ -166,10 +182,10 @@ class DatabaseRateLimiter:
                 # (cheap, indexed; keeps the table at about one row per bucket).
                 ended = datetime.fromtimestamp(now, timezone.utc)
                 session.execute(delete(table).where(table.c.expires_at <= ended))
-        return Decision(count <= limit, count, limit, retry_after)
+        return count
 
 
-class RedisRateLimiter:
+class RedisRateLimiter(_WindowedLimiter):
     """Counters in Redis: key `tthc:ratelimit:<bucket>:<window start>`,
     `INCR` and `EXPIRE` (window + 1 s) in one MULTI/EXEC. Redis being down
     lets the request through (logged): a limit must not take the service down."""
@@ -177,31 +193,18 @@ class RedisRateLimiter:
     def __init__(self, client: Any) -> None:
         self.client = client
 
-    def hit(
-        self,
-        scope: str,
-        identity: str,
-        limit: int,
-        window_seconds: int,
-        *,
-        now: float | None = None,
-    ) -> Decision:
-        if limit <= 0:
-            return UNLIMITED
+    def _count(self, bucket: str, start: int, window_seconds: int, now: float) -> int | None:
         import redis
 
-        now = time.time() if now is None else now
-        start, retry_after = _window(now, window_seconds)
-        key = f"{REDIS_PREFIX}{bucket_name(scope, identity)}:{start}"
+        key = f"{REDIS_PREFIX}{bucket}:{start}"
         try:
             pipe = self.client.pipeline(transaction=True)
             pipe.incr(key)
             pipe.expire(key, window_seconds + 1)
-            count = int(pipe.execute()[0])
+            return int(pipe.execute()[0])
         except redis.RedisError as exc:
             log.warning("rate limit store unavailable, request let through: %s", exc)
-            return Decision(True, 0, limit, 0)
-        return Decision(count <= limit, count, limit, retry_after)
+            return None
 
 
 @functools.lru_cache(maxsize=4)
