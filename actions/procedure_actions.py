@@ -316,12 +316,42 @@ def answer_procedure_question(
     return _answer(dispatcher, tracker, question, code)
 
 
+_CONVERSATION_START = ("session_started", "restart")
+
+
+def _rating_offered(tracker: Tracker, code: str) -> bool:
+    """Whether a bot message of this conversation (since the last session start
+    or restart) already offered 👍/👎 on an answer about `code`.
+
+    Read from the tracker's bot events, not from the `procedure` slot: the slot
+    mapping fills that slot from the NLU entity (or a typed `/intent{…}`)
+    before the action runs, so it already names `code` on the first answer.
+    An answer's buttons carry `{"procedure": code}` (follow-ups, "Nộp hồ sơ")
+    next to the `/rate…"rating_kind":"answer"` pair."""
+    marker = f'"procedure":"{code}"'
+    for event in reversed(tracker.events or []):
+        kind = event.get("event")
+        if kind in _CONVERSATION_START:
+            return False
+        if kind != "bot":
+            continue
+        payloads = [
+            str(b.get("payload") or "")
+            for b in (event.get("data") or {}).get("buttons") or []
+            if isinstance(b, dict)
+        ]
+        rated = any(p.startswith("/rate") and '"rating_kind":"answer"' in p for p in payloads)
+        if rated and any(marker in p for p in payloads):
+            return True
+    return False
+
+
 def _answer(
     dispatcher: CollectingDispatcher, tracker: Tracker, question: str, code: str
 ) -> list[EventType]:
     in_form = bool(tracker.active_loop_name)
     # 👍/👎 once per procedure: on its first answer, not on follow-ups about it.
-    first = tracker.get_slot(c.SLOT_PROCEDURE) != code
+    first = not _rating_offered(tracker, code)
     if not utter_answer(dispatcher, question, code, in_form=in_form, rate=first and not in_form):
         utter_not_found(dispatcher, question, None, code)
         return _clear_choice_events(tracker)

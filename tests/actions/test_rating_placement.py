@@ -10,6 +10,7 @@ from action_helpers import entity, make_tracker, run
 
 from actions import common
 from actions.procedure_actions import ActionAnswerProcedureQuestion
+from actions.rating_actions import rating_buttons
 from actions.status_actions import ActionCheckStatus
 from dossiers.service import SubmissionRequest, change_status, submit_dossier
 
@@ -32,10 +33,48 @@ def test_first_answer_about_a_procedure_offers_a_rating(dispatcher, domain):
     assert any(b["payload"].startswith("/submit_dossier") for b in buttons)
 
 
+def _answered(code: str, *, rated: bool) -> list[dict]:
+    """The events of an earlier answer about `code` (with or without 👍/👎)."""
+    buttons = [{"title": "Nộp hồ sơ", "payload": f'/submit_dossier{{"procedure":"{code}"}}'}]
+    if rated:
+        buttons += rating_buttons("answer")
+    return [{"event": "user", "text": "lệ phí", "parse_data": {}, "timestamp": 0.5},
+            {"event": "bot", "text": "…", "data": {"buttons": buttons}, "timestamp": 0.6}]
+
+
+def test_first_answer_rated_when_the_entity_already_filled_the_slot(dispatcher, domain):
+    # In production the slot mapping fills `procedure` from the NLU entity
+    # before the action runs: the slot alone cannot say "first answer".
+    tracker = make_tracker("lệ phí khai sinh", "ask_fee",
+                           entities=[entity("procedure", "1.001193")],
+                           slots={"procedure": "1.001193"},
+                           events=[{"event": "slot", "name": "procedure", "value": "1.001193"}])
+    run(ACTION, dispatcher, tracker, domain)
+    assert len(_rating_payloads(dispatcher)) == 2
+
+
+def test_rating_is_per_procedure_and_per_conversation(dispatcher, domain):
+    other = make_tracker("lệ phí khai sinh", "ask_fee", entities=[entity("procedure", "1.001193")],
+                         slots={"procedure": "1.001193"},
+                         events=_answered("1.014061", rated=True))
+    run(ACTION, dispatcher, other, domain)
+    assert len(_rating_payloads(dispatcher)) == 2
+    dispatcher.messages.clear()
+    # A new session (or a restart) is a new conversation: rated again.
+    new_session = make_tracker("lệ phí khai sinh", "ask_fee",
+                               entities=[entity("procedure", "1.001193")],
+                               slots={"procedure": "1.001193"},
+                               events=[*_answered("1.001193", rated=True),
+                                       {"event": "session_started", "timestamp": 0.8}])
+    run(ACTION, dispatcher, new_session, domain)
+    assert len(_rating_payloads(dispatcher)) == 2
+
+
 def test_follow_ups_and_the_form_get_no_rating(dispatcher, domain):
     follow_up = make_tracker("còn thời gian?", "ask_processing_time",
                              entities=[entity("procedure", "1.001193")],
-                             slots={"procedure": "1.001193"})
+                             slots={"procedure": "1.001193"},
+                             events=_answered("1.001193", rated=True))
     run(ACTION, dispatcher, follow_up, domain)
     in_form = make_tracker("lệ phí?", "ask_fee", entities=[entity("procedure", "1.001193")],
                            active_loop="dossier_form")
