@@ -2,12 +2,16 @@
 
 When the buttons are offered (kept sparse so the chat is not cluttered):
 - a procedure answer: on the FIRST answer about a procedure in the
-  conversation (the `procedure` slot names another one or none); follow-up
-  questions about the same procedure get no new buttons
+  conversation (no earlier bot message of the conversation offered them for
+  that procedure); follow-up questions about the same procedure get no new buttons
   (`actions.procedure_actions._answer`);
 - a dossier: on the "filed, your code is …" message, and when the citizen
   looks up a dossier that is finished (completed or rejected)
-  (`actions.dossier_actions`, `actions.status_actions`).
+  (`actions.dossier_actions`, `actions.status_actions`); a dossier rating is
+  stored only for a dossier this sender filed on this channel.
+
+Rating the same thing again (same sender, channel and procedure or dossier)
+updates the earlier rating (`training.ratings.record_rating`).
 
 `rating_buttons(...)` (defined in `dossiers.rating_buttons`, shared with the
 pushed notification of a finished dossier) gives the two buttons (👍 / 👎); they send
@@ -42,6 +46,22 @@ RATING_KINDS = ("answer", "dossier")
 # Ours (HS-XXXX-XXXX) or a one-stop-shop code (000.00.10.H12-251120-0003).
 _DOSSIER_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]{3,63}$")
 COMMENT_PROMPT = say("rating.comment_prompt")
+# Entities a rating payload carries at most once.
+_SINGLE = ("rating", "rating_kind", "dossier_code", "rating_comment")
+
+
+def _own_dossier_code(session: Any, code: str, tracker: Tracker) -> str | None:
+    """The stored code of dossier `code` when this sender filed it on this
+    channel (who else could rate it?), else None — whether it does not exist
+    or is someone else's (the reply does not tell which)."""
+    from dossiers.service import DossierError, get_dossier
+
+    try:
+        view = get_dossier(session, code, sender_id=tracker.sender_id,
+                           channel=c.channel_of(tracker))
+    except DossierError:
+        return None
+    return str(view.code)
 
 
 class ActionSaveRating(Action):
@@ -56,8 +76,14 @@ class ActionSaveRating(Action):
     ) -> list[dict[str, Any]]:
         from training.ratings import RatingError, add_comment, record_rating
 
-        entities = {e.get("entity"): e.get("value") for e in tracker.latest_message.get(
-            "entities") or []}
+        found = [(e.get("entity"), e.get("value")) for e in tracker.latest_message.get(
+            "entities") or []]
+        entities = dict(found)
+        # A typed `/rate{"rating":[1,2]}` comes as one entity per item: refused.
+        names = [name for name, _ in found if name in _SINGLE]
+        if len(names) != len(set(names)):
+            dispatcher.utter_message(text=say("rating.not_received"))
+            return []
         comment = str(entities.get("rating_comment") or "")
         if entities.get("rating") in (None, "") and comment.strip():
             with c.db_session() as session:
@@ -73,7 +99,14 @@ class ActionSaveRating(Action):
                 raise RatingError(f"unknown rating kind {kind!r}")
             if code is not None and not _DOSSIER_CODE.match(str(code)):
                 raise RatingError("not a dossier code")
+            if (kind == "dossier") != (code is not None):
+                raise RatingError("a dossier code goes with a dossier rating only")
             with c.db_session() as session:
+                if code is not None:
+                    code = _own_dossier_code(session, str(code), tracker)
+                    if code is None:
+                        dispatcher.utter_message(text=say("rating.dossier_not_found"))
+                        return []
                 rating = record_rating(
                     session, tracker.sender_id, c.channel_of(tracker), entities.get("rating"),
                     kind=kind,

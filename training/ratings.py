@@ -11,10 +11,12 @@ comment is scrubbed of personal data first. Ratings feed the dashboard
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.db import utcnow
 from training.orm import RATING_KINDS, Rating
 from training.scrub import scrub
 
@@ -31,13 +33,19 @@ class RatingError(ValueError):
 
 def parse_score(value: object) -> int:
     """1..5 from "1".."5", 1..5, "👍"/"👎" (5/1). Raises RatingError otherwise."""
-    text = str(value if value is not None else "").strip().lower()
+    # One scalar only: a typed `{"rating":[1,2]}` or `{"rating":{…}}` is no rating.
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise RatingError(f"not a rating: {value!r}")
+    text = str(value).strip().lower()
     if text in _WORDS:
         return _WORDS[text]
     try:
-        score = int(float(text))
+        number = float(text)
     except ValueError as exc:
         raise RatingError(f"not a rating: {value!r}") from exc
+    if not number.is_integer():
+        raise RatingError(f"a rating is a whole number, got {value!r}")
+    score = int(number)
     if not 1 <= score <= 5:
         raise RatingError(f"a rating is 1..5, got {score}")
     return score
@@ -54,21 +62,56 @@ def record_rating(
     procedure: str | None = None,
     dossier_code: str | None = None,
 ) -> Rating:
-    """Store one rating (flushed). Raises RatingError for a bad score or kind."""
+    """Store one rating (flushed) and return it. Raises RatingError for a bad
+    score or kind.
+
+    One rating per target and sender: a sender (on a channel) rating the same
+    thing again — an answer about the same `procedure`, or the same dossier —
+    updates their earlier rating (score, time, comment) instead of adding one,
+    so repeated taps do not weigh on the dashboard. The earlier comment is
+    kept when both ratings are bad and no new comment comes."""
     if kind not in RATING_KINDS:
         raise RatingError(f"unknown rating kind {kind!r}")
+    value = parse_score(score)
+    sender, channel = sender_id[:255], (channel or "")[:32]
+    procedure = (procedure or None) and str(procedure)[:32]
+    dossier_code = (dossier_code or None) and str(dossier_code)[:64]
+    text = scrub(comment or "")[:1000]
+    earlier = db.execute(
+        select(Rating)
+        .where(
+            Rating.sender_id == sender,
+            Rating.channel == channel,
+            Rating.kind == kind,
+            _same(Rating.procedure, procedure),
+            _same(Rating.dossier_code, dossier_code),
+        )
+        .order_by(Rating.id.desc())
+        .limit(1)
+    ).scalars().first()
+    if earlier is not None:
+        keep = earlier.score <= 2 and value <= 2
+        earlier.comment = text or (earlier.comment if keep else "")
+        earlier.score = value
+        earlier.created_at = utcnow()
+        db.flush()
+        return earlier
     rating = Rating(
-        sender_id=sender_id[:255],
-        channel=(channel or "")[:32],
+        sender_id=sender,
+        channel=channel,
         kind=kind,
-        score=parse_score(score),
-        comment=scrub(comment or "")[:1000],
-        procedure=(procedure or None) and str(procedure)[:32],
-        dossier_code=(dossier_code or None) and str(dossier_code)[:64],
+        score=value,
+        comment=text,
+        procedure=procedure,
+        dossier_code=dossier_code,
     )
     db.add(rating)
     db.flush()
     return rating
+
+
+def _same(column: Any, value: str | None) -> Any:
+    return column.is_(None) if value is None else column == value
 
 
 def add_comment(
@@ -81,7 +124,8 @@ def add_comment(
     rows = db.execute(
         select(Rating)
         .where(Rating.sender_id == sender_id[:255], Rating.channel == (channel or "")[:32])
-        .order_by(Rating.id.desc())
+        # by time: a re-rating updates an older row (record_rating)
+        .order_by(Rating.created_at.desc(), Rating.id.desc())
         .limit(1)
     ).scalars().all()
     if not rows:

@@ -56,7 +56,8 @@ def test_typed_payloads_are_validated_and_a_comment_follows(
             assert "Cảm ơn góp ý" in thanks.messages[0]["text"]
             # a second comment does not overwrite the first
             assert _rate({"rating_comment": "nữa"}).messages[0]["text"] == "Cảm ơn bạn!"
-            up = _rate({"rating": "👍", "rating_kind": "dossier", "dossier_code": "HS-7K2M-Q9XD"})
+            filed = _file_dossier("citizen-1", "telegram", "k-flow")  # only one's own dossier
+            up = _rate({"rating": "👍", "rating_kind": "dossier", "dossier_code": filed})
             assert up.messages[0]["text"] == "Cảm ơn bạn đã đánh giá!"
             with session_scope(database.new_factory()) as db:
                 rows = [(r.kind, r.score, r.procedure, r.dossier_code, r.comment) for r in
@@ -68,7 +69,7 @@ def test_typed_payloads_are_validated_and_a_comment_follows(
     assert (kind, score, procedure, code) == ("answer", 1, "1.001193", None)
     assert "0912345678" not in comment and "Nguyễn Văn An" not in comment
     assert comment.startswith("sai lệ phí") and "[số điện thoại]" in comment
-    assert rows[1][:4] == ("dossier", 5, None, "HS-7K2M-Q9XD")
+    assert rows[1][:4] == ("dossier", 5, None, filed)
 
 
 def test_comment_window_and_scope(tmp_path: Path) -> None:
@@ -208,3 +209,58 @@ def test_a_bad_rating_feeds_the_inbox_and_the_dashboard(tmp_path: Path) -> None:
     tracker.close()
     assert reasons == {question: {"bad_rating"}}  # the comment is no item of its own
     assert board.ratings == {1: 1}
+
+
+def _file_dossier(sender: str, channel: str, key: str) -> str:
+    from dossiers.service import SubmissionRequest, submit_dossier
+
+    request = SubmissionRequest(
+        idempotency_key=key, procedure_code="1.001193", procedure_name="Thủ tục đăng ký khai sinh",
+        sender_id=sender, channel=channel, applicant_name="Nguyễn Văn An",
+        applicant_dob=date(1990, 3, 15), applicant_citizen_id="001090012345",
+        applicant_phone="0912345678", applicant_address="Số 12 Tràng Tiền, Hoàn Kiếm, Hà Nội",
+    )
+    with common.db_session() as session:
+        return submit_dossier(session, request).code
+
+
+def test_ratings_are_checked_and_one_per_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with isolated_database("sqlite", tmp_path) as database:
+        monkeypatch.setenv(DATABASE_URL_ENV, database.url)
+        common.reset_caches()
+        try:
+            mine = _file_dossier("citizen-1", "telegram", "k-own")
+            theirs = _file_dossier("citizen-2", "telegram", "k-other")
+            other_channel = _file_dossier("citizen-1", "zalo", "k-zalo")
+            refused = [
+                {"rating": "5", "rating_kind": "dossier", "dossier_code": "HS-XXXX-0000"},
+                {"rating": "5", "rating_kind": "dossier", "dossier_code": theirs},
+                {"rating": "5", "rating_kind": "dossier", "dossier_code": other_channel},
+                {"rating": "5", "rating_kind": "dossier"},
+            ]
+            for bad in refused:
+                text = _rate(bad).messages[0]["text"]
+                assert "Cảm ơn" not in text, bad
+            # {"rating":[1,2]}: Rasa makes one entity per list item
+            listed = CollectingDispatcher()
+            run(ActionSaveRating(), listed, make_tracker(
+                '/rate{"rating":[1,2]}', "rate",
+                entities=[{"entity": "rating", "value": 1}, {"entity": "rating", "value": 2}]), {})
+            assert "chưa nhận được" in listed.messages[0]["text"]
+            as_list = _rate({"rating": [1, 2], "rating_kind": "answer"})  # type: ignore[dict-item]
+            assert "chưa nhận được" in as_list.messages[0]["text"]
+            for _ in range(7):
+                assert "Cảm ơn" in _rate({"rating": "5", "rating_kind": "dossier",
+                                          "dossier_code": mine}).messages[0]["text"]
+            for score in ("5", "1", "5"):
+                _rate({"rating": score, "rating_kind": "answer"}, slots={"procedure": "1.001193"})
+            _rate({"rating": "5", "rating_kind": "answer"}, slots={"procedure": "1.014061"})
+            with session_scope(database.new_factory()) as db:
+                rows = sorted((r.kind, r.score, r.procedure, r.dossier_code) for r in
+                              db.execute(select(Rating)).scalars())
+        finally:
+            common.reset_caches()
+    assert rows == [("answer", 5, "1.001193", None), ("answer", 5, "1.014061", None),
+                    ("dossier", 5, None, mine)]
