@@ -23,7 +23,7 @@ from console.duedates import Holidays, due_date, load_holidays, processing_time,
 from console.filters import FilterParams, day_bounds
 from core.vietnamese import fold
 from dossiers.codes import normalize_code
-from dossiers.orm import DOSSIER_STATUSES, Dossier, DossierEvent
+from dossiers.orm import DOSSIER_STATUSES, Dossier, DossierEvent, HandoffRequest
 from dossiers.service import status_label
 from dossiers.validation import VIETNAM_TZ, mask_name
 
@@ -60,6 +60,33 @@ def may_see(staff: StaffView, agency: str) -> bool:
     if staff.can("dossiers.all_agencies") or not staff.agency:
         return True
     return fold(staff.agency) == fold(agency)
+
+
+def may_reveal_conversation(db: Session, staff: StaffView, sender_id: str) -> bool:
+    """True when `staff` (who holds `personal.reveal`) may reveal the personal
+    data of the conversation of `sender_id`. The agency limit of dossiers
+    applies: an officer limited to an agency may reveal a conversation only
+    when every dossier of that sender is of their agency; a conversation
+    without a dossier only when it is a hand-off they hold or held (assigned
+    to or closed by them). All-agency roles and officers without an agency: always."""
+    if staff.can("dossiers.all_agencies") or not staff.agency:
+        return True
+    agencies = db.execute(
+        select(*_AGENCY_COLUMNS)
+        .select_from(Dossier)
+        .outerjoin(ProcedureRow, ProcedureRow.code == Dossier.procedure_code)
+        .where(Dossier.sender_id == sender_id)
+    ).all()
+    if agencies:
+        return all(may_see(staff, agency_from(*row)) for row in agencies)
+    held = db.execute(
+        select(HandoffRequest.id).where(
+            HandoffRequest.sender_id == sender_id,
+            (HandoffRequest.assigned_to == staff.username)
+            | (HandoffRequest.closed_by == staff.username),
+        ).limit(1)
+    ).first()
+    return held is not None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 from sqlalchemy import select
 
+from catalog.orm import ProcedureRow
 from console import audit
 from console.catalog_names import procedure_names
 from console.conversations import (
@@ -16,6 +17,7 @@ from console.conversations import (
     masked_summary_text,
     rows_for_export,
 )
+from console.dossier_queries import agency_from, may_reveal_conversation, may_see
 from console.exports import FORMATS, export_response
 from console.web import NavItem, client_ip, db_session, error_page, render, requires
 from dossiers.orm import Dossier, HandoffRequest
@@ -98,12 +100,20 @@ def _transcript_page(request: Request, sender_id: str, *, reveal: bool) -> HTTPR
         names = procedure_names(db)
         dossiers = (
             db.execute(
-                select(Dossier).where(Dossier.sender_id == sender_id).order_by(Dossier.id)
-            ).scalars().all()
+                select(Dossier, ProcedureRow.agencies, ProcedureRow.competent_authority,
+                       ProcedureRow.implementing_level)
+                .outerjoin(ProcedureRow, ProcedureRow.code == Dossier.procedure_code)
+                .where(Dossier.sender_id == sender_id).order_by(Dossier.id)
+            ).all()
             if staff.can("dossiers.read")
             else []
         )
-        dossier_rows = [(d.code, d.procedure_name, status_label(d.status)) for d in dossiers]
+        # Dossiers of another agency stay out of sight, as on /dossiers.
+        dossier_rows = [
+            (d.code, d.procedure_name, status_label(d.status))
+            for d, *agency in dossiers if may_see(staff, agency_from(*agency))
+        ]
+        may_reveal = staff.can("personal.reveal") and may_reveal_conversation(db, staff, sender_id)
     return render(
         request,
         "conversations/detail.html",
@@ -111,6 +121,7 @@ def _transcript_page(request: Request, sender_id: str, *, reveal: bool) -> HTTPR
         names=names,
         dossiers=dossier_rows,
         revealed=reveal,
+        may_reveal=may_reveal,
     )
 
 
@@ -124,10 +135,17 @@ async def conversation_detail(request: Request, sender_id: str) -> HTTPResponse:
 @bp.post("/<sender_id:str>/reveal")
 @requires("conversations.read", "personal.reveal")
 async def conversation_reveal(request: Request, sender_id: str) -> HTTPResponse:
-    """The transcript unmasked, for roles with personal.reveal (audited)."""
+    """The transcript unmasked, for roles with personal.reveal (audited), within
+    the officer's agency (`may_reveal_conversation`); otherwise 403."""
     if request.app.ctx.tracker.summary(sender_id) is None:
         return error_page(request, 404, "Không tìm thấy hội thoại.")
     with db_session(request) as db:
+        if not may_reveal_conversation(db, request.ctx.staff, sender_id):
+            # Same agency limit as dossiers (console/README.md, Roles).
+            return error_page(
+                request, 403, "Hội thoại này có hồ sơ của cơ quan khác: không được hiện "
+                "thông tin cá nhân.",
+            )
         audit.record(
             db, request.ctx.staff, "personal.reveal", "conversation", sender_id,
             ip=client_ip(request), fields=["citizen_id", "phone", "address", "names"],

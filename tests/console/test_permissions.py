@@ -93,3 +93,55 @@ def test_permission_matrix(console_env: ConsoleEnv, clients: dict[str, ConsoleCl
             elif allowed and status in (401, 403):
                 failures.append(f"{role} {method} {path}: {status}, expected the guard to pass")
     assert not failures, "\n".join(failures)
+
+
+def test_reveal_of_a_conversation_is_limited_to_the_officers_agency(
+    console_env: ConsoleEnv,
+) -> None:
+    """An officer limited to an agency may reveal a conversation only when every dossier
+    linked to it is of that agency; one without a dossier only when it is a hand-off they
+    hold or held. Roles with all-agency scope (and officers without an agency) unchanged."""
+    from sqlalchemy import func, select
+
+    from console.orm import AuditEntry
+    from core.db import session_scope
+    from dossiers.orm import HandoffRequest
+
+    code = console_env.dossier(sender="fx-dossier")  # a "Cấp xã" dossier (birth registration)
+
+    def login(name: str) -> ConsoleClient:
+        client = ConsoleClient(console_env.base)
+        client.login(name)
+        return client
+
+    def reveals_by(name: str) -> int:
+        with session_scope(console_env.factory) as db:
+            return int(db.execute(select(func.count()).select_from(AuditEntry).where(
+                AuditEntry.action == "personal.reveal", AuditEntry.actor == name)).scalar_one())
+
+    other_name = console_env.account("officer", agency="Sở Tư pháp tỉnh khác")
+    other = login(other_name)
+    assert other.get(f"/dossiers/{code}").status_code == 404
+    page = other.get("/conversations/fx-dossier")
+    assert page.status_code == 200 and "Hiện thông tin cá nhân" not in page.text
+    assert code not in page.text  # the other agency's dossier is not listed either
+    refused = other.post("/conversations/fx-dossier/reveal", {})
+    assert refused.status_code == 403
+    # No dossier and no hand-off of theirs: refused too.
+    assert other.post("/conversations/fx-fallback/reveal", {}).status_code == 403
+    assert other.post("/conversations/fx-human/reveal", {}).status_code == 403
+    assert reveals_by(other_name) == 0
+    # A hand-off they held (now closed) opens that conversation to them.
+    with session_scope(console_env.factory) as db:
+        db.add(HandoffRequest(sender_id="fx-human", channel="rest", reason="test",
+                              status="closed", assigned_to=other_name, closed_by=other_name))
+    assert other.post("/conversations/fx-human/reveal", {}).status_code == 200
+    assert reveals_by(other_name) == 1
+
+    same = login(console_env.account("officer", agency="cap xa"))
+    assert "Hiện thông tin cá nhân" in same.get("/conversations/fx-dossier").text
+    assert same.post("/conversations/fx-dossier/reveal", {}).status_code == 200
+    for client in (login(console_env.account("supervisor", agency="Sở Tư pháp tỉnh khác")),
+                   console_env.client("officer")):
+        assert client.post("/conversations/fx-dossier/reveal", {}).status_code == 200
+        assert client.post("/conversations/fx-fallback/reveal", {}).status_code == 200
