@@ -13,16 +13,24 @@ to `action_save_rating`, so the shipped model needs no retraining — when
   `KEPT_INTENTS` with confidence ≥ `QUESTION_CONFIDENCE`, and it names no
   procedure confidently (a procedure candidate scoring ≥ the catalog's
   confident score). "lệ phí khai sinh bao nhiêu" is answered, "trả lời sai
-  rồi, không đúng ý tôi" is stored as the comment.
+  rồi, không đúng ý tôi" is stored as the comment;
+- but feedback is a comment even with a confident intent: a message that
+  does not end in a question ("?" or a question word such as "không", "sao",
+  "gì", "bao nhiêu") and has a complaint cue (`FEEDBACK_CUES`: "khó hiểu",
+  "thiếu", "sai", "chưa đúng", "dài dòng", …). "câu trả lời thiếu lệ phí, khó
+  hiểu quá" is the comment (the NLU reads "lệ phí" as a fee question),
+  "thiếu giấy tờ gì thì sao?" is answered.
 
 Anything else is left alone (the window is that one message).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from catalog.resolution import CONFIDENT_SCORE
+from core.vietnamese import fold, nfc
 
 RATING_INTENT = "rate"
 QUESTION_CONFIDENCE = 0.7
@@ -36,6 +44,40 @@ KEPT_INTENTS = frozenset(
 )
 # Procedure candidates at or above this score name a procedure (one threshold, the catalog's).
 CONFIDENT_CANDIDATE = CONFIDENT_SCORE
+# Complaint / feedback cues (whole words). Matched with diacritics when the
+# message has them ("sai" must not match "Sài Gòn"), folded when typed without.
+FEEDBACK_CUES = (
+    "khó hiểu", "không hiểu", "chưa hiểu", "thiếu", "sai", "chưa đúng", "không đúng",
+    "dài dòng", "lan man", "rườm rà", "chưa rõ", "không rõ", "khó đọc", "không đủ",
+    "chưa đủ", "vô ích", "không hữu ích", "chưa hữu ích", "chán", "tệ", "dở",
+    "không liên quan", "lỗi thời", "cũ rồi", "nhầm",
+)
+# A message ending in one of these (or in "?") is a question, whatever its cues.
+QUESTION_ENDINGS = (
+    "không", "ko", "k", "chưa", "sao", "gì", "nào", "đâu", "bao nhiêu", "mấy", "hả",
+    "nhỉ", "chứ", "ai", "bao giờ", "bao lâu", "được không",
+)
+
+
+def _has_word(text: str, word: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text) is not None
+
+
+def is_feedback(text: str) -> bool:
+    """A complaint about the answer, not a question: no question at its end and
+    at least one of `FEEDBACK_CUES` (module doc)."""
+    lowered = " ".join(nfc(text).lower().split())
+    folded = fold(text)
+    accented = lowered != folded  # typed with diacritics: match them
+    words = lowered if accented else folded
+    stripped = words.rstrip(" .!…~")
+    if stripped.endswith("?"):
+        return False
+    endings = QUESTION_ENDINGS if accented else tuple(fold(w) for w in QUESTION_ENDINGS)
+    if any(stripped == w or stripped.endswith(" " + w) for w in endings):
+        return False
+    cues = FEEDBACK_CUES if accented else tuple(fold(c) for c in FEEDBACK_CUES)
+    return any(_has_word(words, cue) for cue in cues)
 
 
 def _rating_of(message: dict[str, Any]) -> tuple[int | None, bool]:
@@ -98,7 +140,7 @@ def reinterpret(parse_data: dict[str, Any], tracker: Any) -> dict[str, Any]:
     text = str(parse_data.get("text") or "").strip()
     if not text or text.startswith("/") or not awaiting_comment(tracker):
         return parse_data
-    if is_clearly_a_question(parse_data):
+    if is_clearly_a_question(parse_data) and not is_feedback(text):
         return parse_data
     previous = getattr(tracker.latest_message, "parse_data", None) or {}
     kind = next(

@@ -120,6 +120,36 @@ def test_the_message_after_a_bad_rating_is_its_comment() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("câu trả lời thiếu lệ phí, khó hiểu quá", "faq"),
+        ("thông tin lệ phí chưa đúng", "ask_fee"),
+        ("dài dòng quá, tôi không hiểu", "ask_procedure"),
+        ("thieu le phi, kho hieu qua", "faq"),  # typed without diacritics
+    ],
+)
+def test_feedback_with_a_confident_intent_is_still_the_comment(text: str, intent: str) -> None:
+    comment = rating_comment.reinterpret(_parse(text, intent, 0.95), _tracker(BAD))
+    assert comment["intent"]["name"] == "rate"
+    assert {e["entity"]: e["value"] for e in comment["entities"]}["rating_comment"] == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "thiếu giấy tờ gì thì sao?",  # ends in a question
+        "lệ phí khai sinh là bao nhiêu",
+        "nộp sai hồ sơ thì làm lại thế nào",
+        "ở Sài Gòn nộp ở đâu",
+        "le phi kho hieu qua vay co mien khong",
+    ],
+)
+def test_a_question_with_feedback_words_is_still_a_question(text: str) -> None:
+    parse = _parse(text, "ask_fee", 0.95)
+    assert rating_comment.reinterpret(parse, _tracker(BAD)) is parse
+
+
+@pytest.mark.parametrize(
     ("parse", "tracker"),
     [
         # clearly a new question: confident intent, or a confidently named procedure
