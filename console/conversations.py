@@ -15,7 +15,8 @@ of the tthc migrations) and turns it into:
 
 Personal data: citizen ID numbers, phone numbers, addresses and person names
 (the applicant's, the child's, the parents'... every field of type "name" of
-the dossier form) are masked in every text unless the caller passes
+the dossier form) and dates of birth (every date field `*date_of_birth`, to
+"**/**/1990") are masked in every text unless the caller passes
 `reveal=True` (routes allow that only to roles with `personal.reveal` and
 audit it). Masking uses the values the dossier form stored in slots and the
 citizen's messages answering those fields (exact values, wherever they
@@ -45,8 +46,11 @@ from core.vietnamese import fold, mask_citizen_id, mask_numbers, mask_phone
 from dossiers.forms import COMMON_FIELDS, load_form_fields
 from dossiers.validation import (
     VIETNAM_TZ,
+    ValidationError,
     mask_address,
+    mask_date,
     mask_name,
+    parse_date,
 )
 from training.tracker_events import (
     EVENTS,
@@ -68,16 +72,48 @@ PII_SLOTS = ID_SLOTS | PHONE_SLOTS | ADDRESS_SLOTS
 # Form field types that are personal data -> the kind `mask_text` masks them as.
 _FIELD_KINDS = {"citizen_id": "id", "phone": "phone", "address": "address", "name": "name"}
 MARKED_ACTIONS = HANDOFF_ACTIONS | FALLBACK_ACTIONS  # shown as events in transcripts
+# Dates as citizens type them (day first, or ISO), on the original text (not folded, so the
+# spans are the text's own): 15/3/1990, 15-03-1990, 15.03.1990, 1990-03-15, "15 tháng 3 năm 1990".
+_SEP = r"\s*[-/.]\s*"
+_DATES_IN_TEXT: tuple[tuple[re.Pattern[str], tuple[int, int, int]], ...] = (
+    (re.compile(rf"(?<!\d)(\d{{4}}){_SEP}(\d{{1,2}}){_SEP}(\d{{1,2}})(?!\d)"), (3, 2, 1)),
+    (re.compile(rf"(?<!\d)(\d{{1,2}}){_SEP}(\d{{1,2}}){_SEP}(\d{{4}})(?!\d)"), (1, 2, 3)),
+    (re.compile(r"(?<!\d)(\d{1,2})\s*(?:tháng|thang|thg|th)\s*(\d{1,2})\s*,?\s*"
+                r"(?:(?:năm|nam)\s*)?(\d{4})(?!\d)", re.IGNORECASE), (1, 2, 3)),
+)
+
+
+def _mask_known_date(text: str, value: str) -> str:
+    """`text` with every spelling of the date in `value` (a slot value or the
+    citizen's answer) masked to "**/**/<year>"; `text` unchanged when `value`
+    holds no single date."""
+    try:
+        known = parse_date(value, allow_future=True)
+    except ValidationError:
+        return text
+
+    def one(match: re.Match[str], groups: tuple[int, int, int]) -> str:
+        day, month, year = (int(match.group(g)) for g in groups)
+        return mask_date(known) if (day, month, year) == (
+            known.day, known.month, known.year) else match.group(0)
+
+    for pattern, groups in _DATES_IN_TEXT:
+        text = pattern.sub(lambda m, g=groups: one(m, g), text)
+    return text
 
 
 def mask_text(text: str, known: Iterable[tuple[str, str]] = ()) -> str:
     """`text` with personal data masked. `known` holds (kind, value) pairs
-    from the conversation's slots (kind: "id", "phone", "address", "name"),
-    masked wherever they appear (names as whole words, any letter case, to
-    initials: "Nguyễn Văn An" -> "N. V. A."); ID- and phone-like digit runs
+    from the conversation's slots (kind: "id", "phone", "address", "name",
+    "dob"), masked wherever they appear (names as whole words, any letter case, to
+    initials: "Nguyễn Văn An" -> "N. V. A."; dates of birth in any spelling to
+    "**/**/1990" as on the dossier page); ID- and phone-like digit runs
     are masked anyway."""
     for kind, value in known:
         value = value.strip() if value else ""
+        if kind == "dob":
+            text = _mask_known_date(text, value) if value else text
+            continue
         if kind == "name":
             # Whole words only, so a short given name ("An") does not eat "Anh".
             if len(value) >= 2:
@@ -104,6 +140,11 @@ def _form_slot_kinds() -> dict[str, str]:
     for spec in specs:
         if spec.type in _FIELD_KINDS:
             kinds.setdefault(spec.name, _FIELD_KINDS[spec.type])
+    # Dates of birth (date fields named *date_of_birth: the applicant's, the child's,
+    # the spouse's...); other dates (of death, licence expiry) are not masked.
+    for spec in (*COMMON_FIELDS, *specs):
+        if spec.type == "date" and spec.name.endswith("date_of_birth"):
+            kinds.setdefault(spec.name, "dob")
     return kinds
 
 
