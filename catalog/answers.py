@@ -241,6 +241,19 @@ def _numbers_in(text: str) -> list[str]:
     return [n for n in (normalize_number(m) for m in NUMBER_RE.findall(text or "")) if n]
 
 
+def _public_source(note: str) -> str:
+    """The citizen's source line of a curated fee (overrides.yml).
+
+    The correction's `source` is the maintainers' note (often English, with
+    issue numbers and archive details) and is never shown: citizens see the
+    national portal and the legal documents that note cites (`NUMBER_RE`)."""
+    numbers = list(dict.fromkeys(_numbers_in(note)))
+    documents = (
+        say("answer.fee.correction_documents", numbers=", ".join(numbers)) if numbers else ""
+    )
+    return say("answer.fee.correction_source", documents=documents)
+
+
 def _rule_source(rule: object | None) -> str:
     source = getattr(rule, "source", None)
     return say("answer.fee.rule_source", source=source) if source else ""
@@ -360,9 +373,7 @@ def answer_fee(curated: object, today: date | None = None) -> Answer:
         text = getattr(correction, "text", "")
         source = getattr(correction, "source", "")
         detail = text or (_format_vnd(amount) if amount is not None else "")
-        source_part = (
-            say("answer.fee.correction_source", source=_clip(source, 300)) if source else ""
-        )
+        source_part = _public_source(source)
         if not any(m.fee.text.strip() for m in methods):
             lines.append(say("answer.fee.correction_added", detail=detail, source=source_part))
         else:

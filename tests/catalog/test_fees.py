@@ -167,4 +167,34 @@ def test_curated_fee_where_the_record_is_silent(all_procedures: dict[str, Proced
         assert correction is not None and correction.source
         text = answers.answer_fee(CuratedProcedure(procedure, aliases, popularity, correction)).text
         assert "📌 Mức phí do nhóm duy trì bổ sung (Cổng DVC không ghi): Miễn phí" in text
-        assert "nguồn: Curated (issue 10)" in text
+        assert "(nguồn: Cổng Dịch vụ công quốc gia" in text and "Curated" not in text
+
+
+def test_no_citizen_answer_shows_a_maintainers_note(all_procedures: dict[str, Procedure]) -> None:
+    """The `source` of a fee correction is the maintainers' note (English,
+    issue numbers, archive paths): citizens see a Vietnamese source line (the
+    national portal and the documents the note cites), never the note."""
+    from catalog.importer import curate
+    from catalog.overrides import load_overrides
+    from catalog.repository import CuratedProcedure
+
+    overrides = load_overrides()
+    corrected = [code for code, entry in overrides.procedures.items()
+                 if entry.fee_correction is not None and code in all_procedures]
+    assert len(corrected) >= 4
+    for code in corrected:
+        aliases, popularity, correction = curate(code, overrides)
+        assert correction is not None
+        curated = CuratedProcedure(all_procedures[code], aliases, popularity, correction)
+        # The documents the note cites may be shown (as "căn cứ"): not part of the check.
+        note = answers.NUMBER_RE.sub("§", " ".join(correction.source.split()))
+        fragments = {note[i:i + 30] for i in range(0, max(len(note) - 30, 1), 15)}
+        for intent in answers.QUESTION_LABELS:
+            text = answers.answer_for_intent(intent, curated).text
+            text = answers.NUMBER_RE.sub("§", " ".join(text.split()))
+            assert not [f for f in fragments if f in text], (code, intent)
+            assert "Curated" not in text and "issue" not in text, (code, intent)
+        fee = answers.answer_fee(curated).text
+        assert "(nguồn: Cổng Dịch vụ công quốc gia" in fee, code
+        for number in answers._numbers_in(correction.source):
+            assert number in fee, (code, number)
