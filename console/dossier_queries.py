@@ -55,6 +55,20 @@ _AGENCY_COLUMNS = (
 )
 
 
+def catalog_agencies(db: Session) -> list[str]:
+    """Every agency label a dossier can carry (`agency_from` over the whole
+    catalog), sorted: the values an officer's agency may take."""
+    rows = db.execute(select(*_AGENCY_COLUMNS)).all()
+    return sorted({agency for agency in (agency_from(*row) for row in rows) if agency})
+
+
+def known_agency(db: Session, typed: str) -> str | None:
+    """The catalog's spelling of the agency `typed` (matched without
+    diacritics/case, as `may_see` compares), or None when no dossier can carry it."""
+    wanted = fold(typed)
+    return next((a for a in catalog_agencies(db) if fold(a) == wanted), None) if wanted else None
+
+
 def may_see(staff: StaffView, agency: str) -> bool:
     """True when `staff` may see a dossier of `agency`."""
     if staff.can("dossiers.all_agencies") or not staff.agency:

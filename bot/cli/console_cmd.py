@@ -14,6 +14,7 @@ import importlib.util
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from bot.cli import CommandError, command_group, open_database_or_exit
 
@@ -62,18 +63,43 @@ def check_console_tables(url: str | None) -> None:
         )
 
 
+def _checked_agency(factory: Any, typed: str) -> str:
+    """The catalog's spelling of `typed`; CommandError (exit 2) listing the valid
+    agencies/levels when no dossier can carry it (such an officer would see none)."""
+    from console.dossier_queries import catalog_agencies, known_agency
+    from core.db import session_scope
+
+    with session_scope(factory) as db:
+        found = known_agency(db, typed)
+        if found is not None:
+            return found
+        valid = catalog_agencies(db)
+    if not valid:
+        raise CommandError(
+            f"unknown agency {typed!r}: the catalog is empty (run `tthc catalog import` first)",
+            status=2,
+        )
+    raise CommandError(
+        f"unknown agency {typed!r}: an officer's agency must be one a dossier carries (the "
+        "procedure's first implementing agency, else its competent authority, else its level; "
+        "compared without diacritics). Valid values:\n  " + "\n  ".join(valid),
+        status=2,
+    )
+
+
 def _staff_add(args: argparse.Namespace) -> int:
     from console.auth import StaffError, add_staff
     from core.db import session_scope
 
     factory = open_database_or_exit(args)
     check_console_tables(getattr(args, "database_url", None))
+    agency = _checked_agency(factory, args.agency) if args.agency is not None else None
     password = _read_password()
     try:
         with session_scope(factory) as db:
             member = add_staff(
                 db, _actor(), args.username, password, args.role,
-                display_name=args.display_name or "", agency=args.agency,
+                display_name=args.display_name or "", agency=agency,
             )
             name, role = member.username, member.role
     except StaffError as exc:
@@ -186,7 +212,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = add("add", "create an account (password asked, or one line on stdin)", _staff_add)
     parser.add_argument("username")
     parser.add_argument("--role", required=True, choices=ROLES)
-    parser.add_argument("--agency", help="officers: the agency whose dossiers they work")
+    parser.add_argument(
+        "--agency",
+        help="officers: the agency whose dossiers they work, as the catalog names it "
+        '(e.g. "Cấp xã"; an unknown one is refused with the valid values)',
+    )
     parser.add_argument("--display-name", help="name shown in the console")
     parser = add("disable", "disable an account and end its sessions", _staff_active(False))
     parser.add_argument("username")

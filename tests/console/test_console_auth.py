@@ -4,6 +4,7 @@ throttling, idle timeout, disabled accounts, password change, `tthc staff`."""
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 from datetime import timedelta
@@ -14,7 +15,7 @@ from sqlalchemy import select, text, update
 
 from console.orm import AuditEntry, StaffMember, StaffSession
 from core.db import session_scope, utcnow
-from tests.conftest import isolated_database
+from tests.conftest import TestDatabase, isolated_database
 from tests.console.conftest import ConsoleEnv
 from tests.console.server import PASSWORD, ConsoleClient, add_staff, console_server
 
@@ -171,6 +172,33 @@ def test_staff_cli(tmp_path: Path) -> None:
                 "SELECT actor, action FROM console_audit_log ORDER BY id")).all()
         assert [a for _, a in rows] == ["staff.add", "staff.disable", "staff.reset_password"]
         assert all(actor.startswith("cli:") for actor, _ in rows)
+
+
+def test_staff_cli_agency_must_be_one_the_catalog_has(catalog_db: TestDatabase) -> None:
+    """`--agency` is matched (without diacritics/case) against the agencies and levels the
+    dossiers carry (console/dossier_queries.agency_from); an unknown one ("UBND xã", the old
+    README example, which no dossier carries) is refused with the valid values, exit 2."""
+    env = {**os.environ, "TTHC_DATABASE_URL": catalog_db.url}
+
+    def add(name: str, agency: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot.cli", "staff", "add", name, "--role", "officer",
+             "--agency", agency], input="Mat-khau-dai-1\n", text=True, capture_output=True,
+            env=env, cwd=Path(__file__).resolve().parents[2], timeout=120,
+        )
+
+    name = f"cb-{secrets.token_hex(4)}"
+    refused = add(name, "UBND xã")
+    assert refused.returncode == 2, refused.stderr
+    assert "UBND xã" in refused.stderr and "Cấp xã" in refused.stderr
+    assert "Sở Tư pháp" in refused.stderr  # the list of valid values
+    with session_scope(catalog_db.new_factory()) as db:
+        assert db.execute(select(StaffMember).where(StaffMember.username == name)).first() is None
+    added = add(name, "cap xa")
+    assert added.returncode == 0, added.stderr
+    with session_scope(catalog_db.new_factory()) as db:
+        member = db.execute(select(StaffMember).where(StaffMember.username == name)).scalar_one()
+        assert member.agency == "Cấp xã"  # stored as the catalog spells it
 
 
 def test_account_rules(tmp_path: Path) -> None:
