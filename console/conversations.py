@@ -26,6 +26,7 @@ ID/phone-like digit runs typed anywhere.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
@@ -98,7 +99,7 @@ def _mask_known_date(text: str, value: str) -> str:
             known.day, known.month, known.year) else match.group(0)
 
     for pattern, groups in _DATES_IN_TEXT:
-        text = pattern.sub(lambda m, g=groups: one(m, g), text)
+        text = pattern.sub(functools.partial(one, groups=groups), text)
     return text
 
 
