@@ -74,6 +74,8 @@ stats: $(STAMP)
 # end-to-end over real servers, the scale-out path on PostgreSQL and Redis),
 # then the NLU evaluation of the trained model with its targets.
 SERVER_SUITES := tests/e2e tests/trainer_loop tests/conversations
+# Two Rasa workers each: CPU-bound start-up with timed waits, so they run alone afterwards.
+SCALE_OUT_TESTS := tests/e2e/test_scale_out.py tests/handoff/test_pause_scale_out.py
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -83,15 +85,17 @@ test: $(STAMP)
 	# pytest in two processes: much of the suite waits on servers, trainings and a browser
 	# started in subprocesses, so the end-to-end/training suites run beside the rest (each
 	# with its own temp folder; every test already picks free ports and its own database).
-	@rm -rf var/pytest-a var/pytest-b; mkdir -p var
+	@rm -rf var/pytest-a var/pytest-b var/pytest-c; mkdir -p var
 	@$(PY) -m pytest -q -p no:cacheprovider --durations=15 --basetemp=var/pytest-a \
-		$(SERVER_SUITES) > var/pytest-servers.log 2>&1 & servers=$$!; \
+		$(SERVER_SUITES) $(addprefix --ignore=,$(SCALE_OUT_TESTS)) \
+		> var/pytest-servers.log 2>&1 & servers=$$!; \
 	$(PY) -m pytest -q -p no:cacheprovider --durations=15 --basetemp=var/pytest-b \
-		$(addprefix --ignore=,$(SERVER_SUITES)); rest=$$?; \
+		$(addprefix --ignore=,$(SERVER_SUITES) $(SCALE_OUT_TESTS)); rest=$$?; \
 	wait $$servers; servers=$$?; \
 	echo "--- end-to-end and training suites ($(SERVER_SUITES)) ---"; cat var/pytest-servers.log; \
 	echo "pytest exit codes: rest $$rest, end-to-end/training $$servers"; \
 	test $$rest -eq 0 -a $$servers -eq 0
+	$(PY) -m pytest -q -p no:cacheprovider --basetemp=var/pytest-c $(SCALE_OUT_TESTS)
 	# The shipped model on the held-out set; every NLU target of issue #3 fails the run.
 	$(TTHC) evaluate --model models/
 	# First replies through the real dialogue (issue #9): bare names and real messages sent
