@@ -86,16 +86,16 @@ test: $(STAMP)
 	# started in subprocesses, so the end-to-end/training suites run beside the rest (each
 	# with its own temp folder; every test already picks free ports and its own database).
 	@rm -rf var/pytest-a var/pytest-b var/pytest-c; mkdir -p var
-	@$(PY) -m pytest -q -p no:cacheprovider --durations=15 --basetemp=var/pytest-a \
+	@$(PY) -m pytest -q -p no:cacheprovider --durations=15 --basetemp=$(CURDIR)/var/pytest-a \
 		$(SERVER_SUITES) $(addprefix --ignore=,$(SCALE_OUT_TESTS)) \
 		> var/pytest-servers.log 2>&1 & servers=$$!; \
-	$(PY) -m pytest -q -p no:cacheprovider --durations=15 --basetemp=var/pytest-b \
+	$(PY) -m pytest -q -p no:cacheprovider --durations=15 --basetemp=$(CURDIR)/var/pytest-b \
 		$(addprefix --ignore=,$(SERVER_SUITES) $(SCALE_OUT_TESTS)); rest=$$?; \
 	wait $$servers; servers=$$?; \
 	echo "--- end-to-end and training suites ($(SERVER_SUITES)) ---"; cat var/pytest-servers.log; \
 	echo "pytest exit codes: rest $$rest, end-to-end/training $$servers"; \
 	test $$rest -eq 0 -a $$servers -eq 0
-	$(PY) -m pytest -q -p no:cacheprovider --basetemp=var/pytest-c $(SCALE_OUT_TESTS)
+	$(PY) -m pytest -q -p no:cacheprovider --basetemp=$(CURDIR)/var/pytest-c $(SCALE_OUT_TESTS)
 	# The shipped model on the held-out set; every NLU target of issue #3 fails the run.
 	$(TTHC) evaluate --model models/
 	# First replies through the real dialogue (issue #9): bare names and real messages sent
