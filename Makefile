@@ -73,7 +73,7 @@ stats: $(STAMP)
 # dossiers on SQLite and PostgreSQL, actions, channels, conversation stories,
 # end-to-end over real servers, the scale-out path on PostgreSQL and Redis),
 # then the NLU evaluation of the trained model with its targets.
-SERVER_SUITES := tests/e2e tests/trainer_loop tests/conversations
+SERVER_SUITES := tests/e2e tests/trainer_loop tests/conversations tests/handoff tests/onestopshop
 # Two Rasa workers each: CPU-bound start-up with timed waits, so they run alone afterwards.
 SCALE_OUT_TESTS := tests/e2e/test_scale_out.py tests/handoff/test_pause_scale_out.py
 
