@@ -31,7 +31,7 @@ import math
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import Column, Index, Integer, String, delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -85,8 +85,10 @@ def _window(now: float, window_seconds: int) -> tuple[int, int]:
     return start, retry_after
 
 
-class RateLimiter(Protocol):
-    """Counts hits per bucket; shared by every process using the same store."""
+class RateLimiter:
+    """Counts hits per bucket in fixed windows; shared by every process using
+    the same store. `hit` checks the limit, names the bucket and the window,
+    and asks the store (`_count`, one subclass per store) for the count."""
 
     def hit(
         self,
@@ -100,23 +102,6 @@ class RateLimiter(Protocol):
         """Count one hit of (scope, identity) and say whether it is within
         `limit` hits per `window_seconds` (limit <= 0: always allowed, nothing
         stored). `now`: Unix seconds (tests)."""
-        ...
-
-
-class _WindowedLimiter:
-    """Fixed-window counting common to both stores: `hit` checks the limit,
-    names the bucket and the window, and asks the store for the count."""
-
-    def hit(
-        self,
-        scope: str,
-        identity: str,
-        limit: int,
-        window_seconds: int,
-        *,
-        now: float | None = None,
-    ) -> Decision:
-        """See `RateLimiter.hit`."""
         if limit <= 0:
             return UNLIMITED
         now = time.time() if now is None else now
@@ -132,7 +117,7 @@ class _WindowedLimiter:
         raise NotImplementedError
 
 
-class DatabaseRateLimiter(_WindowedLimiter):
+class DatabaseRateLimiter(RateLimiter):
     """Counters in the project database (`rate_limit_counters`), SQLite or
     PostgreSQL: an atomic upsert per hit, then the count read back in the same
     transaction (the upsert holds the row's write lock until commit)."""
@@ -185,7 +170,7 @@ class DatabaseRateLimiter(_WindowedLimiter):
         return count
 
 
-class RedisRateLimiter(_WindowedLimiter):
+class RedisRateLimiter(RateLimiter):
     """Counters in Redis: key `tthc:ratelimit:<bucket>:<window start>`,
     `INCR` and `EXPIRE` (window + 1 s) in one MULTI/EXEC. Redis being down
     lets the request through (logged): a limit must not take the service down."""
