@@ -4,30 +4,17 @@ whatever format they reappear; other dates stay; `reveal=True` shows them."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from sqlalchemy import insert
-
 from console.conversations import TrackerReader, mask_text
-from core.db import make_engine
-from training.tracker_events import EVENTS
+from tests.console.tracker_rows import TrackerRows, tracker_reader
 
 SENDER = "fx-dob"
 
 
 def _events() -> list[dict[str, object]]:
-    rows: list[dict[str, object]] = []
-
-    def add(type_name: str, data: dict[str, object], **extra: object) -> None:
-        rows.append({"sender_id": SENDER, "type_name": type_name,
-                     "timestamp": 1_700_000_000 + len(rows), "data": json.dumps(data),
-                     "intent_name": None, "action_name": None, **extra})
-
-    def user(text: str) -> None:
-        add("user", {"text": text, "input_channel": "rest",
-                     "parse_data": {"intent": {"name": "inform", "confidence": 0.9}}},
-            intent_name="inform")
+    events = TrackerRows(SENDER)
+    add, user = events.add, events.user
 
     add("slot", {"name": "requested_slot", "value": "date_of_birth"})
     add("bot", {"text": "Bạn sinh ngày nào? (ví dụ 15/03/1990)"})
@@ -39,17 +26,11 @@ def _events() -> list[dict[str, object]]:
     add("slot", {"name": "child_date_of_birth", "value": "2025-01-02"})
     add("slot", {"name": "requested_slot", "value": None})
     add("bot", {"text": "Ngày sinh: 15/3/1990; trẻ sinh 02-01-2025. Hạn trả kết quả 05/12/2026."})
-    return rows
+    return events.rows
 
 
 def _reader(tmp_path: Path) -> TrackerReader:
-    url = f"sqlite:///{tmp_path / 'tracker.db'}"
-    engine = make_engine(url)
-    EVENTS.metadata.create_all(engine)
-    with engine.begin() as connection:
-        connection.execute(insert(EVENTS), _events())
-    engine.dispose()
-    return TrackerReader(url)
+    return tracker_reader(tmp_path, _events())
 
 
 def test_dates_of_birth_are_masked_until_revealed(tmp_path: Path) -> None:

@@ -4,25 +4,17 @@ follow-up); `reveal=True` (the audited path) shows them."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from sqlalchemy import insert
-
 from console.conversations import ConversationFilter, TrackerReader, mask_text
-from core.db import make_engine
-from training.tracker_events import EVENTS
+from tests.console.tracker_rows import TrackerRows, tracker_reader
 
 SENDER = "fx-names"
 
 
 def _events() -> list[dict[str, object]]:
-    rows: list[dict[str, object]] = []
-
-    def add(type_name: str, data: dict[str, object], **extra: object) -> None:
-        rows.append({"sender_id": SENDER, "type_name": type_name,
-                     "timestamp": 1_700_000_000 + len(rows), "data": json.dumps(data),
-                     "intent_name": None, "action_name": None, **extra})
+    events = TrackerRows(SENDER)
+    add = events.add
 
     add("user", {"text": "tôi muốn nộp hồ sơ khai sinh", "input_channel": "rest",
                  "parse_data": {"intent": {"name": "submit_dossier", "confidence": 0.99}}},
@@ -41,17 +33,11 @@ def _events() -> list[dict[str, object]]:
     add("slot", {"name": "father_name", "value": "Trần Minh Hùng"})
     add("slot", {"name": "requested_slot", "value": None})
     add("bot", {"text": "Người nộp: Nguyễn Văn An; cha: Trần Minh Hùng. Anh xác nhận nhé?"})
-    return rows
+    return events.rows
 
 
 def _reader(tmp_path: Path) -> TrackerReader:
-    url = f"sqlite:///{tmp_path / 'tracker.db'}"
-    engine = make_engine(url)
-    EVENTS.metadata.create_all(engine)
-    with engine.begin() as connection:
-        connection.execute(insert(EVENTS), _events())
-    engine.dispose()
-    return TrackerReader(url)
+    return tracker_reader(tmp_path, _events())
 
 
 def test_names_are_masked_until_revealed(tmp_path: Path) -> None:
