@@ -16,6 +16,8 @@ dossier.supplement, attachment.download, handoff.* (H6).
 
 from __future__ import annotations
 
+import getpass
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,6 +44,15 @@ class SystemActor:
 
     username: str
     role: str = "system"
+
+
+def cli_actor() -> SystemActor:
+    """The actor of a terminal command: `cli:<os user>` (cut to the 64-character column)."""
+    try:
+        user = getpass.getuser()
+    except Exception:  # no user name in some containers
+        user = str(os.getuid())
+    return SystemActor(f"cli:{user}"[:64])
 
 
 def record(

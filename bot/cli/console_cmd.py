@@ -11,22 +11,11 @@ from __future__ import annotations
 import argparse
 import getpass
 import importlib.util
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from bot.cli import CommandError, command_group, open_database_or_exit
-
-
-def _actor():
-    from console.audit import SystemActor
-
-    try:
-        user = getpass.getuser()
-    except Exception:  # no user name in some containers
-        user = str(os.getuid())
-    return SystemActor(f"cli:{user}"[:64])
 
 
 def _read_password(prompt: str = "Mật khẩu") -> str:
@@ -88,6 +77,7 @@ def _checked_agency(factory: Any, typed: str) -> str:
 
 
 def _staff_add(args: argparse.Namespace) -> int:
+    from console.audit import cli_actor
     from console.auth import StaffError, add_staff
     from core.db import session_scope
 
@@ -98,7 +88,7 @@ def _staff_add(args: argparse.Namespace) -> int:
     try:
         with session_scope(factory) as db:
             member = add_staff(
-                db, _actor(), args.username, password, args.role,
+                db, cli_actor(), args.username, password, args.role,
                 display_name=args.display_name or "", agency=agency,
             )
             name, role = member.username, member.role
@@ -110,13 +100,14 @@ def _staff_add(args: argparse.Namespace) -> int:
 
 def _staff_active(active: bool):
     def handler(args: argparse.Namespace) -> int:
+        from console.audit import cli_actor
         from console.auth import StaffError, set_active
         from core.db import session_scope
 
         factory = open_database_or_exit(args)
         try:
             with session_scope(factory) as db:
-                set_active(db, _actor(), args.username, active)
+                set_active(db, cli_actor(), args.username, active)
         except StaffError as exc:
             raise CommandError(str(exc)) from exc
         print(f"{'enabled' if active else 'disabled'} {args.username.strip().lower()}")
@@ -126,6 +117,7 @@ def _staff_active(active: bool):
 
 
 def _staff_reset(args: argparse.Namespace) -> int:
+    from console.audit import cli_actor
     from console.auth import StaffError, reset_password
     from core.db import session_scope
 
@@ -133,7 +125,7 @@ def _staff_reset(args: argparse.Namespace) -> int:
     password = _read_password("Mật khẩu mới")
     try:
         with session_scope(factory) as db:
-            reset_password(db, _actor(), args.username, password, must_change=not args.keep)
+            reset_password(db, cli_actor(), args.username, password, must_change=not args.keep)
     except StaffError as exc:
         raise CommandError(str(exc)) from exc
     print(f"password reset for {args.username.strip().lower()}; sessions ended")

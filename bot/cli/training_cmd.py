@@ -16,9 +16,7 @@ actor `cli:<os user>`.
 from __future__ import annotations
 
 import argparse
-import getpass
 import importlib.util
-import os
 import sys
 import time
 from pathlib import Path
@@ -36,16 +34,6 @@ def _ensure_importable() -> None:
     before they existed does not map them, so fall back to the checkout root."""
     if importlib.util.find_spec("training") is None or importlib.util.find_spec("console") is None:
         sys.path.append(str(Path(__file__).resolve().parents[2]))
-
-
-def _actor():
-    from console.audit import SystemActor
-
-    try:
-        user = getpass.getuser()
-    except Exception:  # no user name in some containers
-        user = str(os.getuid())
-    return SystemActor(f"cli:{user}"[:64])
 
 
 def _tracker_engine():
@@ -90,7 +78,7 @@ def _enqueue(args: argparse.Namespace) -> int:
     from core.db import session_scope
     from training.jobs import JobError, enqueue
 
-    actor = _actor()
+    actor = audit.cli_actor()
     try:
         with session_scope(open_database_or_exit(args)) as db:
             job = enqueue(db, actor.username)
@@ -155,7 +143,7 @@ def _activate(args: argparse.Namespace) -> int:
     from training.bank import ActivationError, activate, push_to_workers
     from training.settings import TrainingSettings
 
-    actor = _actor()
+    actor = audit.cli_actor()
     settings = TrainingSettings.from_env()
     try:
         with session_scope(open_database_or_exit(args)) as db:
@@ -250,6 +238,7 @@ def retention_once(factory, tracker, policy, actor) -> RetentionResult:
 
 
 def _retention(args: argparse.Namespace) -> int:
+    from console.audit import cli_actor
     from training.retention import RetentionPolicy
 
     try:
@@ -259,7 +248,7 @@ def _retention(args: argparse.Namespace) -> int:
     if args.mode:
         policy = RetentionPolicy(policy.days_without_dossier, policy.days_with_dossier, args.mode)
     factory = open_database_or_exit(args)
-    actor = _actor() if not args.daily else _system("retention")
+    actor = cli_actor() if not args.daily else _system("retention")
     while True:
         engine = _tracker_engine()
         try:
