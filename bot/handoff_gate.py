@@ -45,11 +45,12 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from bot.rasa_server import HandleMessageLayer
 from core.wording import say
 
 log = logging.getLogger(__name__)
 
-_ORIGINAL: Any = None
+_LAYER = HandleMessageLayer()
 
 # Said once per hold (the first citizen message after an officer claimed the
 # conversation); later messages of the hold get no text (see `_mark_held`).
@@ -156,7 +157,7 @@ async def handle_message(self: Any, message: Any) -> Any:
     text = message.text or ""
     route = await _route(sender, channel, text)
     if route.kind == "assistant":
-        return await _ORIGINAL(self, message)
+        return await _LAYER.original(self, message)
     # Held or ended: log the citizen's message in the tracker (transcripts),
     # predict nothing.
     tracker = await self.log_message(message, should_save_tracker=False)
@@ -177,11 +178,4 @@ async def handle_message(self: Any, message: Any) -> Any:
 
 def install() -> bool:
     """Put the gate in front of Rasa's message handling (idempotent)."""
-    global _ORIGINAL
-    from rasa.core.processor import MessageProcessor
-
-    if _ORIGINAL is not None:
-        return False
-    _ORIGINAL = MessageProcessor.handle_message
-    MessageProcessor.handle_message = handle_message
-    return True
+    return _LAYER.install(handle_message)

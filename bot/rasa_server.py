@@ -113,6 +113,29 @@ def after_parse(
     MessageProcessor.parse_message = parse_message
 
 
+class HandleMessageLayer:
+    """One gate in front of Rasa's `MessageProcessor.handle_message`.
+
+    A gate module keeps one layer; its `handle_message(self, message)` hands
+    what it does not take to `layer.original(self, message)`, the handler that
+    was in place when the gate was installed. Gates installed later stack on
+    top, so installation order is the order they see a message (last first)."""
+
+    def __init__(self) -> None:
+        self.original: Any = None
+
+    def install(self, handler: Callable[..., Any]) -> bool:
+        """Put `handler` in front of the current `handle_message`; False (and
+        nothing changed) when this layer is already installed."""
+        from rasa.core.processor import MessageProcessor
+
+        if self.original is not None:
+            return False
+        self.original = MessageProcessor.handle_message
+        MessageProcessor.handle_message = handler
+        return True
+
+
 def install() -> bool:
     """Apply the fixes; False (and nothing changed) on another Rasa version."""
     import rasa

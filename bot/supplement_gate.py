@@ -22,12 +22,13 @@ import logging
 import re
 from typing import Any
 
+from bot.rasa_server import HandleMessageLayer
 from core.vietnamese import fold
 from core.wording import say
 
 log = logging.getLogger(__name__)
 
-_ORIGINAL: Any = None
+_LAYER = HandleMessageLayer()
 
 # Folded (no diacritics, lower case) whole messages meaning "I have sent everything".
 _DONE_RE = re.compile(
@@ -85,7 +86,7 @@ async def handle_message(self: Any, message: Any) -> Any:
     sender = message.sender_id
     reply = await _route(sender, message.input_channel or "unknown", message.text or "")
     if reply is None:
-        return await _ORIGINAL(self, message)
+        return await _LAYER.original(self, message)
     tracker = await self.log_message(message, should_save_tracker=False)
     await message.output_channel.send_text_message(sender, reply)
     tracker.update(BotUttered(reply, metadata={"supplement": True}))
@@ -98,11 +99,4 @@ async def handle_message(self: Any, message: Any) -> Any:
 def install() -> bool:
     """Put the gate in front of Rasa's message handling (idempotent; stacks
     on top of other gates installed before it)."""
-    global _ORIGINAL
-    from rasa.core.processor import MessageProcessor
-
-    if _ORIGINAL is not None:
-        return False
-    _ORIGINAL = MessageProcessor.handle_message
-    MessageProcessor.handle_message = handle_message
-    return True
+    return _LAYER.install(handle_message)
