@@ -307,13 +307,20 @@ class DeliveryWorker(OutboxDispatcher):
         )
 
     def _finish(self, job: ClaimedJob, values: dict[str, Any], session: Session) -> bool:
+        """Record the job's outcome `values` if this worker still holds its
+        claim; otherwise roll the session back (another worker owns the job
+        now, so nothing else of this outcome may be written) and say False."""
         result = session.execute(
             update(DeliveryJob)
             .where(DeliveryJob.id == job.id, DeliveryJob.claim_token == job.token)
             .values(claimed_until=None, claim_token=None, **values)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1
+        if result.rowcount == 1:
+            return True
+        log.warning("delivery job %d: claim lost before completion", job.id)
+        session.rollback()
+        return False
 
     def _accepted(self, job: ClaimedJob, reference: str | None, now: datetime) -> None:
         with session_scope(self._factory) as session:
@@ -327,8 +334,6 @@ class DeliveryWorker(OutboxDispatcher):
                 },
                 session,
             ):
-                log.warning("delivery job %d: claim lost before completion", job.id)
-                session.rollback()
                 return
             dossier = session.get(Dossier, job.dossier_id)
             if (
@@ -358,7 +363,6 @@ class DeliveryWorker(OutboxDispatcher):
                 {"status": "rejected", "last_error": f"HTTP {exc.status}: {reason}"[:2000]},
                 session,
             ):
-                session.rollback()
                 return
             dossier = session.get(Dossier, job.dossier_id)
             if (
