@@ -36,12 +36,14 @@ __all__ = [
     "ACRONYMS",
     "COLLOQUIAL",
     "FILLER_PHRASES",
+    "PhraseTable",
     "expand_tokens",
     "folded_name_tokens",
     "name_tokens",
     "normalize_name",
     "normalize_query",
     "query_tokens",
+    "replace_phrases",
     "tokenize",
 ]
 
@@ -222,10 +224,11 @@ _TRAILING_PARTICLES = frozenset(
 _LEADING_WORDS = frozenset({"em", "minh", "toi", "chau", "xin", "lam on", "vui long", "lam"})
 
 
-class _PhraseTable:
-    """Token-phrase → replacement table for `_rewrite`.
+class PhraseTable:
+    """Token-phrase → replacement table for `replace_phrases` (a replacement of
+    "" removes the phrase).
 
-    `starts` (the first token of every phrase) lets `_rewrite` skip most
+    `starts` (the first token of every phrase) lets `replace_phrases` skip most
     tokens with one set lookup: official names are rewritten thousands of
     times per index build.
     """
@@ -238,13 +241,13 @@ class _PhraseTable:
         self.starts = frozenset(key[0] for key in self.phrases)
 
 
-_ACRONYM_TABLE = _PhraseTable(ACRONYMS)
-_EXPANSION_TABLE = _PhraseTable({**ACRONYMS, **COLLOQUIAL})
-_FILLER_TABLE = _PhraseTable({phrase: "" for phrase in FILLER_PHRASES})
+_ACRONYM_TABLE = PhraseTable(ACRONYMS)
+_EXPANSION_TABLE = PhraseTable({**ACRONYMS, **COLLOQUIAL})
+_FILLER_TABLE = PhraseTable({phrase: "" for phrase in FILLER_PHRASES})
 _LEADING_TABLE = {tuple(w.split()) for w in _LEADING_WORDS}
 
 
-def _rewrite(tokens: Sequence[str], table: _PhraseTable) -> list[str]:
+def replace_phrases(tokens: Sequence[str], table: PhraseTable) -> list[str]:
     """Greedy left-to-right, longest-match-first phrase replacement on tokens.
 
     Replacements are not re-scanned, so an expansion never triggers another
@@ -294,8 +297,8 @@ def query_tokens(text: str, max_chars: int = 1000, max_tokens: int = 48) -> list
     if not isinstance(text, str) or not text:
         return []
     tokens = tokenize(fold(text[:max_chars]))[:max_tokens]
-    tokens = _rewrite(tokens, _EXPANSION_TABLE)
-    tokens = _rewrite(tokens, _FILLER_TABLE)
+    tokens = replace_phrases(tokens, _EXPANSION_TABLE)
+    tokens = replace_phrases(tokens, _FILLER_TABLE)
     return _strip_edges(tokens)
 
 
@@ -323,9 +326,9 @@ def name_tokens(text: str) -> list[str]:
 
 def folded_name_tokens(folded: str) -> list[str]:
     """`name_tokens` for text that is already folded (saves a second fold)."""
-    return _rewrite(tokenize(folded), _ACRONYM_TABLE)
+    return replace_phrases(tokenize(folded), _ACRONYM_TABLE)
 
 
 def expand_tokens(tokens: Iterable[str]) -> list[str]:
     """Apply the acronym + colloquial expansion table to already folded tokens."""
-    return _rewrite(list(tokens), _EXPANSION_TABLE)
+    return replace_phrases(list(tokens), _EXPANSION_TABLE)

@@ -39,7 +39,7 @@ import functools
 import logging
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -54,7 +54,14 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from catalog.resolution import Outcome, resolve, variant_queries
 from catalog.retrieval import fuse
-from catalog.text import expand_tokens, name_tokens, query_tokens, tokenize
+from catalog.text import (
+    PhraseTable,
+    expand_tokens,
+    name_tokens,
+    query_tokens,
+    replace_phrases,
+    tokenize,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -116,24 +123,12 @@ GENERIC_TOKENS: frozenset[str] = frozenset(
     ]
 )
 
-_ASPECT_TABLE = sorted({tuple(p.split()) for p in ASPECT_PHRASES}, key=len, reverse=True)
-_ASPECT_SPAN = max(len(p) for p in _ASPECT_TABLE)
-_ASPECT_SET = set(_ASPECT_TABLE)
+_ASPECT_TABLE = PhraseTable({phrase: "" for phrase in ASPECT_PHRASES})
 
 
 def strip_aspects(tokens: Sequence[str]) -> list[str]:
     """Remove aspect phrases (longest match first) from folded query tokens."""
-    out: list[str] = []
-    i, n = 0, len(tokens)
-    while i < n:
-        for length in range(min(_ASPECT_SPAN, n - i), 0, -1):
-            if tuple(tokens[i : i + length]) in _ASPECT_SET:
-                i += length
-                break
-        else:
-            out.append(tokens[i])
-            i += 1
-    return out
+    return replace_phrases(tokens, _ASPECT_TABLE)
 
 
 def _is_identifier(token: str) -> bool:
@@ -184,7 +179,8 @@ def split_clauses(text: str) -> list[str]:
 # --------------------------------------------------------------------------- the index
 
 _index_lock = threading.Lock()
-_shared_index: Any = None
+# The process-wide indexes by kind ("search", "retrieval"), loaded once.
+_shared: dict[str, Any] = {}
 _index_source = ""
 
 
@@ -192,53 +188,55 @@ class CatalogUnavailable(RuntimeError):
     """The catalog database cannot be read: the NLU refuses to guess codes."""
 
 
-def load_search_index() -> Any:
-    """The process-wide catalog search index, from the catalog database.
+def _load_shared(kind: str, build: Callable[[], Any]) -> Any:
+    """`_shared[kind]`, built by `build()` on first use under the lock.
 
     A database failure is loud: it is logged as an error and raised as
     `CatalogUnavailable` (the NLU must never name codes the database lacks,
-    which a silent fallback to the bundled records would do). Tests and tools
-    that want the bundled records say so with `set_search_index(build_bundled_index())`.
-    """
-    global _shared_index, _index_source
+    which a silent fallback to the bundled records would do)."""
     with _index_lock:
-        if _shared_index is not None:
-            return _shared_index
+        if _shared.get(kind) is not None:
+            return _shared[kind]
         try:
-            from catalog import get_search_index
-
-            _shared_index = get_search_index()
-            _index_source = "database"
+            _shared[kind] = build()
         except Exception as exc:
             logger.error("catalog database unavailable: %s", exc)
             raise CatalogUnavailable(
                 f"The procedure catalog could not be read ({exc}). Run `tthc catalog import` "
                 "(or `make catalog`) and check TTHC_DATABASE_URL."
             ) from exc
-        return _shared_index
+        return _shared[kind]
 
 
-_shared_retrieval: Any = None
+def _search_index_from_database() -> Any:
+    global _index_source
+    from catalog import get_search_index
+
+    index = get_search_index()
+    _index_source = "database"
+    return index
+
+
+def _retrieval_index_from_database() -> Any:
+    from catalog.retrieval import get_retrieval_index
+
+    return get_retrieval_index()
+
+
+def load_search_index() -> Any:
+    """The process-wide catalog search index, from the catalog database.
+
+    A database failure raises `CatalogUnavailable` (see `_load_shared`). Tests
+    and tools that want the bundled records say so with
+    `set_search_index(build_bundled_index())`.
+    """
+    return _load_shared("search", _search_index_from_database)
 
 
 def load_retrieval_index() -> Any:
     """The process-wide BM25 index over the catalog database's text; a
     database failure is loud (`CatalogUnavailable`), as for the search index."""
-    global _shared_retrieval
-    with _index_lock:
-        if _shared_retrieval is not None:
-            return _shared_retrieval
-        try:
-            from catalog.retrieval import get_retrieval_index
-
-            _shared_retrieval = get_retrieval_index()
-        except Exception as exc:
-            logger.error("catalog database unavailable: %s", exc)
-            raise CatalogUnavailable(
-                f"The procedure catalog could not be read ({exc}). Run `tthc catalog import` "
-                "(or `make catalog`) and check TTHC_DATABASE_URL."
-            ) from exc
-        return _shared_retrieval
+    return _load_shared("retrieval", _retrieval_index_from_database)
 
 
 def build_bundled_index() -> Any:
@@ -261,9 +259,8 @@ def _index_from_database() -> bool:
 
 def set_search_index(index: Any) -> None:
     """Use `index` for every ProcedureEntityExtractor of this process (tests)."""
-    global _shared_index
     with _index_lock:
-        _shared_index = index
+        _shared["search"] = index
 
 
 # --------------------------------------------------------------------------- the span
@@ -348,9 +345,9 @@ class ProcedureEntityExtractor(GraphComponent, EntityExtractorMixin):
         # Lexical retrieval comes from the database with the index; an index
         # passed in (tests) brings its own retrieval or none.
         if index is None and retrieval is None:
-            retrieval = _shared_retrieval if _shared_retrieval is not None else (
-                load_retrieval_index() if _index_from_database() else None
-            )
+            retrieval = _shared.get("retrieval")
+            if retrieval is None and _index_from_database():
+                retrieval = load_retrieval_index()
         self._retrieval = retrieval
         # Reduced query -> candidates. Citizens ask about the same few dozen
         # procedures over and over; a hit saves the ~20-30 ms catalog search.
