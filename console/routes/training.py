@@ -18,6 +18,7 @@ from typing import Any
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, raw
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from console import audit
 from console.catalog_names import procedure_name
@@ -180,6 +181,18 @@ async def procedure_search(request: Request) -> HTTPResponse:
     return render(request, "training/_procedures.html", hits=hits, q=q)
 
 
+def _audit_item(db: Session, request: Request, action: str, item_id: int, **detail: Any) -> None:
+    """Audit the officer's decision on inbox item `item_id`, in the same unit of work."""
+    audit.record(
+        db, request.ctx.staff, action, "inbox_item", item_id, ip=client_ip(request), **detail
+    )
+
+
+def _item_refused(item_id: int, exc: Exception) -> HTTPResponse:
+    """Back to the inbox item, showing why the decision was refused."""
+    return redirect_to(f"/training/items/{item_id}", error=str(exc))
+
+
 @bp.post("/items/<item_id:int>/label")
 @requires("training.manage")
 async def label_item(request: Request, item_id: int) -> HTTPResponse:
@@ -188,18 +201,10 @@ async def label_item(request: Request, item_id: int) -> HTTPResponse:
     try:
         with db_session(request) as db:
             inbox.label(db, item_id, intent, procedure, request.ctx.staff.username)
-            audit.record(
-                db,
-                request.ctx.staff,
-                "training.label",
-                "inbox_item",
-                item_id,
-                ip=client_ip(request),
-                intent=intent,
-                procedure=procedure or None,
-            )
+            _audit_item(db, request, "training.label", item_id, intent=intent,
+                        procedure=procedure or None)
     except inbox.InboxError as exc:
-        return redirect_to(f"/training/items/{item_id}", error=str(exc))
+        return _item_refused(item_id, exc)
     return redirect_to("/training", msg=f"Đã gán nhãn mục {item_id}.")
 
 
@@ -209,16 +214,9 @@ async def ignore_item(request: Request, item_id: int) -> HTTPResponse:
     try:
         with db_session(request) as db:
             inbox.ignore(db, item_id, request.ctx.staff.username)
-            audit.record(
-                db,
-                request.ctx.staff,
-                "training.ignore",
-                "inbox_item",
-                item_id,
-                ip=client_ip(request),
-            )
+            _audit_item(db, request, "training.ignore", item_id)
     except inbox.InboxError as exc:
-        return redirect_to(f"/training/items/{item_id}", error=str(exc))
+        return _item_refused(item_id, exc)
     return redirect_to("/training", msg=f"Đã bỏ qua mục {item_id} (vĩnh viễn).")
 
 
@@ -237,19 +235,10 @@ async def alias_item(request: Request, item_id: int) -> HTTPResponse:
             alias = scrub(alias)
             added = add_alias(procedure, alias, settings.overrides_file)
             inbox.mark_aliased(db, item_id, procedure, alias, request.ctx.staff.username)
-            audit.record(
-                db,
-                request.ctx.staff,
-                "training.alias",
-                "inbox_item",
-                item_id,
-                ip=client_ip(request),
-                procedure=procedure,
-                alias=alias,
-                added=added,
-            )
+            _audit_item(db, request, "training.alias", item_id, procedure=procedure, alias=alias,
+                        added=added)
     except (inbox.InboxError, AliasError) as exc:
-        return redirect_to(f"/training/items/{item_id}", error=str(exc))
+        return _item_refused(item_id, exc)
     note = "đã thêm" if added else "đã có sẵn"
     return redirect_to("/training", msg=f"Tên gọi “{alias}” cho {procedure}: {note}.")
 
