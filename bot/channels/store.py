@@ -91,11 +91,14 @@ class ChannelStore:
     def purge_payloads(self, older_than: timedelta) -> int:
         """Delete payloads not used for `older_than` (buttons in old chats stop
         working, which the bot explains to the citizen)."""
+        return self._purge(ChannelCallbackPayload, ChannelCallbackPayload.last_used_at, older_than)
+
+    def _purge(self, model: type[Any], stamp: Any, older_than: timedelta) -> int:
+        """Delete the `model` rows whose time column `stamp` is more than
+        `older_than` ago; returns how many went."""
         cutoff = utcnow() - older_than
         with self.session_factory() as session:
-            result = session.execute(
-                delete(ChannelCallbackPayload).where(ChannelCallbackPayload.last_used_at < cutoff)
-            )
+            result = session.execute(delete(model).where(stamp < cutoff))
             session.commit()
             return int(result.rowcount or 0)
 
@@ -114,13 +117,7 @@ class ChannelStore:
 
     def purge_events(self, older_than: timedelta) -> int:
         """Forget deliveries older than `older_than` (Zalo retries only briefly)."""
-        cutoff = utcnow() - older_than
-        with self.session_factory() as session:
-            result = session.execute(
-                delete(ChannelProcessedEvent).where(ChannelProcessedEvent.received_at < cutoff)
-            )
-            session.commit()
-            return int(result.rowcount or 0)
+        return self._purge(ChannelProcessedEvent, ChannelProcessedEvent.received_at, older_than)
 
     # -- OAuth tokens ------------------------------------------------------
     def load_token(self, account: str) -> ChannelOAuthToken | None:
