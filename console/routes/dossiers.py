@@ -6,6 +6,7 @@ transaction."""
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from urllib.parse import urlencode
@@ -212,6 +213,27 @@ async def dossier_reveal(request: Request, code: str) -> HTTPResponse:
     return _detail(request, code, reveal=True)
 
 
+def _change_dossier(
+    request: Request, code: str, change: Callable[[Session, Dossier], None], *, msg: str
+) -> HTTPResponse:
+    """Apply an officer's `change(db, dossier)` to the visible dossier `code`
+    in one unit of work (the change and its audit row commit together).
+
+    404 when the officer may not see the dossier, the detail page with the
+    refusal (409) on a DossierError, else back to the dossier showing `msg`."""
+    try:
+        with db_session(request) as db:
+            found = _visible_dossier(request, db, code)
+            if found is None:
+                return error_page(request, 404, "Không tìm thấy hồ sơ.")
+            dossier, _ = found
+            change(db, dossier)
+            target = dossier.code
+    except DossierError as exc:
+        return _detail(request, code, error=exc.message_vi, status=409)
+    return redirect_to(f"/dossiers/{target}", msg=msg)
+
+
 @bp.post("/<code:str>/status")
 @requires("dossiers.read", "dossiers.change")
 async def dossier_status(request: Request, code: str) -> HTTPResponse:
@@ -226,22 +248,16 @@ async def dossier_status(request: Request, code: str) -> HTTPResponse:
             else "Vui lòng ghi nội dung xử lý (bắt buộc)."
         )
         return _detail(request, code, error=message, status=400)
-    try:
-        with db_session(request) as db:
-            found = _visible_dossier(request, db, code)
-            if found is None:
-                return error_page(request, 404, "Không tìm thấy hồ sơ.")
-            dossier, _ = found
-            old = dossier.status
-            change_status(db, dossier.code, new_status, actor=_actor(request), note=note)
-            audit.record(
-                db, request.ctx.staff, "dossier.status", "dossier", dossier.code,
-                ip=client_ip(request), old=old, new=new_status, note_chars=len(note),
-            )
-            target = dossier.code
-    except DossierError as exc:
-        return _detail(request, code, error=exc.message_vi, status=409)
-    return redirect_to(f"/dossiers/{target}", msg="status")
+
+    def change(db: Session, dossier: Dossier) -> None:
+        old = dossier.status
+        change_status(db, dossier.code, new_status, actor=_actor(request), note=note)
+        audit.record(
+            db, request.ctx.staff, "dossier.status", "dossier", dossier.code,
+            ip=client_ip(request), old=old, new=new_status, note_chars=len(note),
+        )
+
+    return _change_dossier(request, code, change, msg="status")
 
 
 @bp.post("/<code:str>/supplement")
@@ -260,24 +276,16 @@ async def dossier_supplement(request: Request, code: str) -> HTTPResponse:
             request, code, status=400,
             error="Chọn ít nhất một giấy tờ cần bổ sung hoặc ghi nội dung yêu cầu.",
         )
-    try:
-        with db_session(request) as db:
-            found = _visible_dossier(request, db, code)
-            if found is None:
-                return error_page(request, 404, "Không tìm thấy hồ sơ.")
-            dossier, _ = found
-            view = sup.request_supplement(
-                db, dossier.code, documents, note=note, actor=_actor(request)
-            )
-            audit.record(
-                db, request.ctx.staff, "dossier.supplement", "dossier", dossier.code,
-                ip=client_ip(request), supplement_id=view.id, documents=list(view.items),
-                note_chars=len(note),
-            )
-            target = dossier.code
-    except DossierError as exc:
-        return _detail(request, code, error=exc.message_vi, status=409)
-    return redirect_to(f"/dossiers/{target}", msg="supplement")
+
+    def change(db: Session, dossier: Dossier) -> None:
+        view = sup.request_supplement(db, dossier.code, documents, note=note, actor=_actor(request))
+        audit.record(
+            db, request.ctx.staff, "dossier.supplement", "dossier", dossier.code,
+            ip=client_ip(request), supplement_id=view.id, documents=list(view.items),
+            note_chars=len(note),
+        )
+
+    return _change_dossier(request, code, change, msg="supplement")
 
 
 @bp.get("/<code:str>/attachments/<attachment_id:int>")
