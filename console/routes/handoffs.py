@@ -191,6 +191,14 @@ def _back(handoff_id: int, **query: str) -> HTTPResponse:
     return redirect_to(f"/handoffs/{handoff_id}", **query)
 
 
+def _refused(request: Request, handoff_id: int, exc: handoff.HandoffError) -> HTTPResponse:
+    """The answer to a refused hand-off action: 404 for a hand-off that is not
+    there, else back to the conversation showing why."""
+    if isinstance(exc, handoff.HandoffNotFound):
+        return error_page(request, 404, "Không tìm thấy yêu cầu hỗ trợ.")
+    return _back(handoff_id, error=exc.message_vi)
+
+
 @bp.post("/<handoff_id:int>/claim")
 @requires("handoffs.work")
 async def claim(request: Request, handoff_id: int) -> HTTPResponse:
@@ -201,10 +209,8 @@ async def claim(request: Request, handoff_id: int) -> HTTPResponse:
             audit.record(db, staff, "handoff.claim", "handoff", handoff_id,
                          ip=client_ip(request), sender=view.masked_sender, channel=view.channel,
                          reveals="citizen messages of the held conversation, unmasked")
-    except handoff.HandoffNotFound:
-        return error_page(request, 404, "Không tìm thấy yêu cầu hỗ trợ.")
     except handoff.HandoffError as exc:
-        return _back(handoff_id, error=exc.message_vi)
+        return _refused(request, handoff_id, exc)
     return _back(handoff_id, msg="Bạn đã nhận yêu cầu; trợ lý tạm dừng trong cuộc trò chuyện này.")
 
 
@@ -220,10 +226,8 @@ async def assign(request: Request, handoff_id: int) -> HTTPResponse:
             view = handoff.assign(db, handoff_id, officer, by=staff.username)
             audit.record(db, staff, "handoff.assign", "handoff", handoff_id,
                          ip=client_ip(request), officer=officer, sender=view.masked_sender)
-    except handoff.HandoffNotFound:
-        return error_page(request, 404, "Không tìm thấy yêu cầu hỗ trợ.")
     except handoff.HandoffError as exc:
-        return _back(handoff_id, error=exc.message_vi)
+        return _refused(request, handoff_id, exc)
     return _back(handoff_id, msg=f"Đã giao cho {officer}.")
 
 
@@ -245,10 +249,8 @@ async def reply(request: Request, handoff_id: int) -> HTTPResponse:
             audit.record(db, staff, "handoff.reply", "handoff", handoff_id,
                          ip=client_ip(request), message_id=message.id, chars=len(message.text),
                          canned=bool(canned_id and not form_value(request, "text")))
-    except handoff.HandoffNotFound:
-        return error_page(request, 404, "Không tìm thấy yêu cầu hỗ trợ.")
     except handoff.HandoffError as exc:
-        return _back(handoff_id, error=exc.message_vi)
+        return _refused(request, handoff_id, exc)
     except ValueError:
         return _back(handoff_id, error="Hãy nhập nội dung trả lời hoặc chọn một câu trả lời mẫu.")
     return _back(handoff_id)
@@ -271,10 +273,8 @@ async def hand_back(request: Request, handoff_id: int) -> HTTPResponse:
             audit.record(db, staff, "handoff.handback", "handoff", handoff_id,
                          ip=client_ip(request), close_reason=view.close_reason,
                          sender=view.masked_sender)
-    except handoff.HandoffNotFound:
-        return error_page(request, 404, "Không tìm thấy yêu cầu hỗ trợ.")
     except handoff.HandoffError as exc:
-        return _back(handoff_id, error=exc.message_vi)
+        return _refused(request, handoff_id, exc)
     return redirect_to("/handoffs")
 
 
