@@ -158,3 +158,22 @@ def attach_to_supplement(
     with session_scope(session_factory) as session:
         view = supplements.attach_file(session, supplement_id, attachment_id)
         return view.dossier_code
+
+
+def attach_to_waiting_supplement(
+    session_factory: sessionmaker, sender_id: str, channel: str, attachment_id: int
+) -> str:
+    """Link a stored attachment to the supplement request waiting for
+    `sender_id` on `channel`; returns the dossier code. Raises LookupError when
+    none waits any more (it closed after the file arrived), or what
+    `attach_to_supplement` raises."""
+    supplement = waiting_supplement_id(session_factory, sender_id, channel)
+    if supplement is None:
+        raise LookupError("the supplement closed meanwhile")
+    return attach_to_supplement(session_factory, supplement, attachment_id)
+
+
+def supplement_refusal(exc: Exception) -> str:
+    """What the citizen is told when a file could not join the supplement:
+    the business refusal's own `message_vi`, else that it closed."""
+    return getattr(exc, "message_vi", None) or say("channel.file.supplement_closed")

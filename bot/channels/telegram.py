@@ -40,9 +40,10 @@ from bot.channels.attachments import (
     MAX_ATTACHMENT_BYTES,
     AttachmentRejected,
     AttachmentStore,
-    attach_to_supplement,
+    attach_to_waiting_supplement,
     check_declared,
     human_size,
+    supplement_refusal,
     waiting_supplement_id,
 )
 from bot.channels.inbound import (
@@ -438,38 +439,25 @@ class TelegramBridge:
             saved.size_bytes,
             mask_sender(sender),
         )
+        received = {"file_name": saved.file_name, "size": human_size(saved.size_bytes)}
         if state.supplement_waiting:
-            supplement = await asyncio.to_thread(
-                waiting_supplement_id, self.attachments.session_factory, sender, CHANNEL_NAME
-            )
             try:
-                if supplement is None:
-                    raise LookupError("the supplement closed meanwhile")
                 code = await asyncio.to_thread(
-                    attach_to_supplement, self.attachments.session_factory, supplement, saved.id
+                    attach_to_waiting_supplement,
+                    self.attachments.session_factory,
+                    sender,
+                    CHANNEL_NAME,
+                    saved.id,
                 )
             except Exception as exc:  # business refusal: the citizen is told, no traceback
                 logger.warning("telegram: supplement file refused: %s", type(exc).__name__)
-                await message.reply_text(
-                    getattr(exc, "message_vi", None) or say("channel.file.supplement_closed")
-                )
+                await message.reply_text(supplement_refusal(exc))
                 return
             await message.reply_text(
-                say(
-                    "channel.file.received_for_supplement",
-                    file_name=saved.file_name,
-                    size=human_size(saved.size_bytes),
-                    code=code,
-                )
+                say("channel.file.received_for_supplement", code=code, **received)
             )
             return
-        await message.reply_text(
-            say(
-                "channel.file.received_for_form",
-                file_name=saved.file_name,
-                size=human_size(saved.size_bytes),
-            )
-        )
+        await message.reply_text(say("channel.file.received_for_form", **received))
 
     async def invite_to_private(self, bot: Any, update: Update, payload: str) -> None:
         """In a group: say that this continues in private, with a deep link."""

@@ -38,9 +38,10 @@ from sanic.request import Request
 from bot.channels.attachments import (
     AttachmentRejected,
     AttachmentStore,
-    attach_to_supplement,
+    attach_to_waiting_supplement,
     check_declared,
     human_size,
+    supplement_refusal,
     waiting_supplement_id,
 )
 from bot.channels.inbound import (
@@ -411,13 +412,12 @@ class ZaloInput(InputChannel):
         )
         if state.supplement_waiting:
             try:
-                supplement = await asyncio.to_thread(
-                    waiting_supplement_id, self.store.session_factory, sender_id, CHANNEL_NAME
-                )
-                if supplement is None:
-                    raise LookupError("the supplement closed meanwhile")
                 code = await asyncio.to_thread(
-                    attach_to_supplement, self.store.session_factory, supplement, saved.id
+                    attach_to_waiting_supplement,
+                    self.store.session_factory,
+                    sender_id,
+                    CHANNEL_NAME,
+                    saved.id,
                 )
                 text = say(
                     "channel.file.received_for_supplement_short",
@@ -426,7 +426,7 @@ class ZaloInput(InputChannel):
                 )
             except Exception as exc:  # business refusal: told, no traceback
                 logger.warning("zalo: supplement file refused: %s", type(exc).__name__)
-                text = getattr(exc, "message_vi", None) or say("channel.file.supplement_closed")
+                text = supplement_refusal(exc)
         await output.send_text_message(sender_id, text)
 
 
