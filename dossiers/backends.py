@@ -281,6 +281,22 @@ class HttpBackend:
             raise BackendRejected(status, response.text[:2000])
         return response
 
+    def _post(
+        self,
+        url: str,
+        part_name: str,
+        document: dict,
+        files: Sequence[OutgoingFile],
+        idempotency_key: str | None,
+    ) -> BackendReceipt:
+        """POST `document` (as the JSON part `part_name`) and `files` to `url`
+        with retries; the receipt of the 2xx answer."""
+        parts = self._multipart(part_name, document, files)
+        response = self._call(
+            lambda client: client.post(url, files=parts, headers=self._headers(idempotency_key))
+        )
+        return self._receipt(response)
+
     @staticmethod
     def _multipart(
         part_name: str, document: dict, files: Sequence[OutgoingFile]
@@ -319,11 +335,7 @@ class HttpBackend:
         """POST the dossier (multipart: `dossier` JSON + `files`). The key
         defaults to the payload's `idempotency_key`."""
         key = idempotency_key or dossier_payload.get("idempotency_key")
-        parts = self._multipart("dossier", dossier_payload, files)
-        response = self._call(
-            lambda client: client.post(self.url, files=parts, headers=self._headers(key))
-        )
-        return self._receipt(response)
+        return self._post(self.url, "dossier", dossier_payload, files, key)
 
     def submit_supplement(
         self,
@@ -335,11 +347,7 @@ class HttpBackend:
     ) -> BackendReceipt:
         """POST a completed supplement to {url}/{reference}/supplements."""
         url = f"{self.url}/{urllib.parse.quote(reference, safe='')}/supplements"
-        parts = self._multipart("supplement", supplement_payload, files)
-        response = self._call(
-            lambda client: client.post(url, files=parts, headers=self._headers(idempotency_key))
-        )
-        return self._receipt(response)
+        return self._post(url, "supplement", supplement_payload, files, idempotency_key)
 
     def lookup(self, reference: str, phone_last4: str) -> RemoteStatus | None:
         """The one-stop-shop's view of dossier `reference`, or None when it
