@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -35,10 +34,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import conversation_load  # noqa: E402  (Client, citizen: the same chat as the chat benchmark)
 import httpx  # noqa: E402
+from _stack import prepare_run  # noqa: E402
 
-from bot.runtime import latest_model, loopback_stack  # noqa: E402
-from catalog.importer import import_catalog  # noqa: E402
-from core.db import open_database  # noqa: E402
+from bot.runtime import loopback_stack  # noqa: E402
 from tests.console.server import ConsoleClient, add_staff, console_server  # noqa: E402
 
 PAGES = ("/dossiers", "/conversations")
@@ -104,13 +102,10 @@ def main() -> int:
     parser.add_argument("--console-workers", type=int, default=1, help="console processes")
     args = parser.parse_args()
 
-    model = latest_model()
-    if model is None:
-        print("no model in models/: run `make train` first", file=sys.stderr)
+    run = prepare_run("tthc-console-load-")
+    if run is None:
         return 2
-    workdir = Path(tempfile.mkdtemp(prefix="tthc-console-load-"))
-    url = f"sqlite:///{workdir / 'tthc.db'}"
-    import_catalog(open_database(url))
+    model, workdir, url = run.model, run.workdir, run.database_url
     tracker = f"sqlite:///{workdir / 'tracker.db'}"
     with loopback_stack(workdir, url, model) as base, console_server(
         url, tracker_store_url=tracker, env={

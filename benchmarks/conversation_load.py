@@ -29,7 +29,6 @@ import json
 import random
 import statistics
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
@@ -39,10 +38,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.runtime import latest_model, loopback_stack  # noqa: E402
-from catalog.importer import import_catalog  # noqa: E402
+from _stack import prepare_run  # noqa: E402
+
+from bot.runtime import loopback_stack  # noqa: E402
 from core.db import (  # noqa: E402
-    open_database,
     recreate_postgres_database,
     session_scope,
 )
@@ -130,14 +129,10 @@ def main() -> int:
     parser.add_argument("--lock-store", help="redis://host:port/db (needed for --workers > 1)")
     args = parser.parse_args()
 
-    model = latest_model()
-    if model is None:
-        print("no model in models/: run `make train` first", file=sys.stderr)
+    run = prepare_run("tthc-load-")
+    if run is None:
         return 2
-    workdir = Path(tempfile.mkdtemp(prefix="tthc-load-"))
-    url = f"sqlite:///{workdir / 'tthc.db'}"
-    factory = open_database(url)
-    import_catalog(factory)
+    model, workdir, url, factory = run.model, run.workdir, run.database_url, run.factory
     if args.tracker_store and not args.tracker_store.startswith("sqlite"):
         recreate_postgres_database(args.tracker_store)  # every run starts with no conversations
     with loopback_stack(

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
@@ -39,11 +38,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from _stack import prepare_run  # noqa: E402
 from channel_stack import Stack  # noqa: E402
 
-from bot.runtime import latest_model  # noqa: E402
-from catalog.importer import import_catalog  # noqa: E402
-from core.db import open_database, session_scope  # noqa: E402
+from core.db import session_scope  # noqa: E402
 from dossiers.orm import Dossier  # noqa: E402
 from tests.e2e.applicants import TEMPORARY_RESIDENCE  # noqa: E402
 
@@ -107,14 +105,10 @@ def main() -> int:
                         help="only the action-server cases (no Rasa restarts: faster)")
     args = parser.parse_args()
     delays = [float(d) for d in args.delays.split(",") if d.strip()]
-    model = latest_model()
-    if model is None:
-        print("no model in models/: run `make train` first", file=sys.stderr)
+    run = prepare_run("tthc-crash-")
+    if run is None:
         return 2
-    workdir = Path(tempfile.mkdtemp(prefix="tthc-crash-"))
-    url = f"sqlite:///{workdir / 'tthc.db'}"
-    factory = open_database(url)
-    import_catalog(factory)
+    model, workdir, url, factory = run.model, run.workdir, run.database_url, run.factory
     stack = Stack(workdir, url, model)
     results: list[tuple[str, bool, str]] = []
     started = time.monotonic()

@@ -34,7 +34,6 @@ import asyncio
 import json
 import random
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
@@ -49,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "channels"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from _stack import prepare_run  # noqa: E402
 from channel_fakes import FakeTelegram, FakeZalo  # noqa: E402
 from channel_stack import ZALO_APP_ID, ZALO_OA_SECRET, Stack  # noqa: E402
 
@@ -56,9 +56,6 @@ from bot.channels.attachments import AttachmentStore  # noqa: E402
 from bot.channels.store import ChannelStore  # noqa: E402
 from bot.channels.telegram import TelegramSettings, build_application  # noqa: E402
 from bot.channels.zalo_api import event_signature  # noqa: E402
-from bot.runtime import latest_model  # noqa: E402
-from catalog.importer import import_catalog  # noqa: E402
-from core.db import open_database  # noqa: E402
 
 CHANNELS = ("rest", "webchat", "zalo", "telegram")
 WAIT_REPLY_S = 60.0
@@ -289,14 +286,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=14)
     args = parser.parse_args()
 
-    model = latest_model()
-    if model is None:
-        print("no model in models/: run `make train` first", file=sys.stderr)
+    run = prepare_run("tthc-fuzz-")
+    if run is None:
         return 2
-    workdir = Path(tempfile.mkdtemp(prefix="tthc-fuzz-"))
-    url = f"sqlite:///{workdir / 'tthc.db'}"
-    factory = open_database(url)
-    import_catalog(factory)
+    model, workdir, url, factory = run.model, run.workdir, run.database_url, run.factory
 
     loop = BackgroundLoop()
     zalo, telegram = FakeZalo(access_token="fuzz-access-token"), FakeTelegram()
