@@ -322,6 +322,14 @@ class DeliveryWorker(OutboxDispatcher):
         session.rollback()
         return False
 
+    @staticmethod
+    def _submitted_dossier(job: ClaimedJob, session: Session) -> Dossier | None:
+        """The dossier a "dossier" job submitted, whose status and reference
+        follow the outcome; None for a supplement job or a dossier gone since."""
+        if job.kind != "dossier":
+            return None
+        return session.get(Dossier, job.dossier_id)
+
     def _accepted(self, job: ClaimedJob, reference: str | None, now: datetime) -> None:
         with session_scope(self._factory) as session:
             if not self._finish(
@@ -335,13 +343,8 @@ class DeliveryWorker(OutboxDispatcher):
                 session,
             ):
                 return
-            dossier = session.get(Dossier, job.dossier_id)
-            if (
-                job.kind == "dossier"
-                and dossier is not None
-                and reference
-                and not dossier.backend_reference
-            ):
+            dossier = self._submitted_dossier(job, session)
+            if dossier is not None and reference and not dossier.backend_reference:
                 dossier.backend_reference = reference
                 enqueue_notification(
                     session,
@@ -364,12 +367,8 @@ class DeliveryWorker(OutboxDispatcher):
                 session,
             ):
                 return
-            dossier = session.get(Dossier, job.dossier_id)
-            if (
-                job.kind == "dossier"
-                and dossier is not None
-                and "rejected" in TRANSITIONS.get(dossier.status, ())
-            ):
+            dossier = self._submitted_dossier(job, session)
+            if dossier is not None and "rejected" in TRANSITIONS.get(dossier.status, ()):
                 change_status(
                     session,
                     dossier.code,
