@@ -50,6 +50,19 @@ def command_group(
     return add
 
 
+def configure_logging(verbose: bool) -> None:
+    """Log lines with time, level and logger for the long-running commands
+    (channel pollers, delivery workers); DEBUG with `--verbose`."""
+    import logging
+
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # httpx logs every request URL at INFO, and Bot API URLs contain the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
 def open_database_or_exit(args: argparse.Namespace) -> Any:
     """The session factory for `--database-url` (migrated), or a one-line error."""
     from core.db import DatabaseUnavailable, open_database

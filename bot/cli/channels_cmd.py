@@ -8,22 +8,13 @@ import logging
 import signal
 import threading
 
-from bot.cli import CommandError, open_database_or_exit
-
-
-def _configure_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # httpx logs every request URL at INFO, and Bot API URLs contain the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+from bot.cli import CommandError, configure_logging, open_database_or_exit
 
 
 def _telegram(args: argparse.Namespace) -> int:
     from bot.channels.telegram import TelegramSettings, run
 
-    _configure_logging(args.verbose)
+    configure_logging(args.verbose)
     settings = TelegramSettings.from_env()
     if not settings.token:
         raise CommandError("TELEGRAM_BOT_TOKEN is not set (see .env.example)")
@@ -35,7 +26,7 @@ def _notify(args: argparse.Namespace) -> int:
     from bot.channels.senders import senders_from_env
     from dossiers.outbox import OutboxDispatcher
 
-    _configure_logging(args.verbose)
+    configure_logging(args.verbose)
     factory = open_database_or_exit(args)
     senders = senders_from_env()
     if not senders:

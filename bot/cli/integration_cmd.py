@@ -8,22 +8,14 @@ import logging
 import signal
 import threading
 
-from bot.cli import CommandError, command_group, open_database_or_exit
+from bot.cli import CommandError, command_group, configure_logging, open_database_or_exit
 from core.settings import get_settings
-
-
-def _logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def _deliver(args: argparse.Namespace) -> int:
     from dossiers.delivery import DeliveryWorker, delivery_enabled
 
-    _logging(args.verbose)
+    configure_logging(args.verbose)
     if not delivery_enabled():
         raise CommandError("TTHC_SUBMISSION_BACKEND is not 'http': nothing to deliver to")
     factory = open_database_or_exit(args)
@@ -46,7 +38,7 @@ def _deliver(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from bot.status_api import serve
 
-    _logging(args.verbose)
+    configure_logging(args.verbose)
     factory = open_database_or_exit(args)
     submission = get_settings().submission
     host = args.host or submission.inbound_host
