@@ -20,15 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlu.config_component import ConfigOnlyComponent
 from bot.nlu.normalize import normalize_with_offsets
 from core.vietnamese import DOSSIER_CODE_REGEX, NATIONAL_CODE_REGEX
 from dossiers.codes import normalize_code, normalize_national_code
@@ -162,7 +159,7 @@ def regex_features_yaml() -> str:
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
 )
-class VietnameseRegexEntityExtractor(GraphComponent, EntityExtractorMixin):
+class VietnameseRegexEntityExtractor(ConfigOnlyComponent, EntityExtractorMixin):
     """Extracts dossier_code, citizen_id, phone and date with fixed rules."""
 
     @staticmethod
@@ -171,22 +168,8 @@ class VietnameseRegexEntityExtractor(GraphComponent, EntityExtractorMixin):
         return {"entities": list(ENTITY_NAMES)}
 
     def __init__(self, config: dict[str, Any]) -> None:
-        self._config = {**self.get_default_config(), **config}
+        super().__init__(config)
         self._wanted = set(self._config["entities"])
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> VietnameseRegexEntityExtractor:
-        return cls(config)
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        # Nothing to learn; entities on training examples are not needed downstream.
-        return training_data
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:

@@ -25,14 +25,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlu.config_component import ConfigOnlyComponent
 from bot.nlu.procedure_extractor import CANDIDATES_KEY
 from catalog.answers import QUESTION_INTENTS
 from catalog.facets import detect_facets
@@ -132,25 +129,12 @@ def guarded_intent(intent: str, text: str, candidates: Any) -> str | None:
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
 )
-class IntentGuard(GraphComponent):
+class IntentGuard(ConfigOnlyComponent):
     """Rewrites the two costly intent mistakes (see the module docstring)."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {}
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> IntentGuard:
-        return cls()
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:

@@ -42,16 +42,13 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.constants import TOKENS_NAMES
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlu.config_component import ConfigOnlyComponent
 from catalog.resolution import Outcome, resolve, variant_queries
 from catalog.retrieval import fuse
 from catalog.text import (
@@ -313,7 +310,7 @@ def best_span(
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
 )
-class ProcedureEntityExtractor(GraphComponent, EntityExtractorMixin):
+class ProcedureEntityExtractor(ConfigOnlyComponent, EntityExtractorMixin):
     """Sets the `procedure` entity (national procedure code) from catalog search."""
 
     @staticmethod
@@ -336,7 +333,7 @@ class ProcedureEntityExtractor(GraphComponent, EntityExtractorMixin):
     def __init__(
         self, config: dict[str, Any], index: Any = None, retrieval: Any = None
     ) -> None:
-        self._config = {**self.get_default_config(), **config}
+        super().__init__(config)
         self._limit = max(1, int(self._config["candidates"]))
         self._min_content = int(self._config["min_content_tokens"])
         self._skip_intents = frozenset(self._config["skip_intents"] or ())
@@ -356,19 +353,6 @@ class ProcedureEntityExtractor(GraphComponent, EntityExtractorMixin):
         self._cached_search = functools.lru_cache(maxsize=max(0, int(self._config["cache_size"])))(
             self._index_search
         )
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> ProcedureEntityExtractor:
-        return cls(config)
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
 
     def _skipped_by_intent(self, message: Message) -> bool:
         intent = message.get(INTENT) or {}
