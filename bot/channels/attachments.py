@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy.orm import sessionmaker
 
 from bot.channels.inbound import LIMITS
-from core import db
+from bot.channels.store import DatabaseBacked
 from core.settings import get_settings
 from core.wording import say
 
@@ -76,7 +76,7 @@ class SavedAttachment:
     size_bytes: int
 
 
-class AttachmentStore:
+class AttachmentStore(DatabaseBacked):
     """Writes the bytes to disk and the `Attachment` row to the database."""
 
     def __init__(
@@ -85,15 +85,9 @@ class AttachmentStore:
         directory: Path | None = None,
         max_bytes: int = MAX_ATTACHMENT_BYTES,
     ) -> None:
-        self._factory = session_factory
+        super().__init__(session_factory)
         self.directory = directory or attachments_dir()
         self.max_bytes = max_bytes
-
-    @property
-    def session_factory(self) -> sessionmaker:
-        if self._factory is None:
-            self._factory = db.session_factory()
-        return self._factory
 
     def save(
         self, sender_id: str, file_name: str, content_type: str, data: bytes

@@ -26,19 +26,25 @@ from core.db import utcnow
 CALLBACK_PREFIX = "b:"
 
 
-class ChannelStore:
-    """The channels' tables behind one session factory."""
+class DatabaseBacked:
+    """Channel storage bound to a session factory: the one given, else the
+    process-wide factory, opened on first use (not at import or start-up)."""
 
     def __init__(self, session_factory: sessionmaker | None = None) -> None:
         self._factory = session_factory
 
     @property
     def session_factory(self) -> sessionmaker:
+        """The factory the store's sessions come from."""
         if self._factory is None:
             # The process-wide factory: one pool per database per process,
             # shared with the actions and the catalog.
             self._factory = db.session_factory()
         return self._factory
+
+
+class ChannelStore(DatabaseBacked):
+    """The channels' tables behind one session factory."""
 
     # -- button payloads -------------------------------------------------
     @staticmethod
