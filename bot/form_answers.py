@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from bot.nlu.procedure_extractor import CANDIDATES_KEY, PROCEDURE_ENTITY
 from catalog.answers import QUESTION_INTENTS
 from core.vietnamese import DOSSIER_CODE_PATTERN
 from dossiers import forms
@@ -116,12 +117,21 @@ def reinterpret(parse_data: dict[str, Any], tracker: Any) -> dict[str, Any]:
                 *(spec.name for spec in forms.fields_for(_slot(tracker, PROCEDURE_SLOT) or "")),
             )
         }
-        if reading(parse_data, active_loop, slots) != "answer":
-            return parse_data
+        read = reading(parse_data, active_loop, slots)
     except Exception:  # never let this lose the message; the NLU's reading stands
         log.warning("form answer reading failed; keeping the NLU intent", exc_info=False)
         return parse_data
     original = parse_data.get("intent") or {}
+    if read == "answer" or (
+        original.get("name") == ANSWER_INTENT and slots.get("requested_slot") != PROCEDURE_SLOT
+    ):
+        # An answer to a field is not a procedure mention: without this, a name
+        # ("Trần Thị Mai") or a relationship ("Mẹ") fills the conversation's
+        # `procedure` slot with whatever the catalog search found, and the next
+        # follow-up or rating is about that procedure.
+        _drop_procedure_mention(parse_data)
+    if read != "answer":
+        return parse_data
     if original.get("name") == ANSWER_INTENT and original.get("confidence") == 1.0:
         return parse_data
     parse_data[REINTERPRETED_KEY] = original.get("name")
@@ -132,6 +142,19 @@ def reinterpret(parse_data: dict[str, Any], tracker: Any) -> dict[str, Any]:
     # A retrieval intent's answer must not be sent for what is a form answer.
     parse_data.pop("response_selector", None)
     return parse_data
+
+
+def _drop_procedure_mention(parse_data: dict[str, Any]) -> None:
+    """Remove the procedure extractor's entity and ranked candidates from a
+    parse result (in place), so no slot mapping or action reads a procedure
+    out of a form answer."""
+    entities = parse_data.get("entities")
+    if isinstance(entities, list):
+        parse_data["entities"] = [
+            e for e in entities if not (isinstance(e, dict) and e.get("entity") == PROCEDURE_ENTITY)
+        ]
+    if parse_data.get(CANDIDATES_KEY):
+        parse_data[CANDIDATES_KEY] = []
 
 
 RETRIEVAL_INTENTS = frozenset({"faq"})

@@ -159,3 +159,45 @@ def test_a_typed_faq_payload_without_response_selection_is_out_of_scope():
     default["response_selector"] = {"all_retrieval_intents": ["faq"], "default": {"response": {}}}
     assert form_answers.guard_retrieval_payload(default)["intent"]["name"] == "faq"
     assert form_answers.guard_retrieval_payload(_parse("x", "greet"))["intent"]["name"] == "greet"
+
+
+def _with_procedure(parsed: dict[str, Any], code: str = "1.001022") -> dict[str, Any]:
+    parsed["entities"] = [
+        {"entity": "procedure", "value": code, "start": 0, "end": 3, "extractor": "x"},
+        {"entity": "date", "value": "02/09/1985", "start": 0, "end": 3, "extractor": "y"},
+    ]
+    parsed["procedure_candidates"] = [{"code": code, "score": 71.0}]
+    return parsed
+
+
+@pytest.mark.parametrize("nlu_intent", ["inform", "faq", "ask_fee"])
+def test_a_field_answer_is_not_a_procedure_mention(nlu_intent):
+    # Fresh-user trial: "Mẹ" (relationship) filled `procedure` with 1.001022
+    # ("đăng ký nhận cha, mẹ, con"), and the next follow-up and the dossier's
+    # rating were about that procedure.
+    code, spec = next(
+        (code, spec) for code in forms.form_procedures() for spec in forms.fields_for(code)
+        if forms.answers_field(spec, "Trần Thị Mai", {})
+    )
+    parsed = form_answers.reinterpret(
+        _with_procedure(_parse("Trần Thị Mai", nlu_intent)), _tracker(code, spec.name)
+    )
+    assert parsed["intent"]["name"] == "inform"
+    assert [e["entity"] for e in parsed["entities"]] == ["date"]
+    assert parsed["procedure_candidates"] == []
+
+
+def test_an_invalid_answer_read_as_inform_is_no_procedure_mention_either():
+    parsed = form_answers.reinterpret(
+        _with_procedure(_parse("???", "inform")), _tracker("1.004194", "landlord_name")
+    )
+    assert [e["entity"] for e in parsed["entities"]] == ["date"]
+
+
+def test_a_real_question_in_the_form_keeps_its_procedure():
+    parsed = form_answers.reinterpret(
+        _with_procedure(_parse("còn lệ phí đăng ký nhận cha mẹ con thì sao?", "ask_fee")),
+        _tracker("1.004194", "landlord_name"),
+    )
+    assert parsed["intent"]["name"] == "ask_fee"
+    assert [e["entity"] for e in parsed["entities"]] == ["procedure", "date"]
