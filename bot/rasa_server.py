@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -136,6 +137,11 @@ class HandleMessageLayer:
         return True
 
 
+# Start of Rasa 3.6's warnings that quote a whole `/intent{...}` message
+# (rasa/shared/core/training_data/story_reader/yaml_story_reader.py).
+PAYLOAD_WARNING_PREFIX = "Failed to parse arguments in line"
+
+
 def install() -> bool:
     """Apply the fixes; False (and nothing changed) on another Rasa version."""
     import rasa
@@ -151,6 +157,11 @@ def install() -> bool:
     from bot import form_answers
 
     form_answers.install()
+    # Not a speed fix either: Rasa warns about a malformed `/intent{...}` line by
+    # quoting the whole line, so anything a citizen typed after the intent (an ID
+    # number, a phone) would reach the server's log. The message is still parsed
+    # as Rasa parses it; only the quoting warning is silenced.
+    warnings.filterwarnings("ignore", message=PAYLOAD_WARNING_PREFIX, category=UserWarning)
     return True
 
 

@@ -78,3 +78,23 @@ def test_event_class_defined_later_is_found(remote_action: RemoteAction) -> None
 
 def test_validator_is_built_once() -> None:
     assert rasa_server._action_response_validator() is rasa_server._action_response_validator()
+
+
+def test_a_malformed_payload_line_is_not_quoted_in_the_log() -> None:
+    # Fresh-user trial: `/submit_dossier{"citizen_id": "001090123456", ...}` with
+    # entity names the domain lacks printed the whole line (ID, phone) to stdout.
+    import warnings
+
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
+    from rasa.shared.nlu.training_data.message import Message
+
+    text = '/affirm{"so_cccd": "001090123456", "phone": "0912345678"}'  # so_cccd: not an entity
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rasa_server.install()  # its filter goes in front of "always"
+        message = YAMLStoryReader.unpack_regex_message(
+            Message(data={"text": text}), domain=Domain.load("bot/domain")
+        )
+    assert message.get("intent", {}).get("name") == "affirm"
+    assert not [w for w in caught if "001090123456" in str(w.message)]
