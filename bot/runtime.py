@@ -144,6 +144,25 @@ def check_services(settings: Settings) -> None:
             ) from exc
 
 
+def busy_listeners(listeners: Mapping[str, tuple[str, int]]) -> list[str]:
+    """The listeners among `listeners` ({name: (host, port)}) whose address
+    cannot be bound right now, as "name host:port" strings, in the given order.
+
+    Checked before anything starts: a process left over from a killed run
+    holds its port, and without this check the new run died halfway with a
+    bare "address already in use" traceback from one of its children.
+    SO_REUSEADDR is set as the servers set it, so a port in TIME_WAIT is free."""
+    busy: list[str] = []
+    for name, (host, port) in listeners.items():
+        with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError:
+                busy.append(f"{name} {host}:{port}")
+    return busy
+
+
 def write_rasa_files(
     settings: Settings, directory: Path = VAR_DIR, *, model_store_url: str | None = None
 ) -> tuple[Path, Path]:

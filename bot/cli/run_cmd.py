@@ -23,6 +23,7 @@ def _prepare() -> tuple[Settings, Path, Path, Path]:
     from bot.runtime import (
         ConfigurationError,
         Settings,
+        busy_listeners,
         check_services,
         latest_model,
         write_rasa_files,
@@ -42,6 +43,12 @@ def _prepare() -> tuple[Settings, Path, Path, Path]:
         check_services(settings)
     except (ConfigurationError, DatabaseUnavailable) as exc:
         raise CommandError(str(exc)) from exc
+    busy = busy_listeners(_listeners(settings))
+    if busy:
+        raise CommandError(
+            "already in use: " + ", ".join(busy) + " (another `tthc run` still going, or left "
+            "over from a killed one: stop it, or set the port variables in .env.example)"
+        )
     # Every answer comes from the catalog: with an empty one the servers would
     # start and answer nothing, so refuse with the command that fixes it.
     with session_scope(open_database()) as session:
@@ -55,6 +62,25 @@ def _prepare() -> tuple[Settings, Path, Path, Path]:
         raise CommandError("no trained model in models/: run `make train` (or `tthc train`)")
     endpoints, credentials = write_rasa_files(settings)
     return settings, model, endpoints, credentials
+
+
+def _listeners(settings: Settings) -> dict[str, tuple[str, int]]:
+    """{name: (host, port)} of every server `tthc run` will start with these settings."""
+    from core.settings import get_settings
+    from dossiers.delivery import delivery_enabled
+
+    every = get_settings()
+    listeners = {
+        "Rasa server": (settings.host, settings.rasa_port),
+        "action server": ("127.0.0.1", settings.action_port),
+        "console": (every.console.host, every.console.port),
+    }
+    if every.training.model_store:
+        listeners["model store"] = ("127.0.0.1", every.training.model_store_port)
+    if delivery_enabled():
+        submission = every.submission
+        listeners["status API"] = (submission.inbound_host, submission.inbound_port)
+    return listeners
 
 
 def _run(args: argparse.Namespace) -> int:
