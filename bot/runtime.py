@@ -144,6 +144,17 @@ def check_services(settings: Settings) -> None:
             ) from exc
 
 
+def keep_private(directory: Path = VAR_DIR) -> None:
+    """Make `directory` (the databases, tracker store, attachments and logs of
+    the embedded default: citizens' personal data) readable by this user only,
+    and have every file this process and its children create from now on be
+    owner-only too (umask 077). Without it `var/tthc.db` and `var/tracker.db`
+    were world-readable (mode 644) on a shared host."""
+    os.umask(0o077)
+    directory.mkdir(parents=True, exist_ok=True)
+    directory.chmod(0o700)
+
+
 def busy_listeners(listeners: Mapping[str, tuple[str, int]]) -> list[str]:
     """The listeners among `listeners` ({name: (host, port)}) whose address
     cannot be bound right now, as "name host:port" strings, in the given order.

@@ -25,6 +25,7 @@ def _prepare() -> tuple[Settings, Path, Path, Path]:
         Settings,
         busy_listeners,
         check_services,
+        keep_private,
         latest_model,
         write_rasa_files,
     )
@@ -43,6 +44,7 @@ def _prepare() -> tuple[Settings, Path, Path, Path]:
         check_services(settings)
     except (ConfigurationError, DatabaseUnavailable) as exc:
         raise CommandError(str(exc)) from exc
+    keep_private()
     busy = busy_listeners(_listeners(settings))
     if busy:
         raise CommandError(

@@ -43,3 +43,21 @@ def test_every_server_tthc_run_starts_is_checked(monkeypatch: pytest.MonkeyPatch
     assert set(run_cmd._listeners(Settings.from_env())) == {
         "Rasa server", "action server", "console",
     }
+
+
+def test_the_data_folder_is_kept_private(tmp_path) -> None:
+    import os
+    import stat
+
+    from bot.runtime import keep_private
+
+    folder = tmp_path / "var"
+    folder.mkdir(mode=0o755)
+    previous = os.umask(0o022)
+    try:
+        keep_private(folder)
+        (folder / "tracker.db").write_text("x")
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+        assert stat.S_IMODE((folder / "tracker.db").stat().st_mode) == 0o600
+    finally:
+        os.umask(previous)
