@@ -37,6 +37,7 @@ FORM_NAME = "dossier_form"
 PROCEDURE_SLOT = "dossier_procedure"
 CANCEL_PENDING_SLOT = "dossier_cancel_pending"
 ANSWER_INTENT = "inform"
+CANCEL_INTENT = "cancel"
 REINTERPRETED_KEY = "tthc_reinterpreted_from"
 QUESTION_LIKE_INTENTS = frozenset(
     {
@@ -73,8 +74,9 @@ def _keeps_intent(intent: str | None, text: str) -> bool:
 
 def reading(parse_data: dict[str, Any], active_loop: str | None, slots: dict[str, Any]) -> str:
     """What the message is while the form waits: "answer" (take it as the
-    requested field), or "keep" (leave the NLU's intent). Pure function of
-    the parse result and the conversation state; never raises."""
+    requested field), "cancel" (yes to the form's "really cancel?" question),
+    or "keep" (leave the NLU's intent). Pure function of the parse result and
+    the conversation state; never raises."""
     text = parse_data.get("text")
     if active_loop != FORM_NAME or not isinstance(text, str) or not text.strip():
         return "keep"
@@ -89,6 +91,8 @@ def reading(parse_data: dict[str, Any], active_loop: str | None, slots: dict[str
         return "keep"
     if slots.get(CANCEL_PENDING_SLOT) and forms.is_continue_answer(text):
         return "answer"
+    if slots.get(CANCEL_PENDING_SLOT) and forms.is_cancel_confirmation(text):
+        return "cancel"
     intent = (parse_data.get("intent") or {}).get("name")
     if _keeps_intent(intent, text):
         return "keep"
@@ -130,16 +134,27 @@ def reinterpret(parse_data: dict[str, Any], tracker: Any) -> dict[str, Any]:
         # `procedure` slot with whatever the catalog search found, and the next
         # follow-up or rating is about that procedure.
         _drop_procedure_mention(parse_data)
+    if read == "cancel":
+        # "có" to "Bạn có chắc muốn hủy hồ sơ này không?" is the cancel button:
+        # the NLU reads it as `affirm`, which the form has no use for, and the
+        # citizen got "Xin lỗi, tôi chưa hiểu ý bạn" (fresh-user trial).
+        return _read_as(parse_data, CANCEL_INTENT)
     if read != "answer":
         return parse_data
     if original.get("name") == ANSWER_INTENT and original.get("confidence") == 1.0:
         return parse_data
-    parse_data[REINTERPRETED_KEY] = original.get("name")
-    answer = {"name": ANSWER_INTENT, "confidence": 1.0}
-    parse_data["intent"] = answer
-    ranking = [r for r in parse_data.get("intent_ranking") or [] if r.get("name") != ANSWER_INTENT]
-    parse_data["intent_ranking"] = [answer, *ranking]
-    # A retrieval intent's answer must not be sent for what is a form answer.
+    return _read_as(parse_data, ANSWER_INTENT)
+
+
+def _read_as(parse_data: dict[str, Any], intent: str) -> dict[str, Any]:
+    """`parse_data` with `intent` at confidence 1.0 in front of its ranking,
+    the NLU's intent kept under REINTERPRETED_KEY (changed in place)."""
+    parse_data[REINTERPRETED_KEY] = (parse_data.get("intent") or {}).get("name")
+    chosen = {"name": intent, "confidence": 1.0}
+    parse_data["intent"] = chosen
+    ranking = [r for r in parse_data.get("intent_ranking") or [] if r.get("name") != intent]
+    parse_data["intent_ranking"] = [chosen, *ranking]
+    # A retrieval intent's answer must not be sent for what the form reads.
     parse_data.pop("response_selector", None)
     return parse_data
 

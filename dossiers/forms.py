@@ -594,7 +594,18 @@ QUESTION_MARKERS = (
     "gio lam viec",
 )
 CONTINUE_ANSWERS = frozenset(
-    {"tiep tuc", "tiep", "khong huy", "khong huy nua", "tiep tuc nhap", "quay lai", "lam tiep"}
+    {
+        "tiep tuc", "tiep", "khong huy", "khong huy nua", "tiep tuc nhap", "quay lai", "lam tiep",
+        # "không" to "Bạn có chắc muốn hủy hồ sơ này không?" keeps the form.
+        "khong", "khong dau", "thoi khong huy",
+    }
+)
+# Folded answers saying yes to that question: the form is cancelled.
+CANCEL_CONFIRM_ANSWERS = frozenset(
+    {
+        "co", "co huy", "co a", "da co", "dong y", "ok", "oke", "okay", "yes", "u", "uh", "um",
+        "vang", "da", "chac chan", "chac", "dung", "dung roi", "dung vay", "huy luon",
+    }
 )
 
 
@@ -620,6 +631,16 @@ def is_continue_answer(text: object) -> bool:
     """"tiếp tục", "không hủy": the citizen keeps the form after being asked
     whether to cancel it."""
     return isinstance(text, str) and len(text) < 60 and _folded_words(text) in CONTINUE_ANSWERS
+
+
+def is_cancel_confirmation(text: object) -> bool:
+    """"có", "đồng ý", "chắc chắn": yes to "do you really want to cancel the
+    dossier?" (only meaningful while that question waits for its answer)."""
+    return (
+        isinstance(text, str)
+        and len(text) < 60
+        and _folded_words(text) in CANCEL_CONFIRM_ANSWERS
+    )
 
 
 def looks_like_question(text: object) -> bool:

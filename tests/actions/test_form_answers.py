@@ -201,3 +201,23 @@ def test_a_real_question_in_the_form_keeps_its_procedure():
     )
     assert parsed["intent"]["name"] == "ask_fee"
     assert [e["entity"] for e in parsed["entities"]] == ["procedure", "date"]
+
+
+@pytest.mark.parametrize("typed", ["có", "Có", "đồng ý", "chắc chắn", "ok"])
+def test_yes_to_the_cancel_question_cancels(typed):
+    # Fresh-user trial: "có" (affirm, 0.97) got "Xin lỗi, tôi chưa hiểu ý bạn".
+    pending = _reads(
+        typed, "affirm", "1.004194", "date_of_birth",
+        full_name="Nguyễn Văn An", dossier_cancel_pending=True,
+    )
+    assert pending == "cancel"
+    not_asked = _reads(typed, "affirm", "1.004194", "date_of_birth", full_name="Nguyễn Văn An")
+    assert not_asked != "cancel"
+
+
+def test_no_to_the_cancel_question_goes_back_to_the_form():
+    reading = _reads(
+        "không", "deny", "1.004194", "date_of_birth",
+        full_name="Nguyễn Văn An", dossier_cancel_pending=True,
+    )
+    assert reading == "inform"
