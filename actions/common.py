@@ -169,15 +169,21 @@ def choice_index(text: str, count: int) -> int | None:
 
 
 def choice_by_name(text: str, options: Sequence[dict[str, Any]]) -> int | None:
-    """Index of the option whose name the citizen typed (fuzzy, diacritics-
-    insensitive), when exactly one option matches best."""
+    """Index of the option whose name or button label the citizen typed (fuzzy,
+    diacritics-insensitive), when exactly one option matches best. The label
+    counts because it is what the question showed: "bị mất" picks "Cấp lại
+    (bị mất)" (catalog.resolution's variant labels)."""
     from rapidfuzz import fuzz
+    from rapidfuzz.utils import default_process
 
     folded = fold(text).strip()
     if len(folded) < 3:
         return None
     scores = [
         max(fuzz.token_set_ratio(folded, fold(o.get("name", ""))),
+            # Labels carry punctuation ("Cấp lại (bị mất)"): compare words only.
+            fuzz.token_set_ratio(folded, fold(o["label"]), processor=default_process)
+            if o.get("label") else 0.0,
             100.0 if folded == fold(o.get("code", "")) else 0.0)
         for o in options
     ]
