@@ -232,6 +232,20 @@ def wait_for_port(host: str, port: int, timeout: float, process: subprocess.Pope
     return False
 
 
+def stop_children_on_sigterm() -> None:
+    """Make SIGTERM raise SystemExit in this (main-thread) process, so its
+    `with loopback_stack(...)`/`Supervisor` clean-ups stop the servers it
+    started. Those servers run in sessions of their own (so that Ctrl-C reaches
+    the parent first); without this a terminated parent left them running.
+    Found when `tthc run` was stopped during a console training's dialogue
+    evaluation: its action and Rasa servers stayed up."""
+
+    def _exit(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, _exit)
+
+
 class Supervisor:
     """Child processes started in their own process groups, stopped together."""
 

@@ -151,6 +151,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dialogue-limit", type=int, default=None,
                         help="with --dialogue: only the first N messages of each set")
     args = parser.parse_args(argv)
+    # The training worker is stopped with SIGTERM: the dialogue level's servers must go too.
+    from bot.runtime import stop_children_on_sigterm
+
+    stop_children_on_sigterm()
     real = Path(args.real_messages) if args.real_messages else None
     result = evaluate_model(Path(args.model), Path(args.test_set), real)
     if args.dialogue:

@@ -150,8 +150,9 @@ def _evaluate_dialogue(args: argparse.Namespace) -> int:
     dialogue sets through the real stack (bot.nlu.dialogue_eval)."""
     _runtime()
     from bot.nlu import dialogue_eval
-    from bot.runtime import ConfigurationError, latest_model
+    from bot.runtime import ConfigurationError, latest_model, stop_children_on_sigterm
 
+    stop_children_on_sigterm()  # a CI timeout or `kill` must not leave its servers running
     model = latest_model(Path(args.model or "models"))
     if model is None:
         raise CommandError(f"no model at {args.model or 'models/'}: run `tthc train` first")
