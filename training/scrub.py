@@ -13,9 +13,11 @@ Detected (diacritics optional, any case):
 - e-mail addresses, dates (dd/mm/yyyy), licence plates, other 7+ digit runs;
 - names: after "tên (tôi/em/mình/con/cháu) là", "họ (và) tên", "tôi/em/mình là",
   and any run of words led by a common Vietnamese family name;
-- addresses: "địa chỉ ...", house numbers ("số nhà 12", "12/3"), and street-level
-  place words (đường, phố, ngõ, ngách, hẻm, kiệt, thôn, xóm, ấp, tổ) followed by a
-  number or a capitalised name.
+- addresses: "địa chỉ ...", where someone lives ("nhà (tôi) ở", "sống/ở/trú tại",
+  "thường/tạm trú ở|tại") followed by a house number or a capitalised place, house
+  numbers ("số nhà 12", "12/3", "số 45 Hàng Bạc"), and street-level place words
+  (đường, phố, ngõ, ngách, hẻm, kiệt, thôn, xóm, ấp, tổ) followed by a number or a
+  capitalised name; each with the ", phường/quận/... X" parts that follow it.
 
 `PLACEHOLDER_FILLERS` gives neutral stand-ins used when a scrubbed message is
 written as an NLU training example (brackets would read as entity markup).
@@ -106,10 +108,33 @@ _ADDRESS_CUE = re.compile(
     r"([^.,;!?\n]+)"
 )
 _STREET_WORDS = r"(?:đường|duong|phố|pho|ngõ|ngo|ngách|ngach|hẻm|hem|kiệt|kiet)"
+_CAP = r"[A-ZĐÀ-Ỹ][^\W\d_]*"  # a capitalised word
+_CAP_RUN = rf"{_CAP}(?:\s+{_CAP}){{0,3}}"
+_HOUSE_NUMBER = r"\d+[A-Za-z]?(?:\s*/\s*\d+)*"
+# The administrative parts after a street ("..., phường Hoàn Kiếm, Hà Nội"): each after a
+# comma, an optional unit word then a capitalised name or a number (or, after a unit word,
+# one or two lower-case words: "phường hoàn kiếm"), so "..., cần làm gì" is not swallowed.
+_UNIT = (r"(?i:phường|phuong|xã|xa|quận|quan|huyện|huyen|thị\s+xã|thi\s+xa|thị\s+trấn"
+         r"|thi\s+tran|thành\s+phố|thanh\s+pho|tỉnh|tinh|tp\.?|tx\.?|q\.|p\.)")
+_ADDRESS_TAIL = (rf"(?:\s*,\s*(?:{_UNIT}\s*(?:{_CAP_RUN}|\d+|{_W}(?:\s+{_W})?)"
+                 rf"|{_CAP_RUN}))*")
 _HOUSE = re.compile(
     r"(?i)\b(?:(?:số\s+nhà|so\s+nha|nhà\s+số|nha\s+so)\s+\d+[A-Za-z]?(?:\s*/\s*\d+)*"
     rf"|(?:số|so)\s+\d+[A-Za-z]?(?:\s*/\s*\d+)*(?=\s+{_STREET_WORDS}\b|\s*/)"
     r"|\d+[A-Za-z]?(?:\s*/\s*\d+)+)"
+)
+# "số 45 Hàng Bạc, Hoàn Kiếm", "ở 12 Lý Thường Kiệt": a house number then a capitalised
+# street name, after "số" (masked with it) or "ở"/"tại" (kept).
+_HOUSE_STREET = re.compile(
+    rf"\b((?i:ở|o|tại|tai)\s+|(?i:số|so)\s+)({_HOUSE_NUMBER}\s+{_CAP_RUN}{_ADDRESS_TAIL})"
+)
+# Where someone lives: "nhà (tôi) ở", "sống/ở/trú/cư trú tại", "thường/tạm trú ở|tại", then
+# a house number (the rest of the clause is the address) or a capitalised place.
+_RESIDENCE_CUE = re.compile(
+    r"\b((?i:(?:nhà|nha)(?:\s+(?:tôi|toi|em|mình|minh|con|cháu|chau))?\s+(?:ở|o)(?:\s+(?:tại|tai))?"
+    r"|(?:sống|song|ở|o|trú|tru|cư\s+trú|cu\s+tru)\s+(?:tại|tai)"
+    r"|(?:thường|thuong|tạm|tam)\s+(?:trú|tru)\s+(?:ở|o|tại|tai))\s+)"
+    rf"((?:(?i:số|so)\s+)?\d[^.,;!?\n]*{_ADDRESS_TAIL}|{_CAP_RUN}{_ADDRESS_TAIL})"
 )
 _STREET = re.compile(
     r"\b(?i:đường|duong|phố|pho|ngõ|ngo|ngách|ngach|hẻm|hem|kiệt|kiet|thôn|thon|xóm|xom"
@@ -172,6 +197,10 @@ def scrub(text: str) -> str:
     text = _PLATE.sub(PLATE, text)
     text = _LONG_NUMBER.sub(NUMBER, text)
     text = _ADDRESS_CUE.sub(lambda m: m.group(1) + ADDRESS, text)
+    text = _RESIDENCE_CUE.sub(lambda m: m.group(1) + ADDRESS, text)
+    text = _HOUSE_STREET.sub(
+        lambda m: (m.group(1) if fold(m.group(1)).strip() in ("o", "tai") else "") + ADDRESS, text
+    )
     text = _HOUSE.sub(ADDRESS, text)
     text = _STREET.sub(ADDRESS, text)
     text = _scrub_cued_names(text)

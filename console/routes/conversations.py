@@ -39,13 +39,20 @@ def _context_sets(request: Request) -> tuple[set[str], set[str], dict[str, str]]
 
 def _search(request: Request, filters: ConversationFilter):
     dossier_senders, handoff_senders, names = _context_sets(request)
-    found = request.app.ctx.tracker.search(
-        filters,
-        dossier_senders=dossier_senders,
-        handoff_senders=handoff_senders,
-        procedure_names=names,
-        reveal=request.ctx.staff.can("personal.reveal"),
-    )
+    staff = request.ctx.staff
+    with db_session(request) as db:
+        # The text search sees a conversation as typed only where this user may reveal
+        # it (the reveal route's own check), else as masked: an officer of one agency
+        # cannot find another agency's citizen by phone, ID, name or address.
+        may_reveal = staff.can("personal.reveal")
+        found = request.app.ctx.tracker.search(
+            filters,
+            dossier_senders=dossier_senders,
+            handoff_senders=handoff_senders,
+            procedure_names=names,
+            reveal=(lambda sender: may_reveal_conversation(db, staff, sender))
+            if may_reveal else False,
+        )
     return found, dossier_senders, handoff_senders, names
 
 
@@ -174,11 +181,15 @@ async def conversation_export(request: Request) -> HTTPResponse:
         found, _, _, _ = _search(request, filters)
         senders = [s.sender_id for s in found[:MAX_EXPORT_CONVERSATIONS]]
         filters_used = filters.as_query()
-    rows = rows_for_export(request.app.ctx.tracker, senders, names)
+    # Exports are never revealed (a file leaves the console's audit trail); the audit
+    # entry's `masked` is the very flag the rows were made with.
+    reveal = False
+    rows = rows_for_export(request.app.ctx.tracker, senders, names, reveal=reveal)
     with db_session(request) as db:
         audit.record(
             db, request.ctx.staff, "export.conversations", "conversation",
             sender or "filtered", ip=client_ip(request), format=fmt,
-            conversations=len(senders), rows=len(rows), filters=filters_used, masked=True,
+            conversations=len(senders), rows=len(rows), filters=filters_used,
+            masked=not reveal,
         )
     return export_response(EXPORT_HEADER, rows, fmt=fmt, basename="hoi-thoai")

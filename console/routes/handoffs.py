@@ -50,10 +50,11 @@ NAV = [NavItem("Hỗ trợ trực tiếp", "/handoffs", "handoffs.read", order=1
 
 
 def mask_text(text: str) -> str:
-    """Citizen text with personal data masked (the console's one masker)."""
-    from console.conversations import mask_text as console_mask
+    """Citizen text with personal data masked (the console's one masker of
+    citizen messages, free-text pass included)."""
+    from console.conversations import mask_message
 
-    return console_mask(text)
+    return mask_message(text)
 
 
 def _shown(text: str, *, holder: bool) -> str:
