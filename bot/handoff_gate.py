@@ -26,8 +26,9 @@ answer" fallback; the FIRST message of each hold also gets one short text
 passed on), so the citizen knows the silence is not a failure, without an
 echo on every message. Without an active hand-off, or
 with one that no officer has taken yet, the message is handled as usual.
-While an officer holds it, the message is logged in the tracker (parsed, so
-transcripts stay complete), stored for the console
+While it waits in the queue, the message is stored for the console and the
+assistant answers it. While an officer holds it, the message is logged in the
+tracker (parsed, so transcripts stay complete), stored for the console
 (`dossiers.handoff.record_citizen_message`), and nothing is predicted, so no
 response, rule or form can answer. "quay lại trợ lý" (by text, so it works
 with a model that has not learnt the `end_handoff` intent yet) ends the
@@ -86,6 +87,11 @@ def route_message(sender_id: str, channel: str, text: str, intent: str | None = 
                 return Route("assistant")
             return Route("ended", active.id, reply)
         if active.status != "taken":
+            # Waiting in the queue: the assistant still answers, and the officer
+            # who claims the request sees what the citizen wrote meanwhile
+            # (fresh-user trial: the hand-off page said "no message since the
+            # request" although the citizen had written).
+            handoff.record_citizen_message(session, active.id, text)
             return Route("assistant")
         first = not _held_before(session, active.id, active.claimed_at)
         handoff.record_citizen_message(session, active.id, text)

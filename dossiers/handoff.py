@@ -579,8 +579,9 @@ def is_end_request(text: str, intent: str | None = None) -> bool:
 def record_citizen_message(
     session: Session, handoff_id: int, text: str, *, now: datetime | None = None
 ) -> MessageView:
-    """Store what the citizen typed while an officer holds the conversation
-    (the console shows it live). Empty texts are stored as "(tin nhắn trống)"."""
+    """Store what the citizen typed while the request waits or an officer
+    holds the conversation (the console shows it live). Empty texts are
+    stored as "(tin nhắn trống)"."""
     now = _aware(now)
     clean = clean_free_text(text, max_chars=MAX_CITIZEN_CHARS).strip() or "(tin nhắn trống)"
     row = _add_message(session, handoff_id, "citizen", clean, now)

@@ -123,7 +123,13 @@ def test_rest_citizen_officer_takes_over_and_the_assistant_is_silent(live: Live)
     with session_scope(live.factory()) as session:
         got = [(m.author, m.text) for m in handoff.messages(session, request.id)]
         handoff.reply(session, request.id, "canbo.an", "Chào bạn, tôi là cán bộ An.")
-    assert got[1:] == [("citizen", QUESTION), ("citizen", "xin chào"), ("citizen", ASK_FOR_PERSON)]
+    assert got == [
+        ("citizen", QUESTION),  # written while waiting (the assistant answered it)
+        ("system", "canbo.an đã nhận yêu cầu."),
+        ("citizen", QUESTION),
+        ("citizen", "xin chào"),
+        ("citizen", ASK_FOR_PERSON),
+    ]
     pulled = live.pull(citizen)
     assert pulled == [
         handoff.CLAIMED_NOTICE_VI.format(id=request.id),

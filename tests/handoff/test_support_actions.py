@@ -133,7 +133,7 @@ def test_gate_routes(db: TestDatabase) -> None:
         "assistant"
     )
     ask("waiting")
-    # Waiting (not claimed): the assistant still answers.
+    # Waiting (not claimed): the assistant still answers; the message is kept for the officer.
     assert handoff_gate.route_message("waiting", "rest", "lệ phí?").kind == "assistant"
     with common.db_session() as session:
         hid = handoff.active_for(session, "waiting", "rest").id  # type: ignore[union-attr]
@@ -155,6 +155,7 @@ def test_gate_routes(db: TestDatabase) -> None:
     with common.db_session() as session:
         texts = [(m.author, m.text) for m in handoff.messages(session, hid)]
     assert texts == [
+        ("citizen", "lệ phí?"),  # written while waiting: the officer sees it too
         ("system", "officer.an đã nhận yêu cầu."),
         ("citizen", "alo cán bộ?"),
         ("citizen", "còn đó không"),
