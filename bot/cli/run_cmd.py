@@ -136,7 +136,10 @@ def _run(args: argparse.Namespace) -> int:
         if not settings.telegram_token:
             print("  Telegram: off (set TELEGRAM_BOT_TOKEN to enable)")
         if not settings.zalo_configured:
-            print("  Zalo: off (set ZALO_APP_ID, ZALO_OA_SECRET_KEY, ZALO_ACCESS_TOKEN to enable)")
+            print(
+                "  Zalo: off (set ZALO_ACCESS_TOKEN or ZALO_REFRESH_TOKEN, with ZALO_APP_ID and "
+                "ZALO_OA_SECRET_KEY for its webhook, to enable)"
+            )
         print("Press Ctrl-C to stop.", flush=True)
         while not stopping:
             exited = supervisor.first_exited()
