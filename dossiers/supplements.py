@@ -163,14 +163,28 @@ def supplement_note(items: Sequence[str], note: str = "") -> str:
 
 
 def procedure_documents(session: Session, procedure_code: str) -> list[str]:
-    """Names of the procedure's "Thành phần hồ sơ" (catalog), for the officer's
-    pick list; empty when the procedure is not in the catalog."""
+    """Names of the procedure's "Thành phần hồ sơ" (catalog) a citizen can be
+    asked to send, for the officer's pick list: declaration forms first, then
+    documents to submit, case-only ones, documents to present; the portal's
+    notes ("Lưu ý", kind `note`) are not documents and are left out (25 of
+    the 33 rows of 1.001193, khai sinh). Empty when the procedure is not in
+    the catalog."""
+    from catalog.model import (
+        KIND_CONDITIONAL,
+        KIND_DECLARATION,
+        KIND_NOTE,
+        KIND_PRESENT,
+        KIND_SUBMIT,
+    )
     from catalog.repository import CatalogRepository
 
     procedure = CatalogRepository(session).get(procedure_code)
     if procedure is None:
         return []
-    return [doc.name for doc in procedure.documents if doc.name]
+    rank = {KIND_DECLARATION: 0, KIND_SUBMIT: 1, KIND_CONDITIONAL: 2, KIND_PRESENT: 3}
+    askable = [d for d in procedure.documents if d.name and d.kind != KIND_NOTE]
+    names = [d.name for d in sorted(askable, key=lambda d: rank.get(d.kind, 4))]
+    return list(dict.fromkeys(names))  # one tick box per name
 
 
 def request_supplement(

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
+from catalog.repository import CatalogRepository
 from core.db import session_scope
 from dossiers import supplements
 from dossiers.integration_orm import DeliveryJob, SupplementRequest
@@ -164,6 +165,13 @@ def test_procedure_documents_from_the_catalog(catalog_db) -> None:
     with session_scope(catalog_db.new_factory()) as session:
         names = supplements.procedure_documents(session, "1.001193")
         assert names and all(isinstance(n, str) and n for n in names)
+        # Fresh-user trial: the pick list had ~35 rows, mostly the portal's notes.
+        procedure = CatalogRepository(session).get("1.001193")
+        assert procedure is not None
+        askable = [d for d in procedure.documents if d.kind != "note"]
+        assert len(names) == len({d.name for d in askable}) < len(procedure.documents)
+        assert names[0].startswith("Tờ khai")  # the declaration form first
+        assert not any(n.startswith("Trường hợp người yêu cầu đã nộp bản điện tử") for n in names)
         assert supplements.procedure_documents(session, "no-such") == []
 
 
