@@ -23,6 +23,9 @@ message), web chat and REST (buttons in the JSON). A payload can be typed by
 anyone, so it is validated: rating 1..5 (or 👍/👎), kind "answer"/"dossier",
 a dossier code of the usual shape.
 
+A thumb typed right after the buttons counts as the tap (`bot.rating_comment`);
+one typed when nothing was offered is not stored, and not thanked.
+
 After a bad rating (≤ 2) the assistant asks for an optional comment; the
 citizen's next free-text message is stored as that rating's comment
 (scrubbed of personal data) unless it is clearly a new question or request
@@ -40,7 +43,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import common as c
 from core.wording import say
-from dossiers.rating_buttons import rating_buttons  # noqa: F401 (re-exported for the actions)
+from dossiers.rating_buttons import (
+    rating_buttons,  # noqa: F401 (re-exported for the actions)
+    typed_rating,
+)
 
 RATING_KINDS = ("answer", "dossier")
 # Ours (HS-XXXX-XXXX) or a one-stop-shop code (000.00.10.H12-251120-0003).
@@ -85,6 +91,13 @@ class ActionSaveRating(Action):
             dispatcher.utter_message(text=say("rating.not_received"))
             return []
         comment = str(entities.get("rating_comment") or "")
+        if entities.get("rating") in (None, "") and typed_rating(
+            comment.strip() or c.latest_text(tracker).strip()
+        ):
+            # A thumb typed when no rating was offered (`bot.rating_comment`
+            # makes it the tap when one was): nothing is stored, so no thanks.
+            dispatcher.utter_message(text=say("rating.not_offered"))
+            return []
         if entities.get("rating") in (None, "") and comment.strip():
             with c.db_session() as session:
                 stored = add_comment(session, tracker.sender_id, c.channel_of(tracker), comment)

@@ -9,14 +9,20 @@ answers `nlu_fallback` ("tôi chưa hiểu ý bạn") or, misled by the digits, 
 procedure question. Here, after the NLU, a message with a `dossier_code`
 entity becomes `check_status` unless its intent is one that uses a code
 itself (cancel, hand-off, submission, look-up) or a form is running (its
-answers are the form's business). Works with the shipped model (no
+answers are the form's business). A message that is nothing but a code
+("HS-AAAA-BBBB") is a look-up whatever the intent: the classifier reads the
+letters of a code as words ("BBBB" as "bb", bye-bye: `goodbye`), and a code
+alone can mean nothing else. Works with the shipped model (no
 retraining), by wrapping `MessageProcessor.parse_message` like
 `bot.form_answers`.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+from core.vietnamese import DOSSIER_CODE_PATTERN, NATIONAL_CODE_PATTERN
 
 STATUS_INTENT = "check_status"
 # Intents that keep a dossier code for themselves ("rate": the 👍/👎 of a
@@ -27,12 +33,30 @@ KEPT_INTENTS = frozenset(
 )
 
 
+# What may surround a code in a message that is only the code: spaces and
+# punctuation ("HS-AAAA-BBBB.", "“HS-7K3M-9QXP”"), no letter or digit.
+_NOTHING_ELSE = re.compile(r"[\W_]*")
+
+
+def is_only_a_code(text: str) -> bool:
+    """True when `text` is one or more dossier codes (ours or national) and
+    nothing else but spaces and punctuation."""
+    if not text or text.lstrip().startswith("/"):  # a button payload: its intent is given
+        return False
+    rest, found = NATIONAL_CODE_PATTERN.subn(" ", text[:500])
+    rest, more = DOSSIER_CODE_PATTERN.subn(" ", rest)
+    return bool(found + more) and _NOTHING_ELSE.fullmatch(rest) is not None
+
+
 def reinterpret(parse_data: dict[str, Any], in_form: bool = False) -> dict[str, Any]:
     """`parse_data` with the intent set to check_status when it carries a
-    dossier code and no intent that uses one (see module doc); unchanged
-    otherwise, and always unchanged while a form runs (`in_form`)."""
+    dossier code and no intent that uses one, or is only a code (see module
+    doc); unchanged otherwise, and always unchanged while a form runs
+    (`in_form`)."""
     intent = (parse_data.get("intent") or {}).get("name")
-    if in_form or intent in KEPT_INTENTS:
+    if in_form or intent == STATUS_INTENT:
+        return parse_data
+    if intent in KEPT_INTENTS and not is_only_a_code(str(parse_data.get("text") or "")):
         return parse_data
     entities = parse_data.get("entities") or []
     if not any(e.get("entity") == "dossier_code" and e.get("value") for e in entities):

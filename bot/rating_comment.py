@@ -21,7 +21,14 @@ to `action_save_rating`, so the shipped model needs no retraining — when
   hiểu quá" is the comment (the NLU reads "lệ phí" as a fee question),
   "thiếu giấy tờ gì thì sao?" is answered.
 
-Anything else is left alone (the window is that one message).
+Anything else is left alone (the window is that one message). A rating
+that was refused (a dossier not the sender's, a malformed payload) asked for
+no comment: the next message is read as usual.
+
+A typed thumb ("👍", "👎🏻") is no comment. Right after a bot turn that
+offered the rating buttons it is that tap: the message becomes the `rate`
+its button would have sent (same rating, kind and dossier code). Otherwise
+it is left to the NLU ("👍" may be a yes).
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ from typing import Any
 
 from catalog.resolution import CONFIDENT_SCORE
 from core.vietnamese import fold, nfc
+from core.wording import say
+from dossiers.rating_buttons import payload_entities, typed_rating
 
 RATING_INTENT = "rate"
 QUESTION_CONFIDENCE = 0.7
@@ -95,9 +104,13 @@ def _rating_of(message: dict[str, Any]) -> tuple[int | None, bool]:
     return score, commented
 
 
+# What `action_save_rating` says when it stored nothing (no comment asked).
+REFUSALS = frozenset({say("rating.not_received"), say("rating.dossier_not_found")})
+
+
 def awaiting_comment(tracker: Any) -> bool:
     """True when the conversation's last turn was a bad rating without a comment
-    that `action_save_rating` answered (the comment question)."""
+    that `action_save_rating` answered (the comment question), not refused."""
     if tracker is None or getattr(tracker, "active_loop_name", None):
         return False
     latest = getattr(tracker, "latest_message", None)
@@ -111,9 +124,42 @@ def awaiting_comment(tracker: Any) -> bool:
         name = getattr(event, "action_name", None)
         if getattr(event, "type_name", "") == "user":
             return False
+        if getattr(event, "type_name", "") == "bot" and getattr(event, "text", None) in REFUSALS:
+            return False
         if name and name != "action_listen":
             return name == "action_save_rating"
     return False
+
+
+def offered_rating(tracker: Any, rating: str) -> dict[str, Any] | None:
+    """The payload entities of the `rating` button ("5"/"1") of the last bot
+    turn (the bot messages since the previous user message), None when that
+    turn offered no rating buttons."""
+    if tracker is None:
+        return None
+    for event in reversed(list(getattr(tracker, "events", []) or [])):
+        kind = getattr(event, "type_name", "")
+        if kind == "user":
+            return None
+        if kind != "bot":
+            continue
+        for button in (getattr(event, "data", None) or {}).get("buttons") or []:
+            entities = payload_entities((button or {}).get("payload"))
+            if entities is not None and str(entities.get("rating")) == rating:
+                return entities
+    return None
+
+
+def _as_tap(parse_data: dict[str, Any], entities: dict[str, Any]) -> dict[str, Any]:
+    """`parse_data` as the `rate` message of the button with `entities`."""
+    updated = dict(parse_data)
+    updated["intent"] = {"name": RATING_INTENT, "confidence": 1.0}
+    updated["intent_ranking"] = [{"name": RATING_INTENT, "confidence": 1.0}]
+    updated["entities"] = [
+        {"entity": name, "value": value, "extractor": "rating_comment"}
+        for name, value in entities.items()
+    ]
+    return updated
 
 
 def is_clearly_a_question(parse_data: dict[str, Any]) -> bool:
@@ -135,10 +181,18 @@ def is_clearly_a_question(parse_data: dict[str, Any]) -> bool:
 
 
 def reinterpret(parse_data: dict[str, Any], tracker: Any) -> dict[str, Any]:
-    """`parse_data` turned into the comment of the bad rating just given when the
-    module doc's conditions hold; unchanged otherwise."""
+    """`parse_data` turned into the comment of the bad rating just given, or
+    into the tap of a rating button for a typed thumb, when the module doc's
+    conditions hold; unchanged otherwise."""
     text = str(parse_data.get("text") or "").strip()
-    if not text or text.startswith("/") or not awaiting_comment(tracker):
+    if not text or text.startswith("/"):
+        return parse_data
+    rating = typed_rating(text)
+    if rating is not None:
+        in_form = bool(getattr(tracker, "active_loop_name", None))
+        offered = None if in_form else offered_rating(tracker, rating)
+        return parse_data if offered is None else _as_tap(parse_data, offered)
+    if not awaiting_comment(tracker):
         return parse_data
     if is_clearly_a_question(parse_data) and not is_feedback(text):
         return parse_data

@@ -12,6 +12,7 @@ nlu_data/rules/ratings.yml), whatever the channel the tap came from.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from core.wording import say
@@ -41,3 +42,33 @@ def rating_buttons(kind: str = "answer", dossier_code: str | None = None) -> lis
             "payload": _payload("rate", {"rating": "1", **extra}),
         },
     ]
+
+
+# A typed thumb: the emoji alone, maybe repeated, with the skin-tone
+# modifiers and variation selector phones add ("👍🏻", "👎️", "👍👍").
+_THUMB_SCORES = {"\U0001F44D": "5", "\U0001F44E": "1"}
+_THUMB_DECORATION = re.compile("[\uFE0E\uFE0F\U0001F3FB-\U0001F3FF\\s]")
+RATING_PAYLOAD_PREFIX = "/rate"
+
+
+def typed_rating(text: object) -> str | None:
+    """The rating ("5" for 👍, "1" for 👎) of a message that is only a thumb
+    emoji, as the buttons would send it; None for any other text."""
+    if not isinstance(text, str) or len(text) > 40:
+        return None
+    bare = _THUMB_DECORATION.sub("", text)
+    if not bare or len(set(bare)) != 1:
+        return None
+    return _THUMB_SCORES.get(bare[0])
+
+
+def payload_entities(payload: object) -> dict[str, Any] | None:
+    """The entities of a rating button's payload (`/rate{...}`), None for
+    another payload or one that is not a JSON object."""
+    if not isinstance(payload, str) or not payload.startswith(RATING_PAYLOAD_PREFIX + "{"):
+        return None
+    try:
+        entities = json.loads(payload[len(RATING_PAYLOAD_PREFIX):])
+    except ValueError:
+        return None
+    return entities if isinstance(entities, dict) else None

@@ -14,7 +14,10 @@ badly into an inbox occurrence. Reasons (`REASONS`):
 - `handoff`: the citizen then asked for an officer (the message *before* the
   request is the one the assistant failed on);
 - `bad_rating`: the citizen rated the answer 1 or 2 (intent `rate`, see
-  /work/coord/ratings.md) — attached to the message that was answered.
+  /work/coord/ratings.md; a tap, or a thumb typed after the buttons) —
+  attached to the message that was answered. Only a stored rating counts:
+  one that `action_save_rating` refused (`RATING_REFUSALS`: someone else's
+  dossier, a malformed payload) is no rating.
 
 Occurrences are grouped: the group key is the message scrubbed of personal
 data (`training.scrub`), accent-folded (`core.vietnamese.fold`), with
@@ -55,6 +58,7 @@ from catalog.orm import ProcedureRow
 from core.db import PROJECT_ROOT, utcnow
 from core.settings import settings_for
 from core.vietnamese import fold
+from core.wording import say
 from training.orm import Cursor, InboxItem
 from training.scrub import scrub
 from training.tracker_events import (  # re-exported: analytics and retention read them here
@@ -98,6 +102,11 @@ REASON_LABELS_VI: dict[str, str] = {
     "bad_rating": "Đánh giá thấp",
 }
 RATING_INTENT = "rate"
+# What action_save_rating answers when it stores nothing: a rating followed by
+# one of these was refused and feeds nothing.
+RATING_REFUSALS = frozenset(
+    {say("rating.not_received"), say("rating.dossier_not_found"), say("rating.not_offered")}
+)
 CURSOR_NAME = "inbox"
 DOMAIN_DIR = PROJECT_ROOT / "bot" / "domain"
 _PUNCT = re.compile(r"[^\w\s]|_")
@@ -167,6 +176,9 @@ class _Occurrence:
 class _SenderState:
     last_message: _Occurrence | None = None  # last substantive (typed) citizen message
     offered: tuple[str, ...] = ()  # procedure codes offered as buttons by the last bot turn
+    # The message a bad rating was just given for, until the reply to the
+    # rating shows whether it was stored (`_Scanner.feed`).
+    rated: _Occurrence | None = None
 
 
 def _json(raw: Any) -> dict[str, Any]:
@@ -217,12 +229,27 @@ class _Scanner:
         occurrence.reasons.add(reason)
         self.found[occurrence.event_id] = occurrence
 
+    def _settle_rating(self, state: _SenderState, reply: str | None = None) -> None:
+        """Flag the message of the sender's pending bad rating unless `reply`
+        (the bot's answer to the rating) says it was refused."""
+        rated, state.rated = state.rated, None
+        if rated is not None and reply not in RATING_REFUSALS:
+            self._flag(rated, "bad_rating")
+
+    def finish(self) -> None:
+        """Settle the bad ratings whose reply was not read (none came): no
+        refusal was seen, so they count."""
+        for state in self.states.values():
+            self._settle_rating(state)
+
     def feed(self, row: Any, *, seed: bool = False) -> None:
         """One event. `seed=True` replays an already-collected event only to
         rebuild the sender's state (it never produces an occurrence)."""
         state = self.states.setdefault(row.sender_id, _SenderState())
         data = _json(row.data)
         if row.type_name == "bot":
+            if state.rated is not None:
+                self._settle_rating(state, str(data.get("text") or ""))
             state.offered = _offered_codes(data)
             return
         if row.type_name == "action":
@@ -235,15 +262,18 @@ class _Scanner:
             return
         if row.type_name != "user":
             return
+        self._settle_rating(state)  # no reply between the rating and this message
         text = str(data.get("text") or "")
         parse = data.get("parse_data") or {}
         intent_data = parse.get("intent") or {}
         intent = intent_data.get("name") or row.intent_name
+        if not seed and intent == RATING_INTENT:
+            # A tap, or a typed thumb made one (bot.rating_comment); a
+            # comment has no score. Decided by the reply that follows.
+            score = _rating_score(parse, text if text.startswith("/") else "")
+            if score is not None and score <= 2:
+                state.rated = state.last_message
         if text.startswith("/"):  # a button: not a phrasing to learn from
-            if not seed and intent == RATING_INTENT:
-                score = _rating_score(parse, text)
-                if score is not None and score <= 2:
-                    self._flag(state.last_message, "bad_rating")
             if not seed and intent in HANDOFF_INTENTS:
                 self._flag(state.last_message, "handoff")
             state.offered = ()
@@ -343,6 +373,7 @@ def collect(db: Session, tracker: Engine, settings: InboxSettings | None = None)
                 scanner.feed(row)
             stats.events += len(rows)
             stats.last_event_id = rows[-1].id
+    scanner.finish()
     if stats.last_event_id == start:
         return stats
     # Claim the range with a compare-and-set: two console workers collecting at
