@@ -165,3 +165,14 @@ def test_reports_count_dossiers_and_conversations(console_env: ConsoleEnv) -> No
     assert "Đã tiếp nhận" in page.text and "Đăng ký khai sinh" in page.text
     assert "Hội thoại 7 ngày qua" in page.text
     assert console_env.client("officer").get("/reports").status_code == 403
+
+
+def test_a_trailing_slash_is_the_same_page(console_env: ConsoleEnv) -> None:
+    # Fresh-user trial: "/dossiers/" and "/conversations/" were 404s.
+    client = console_env.client("officer")
+    for path in ("/dossiers", "/conversations", "/handoffs"):
+        assert client.get(path).status_code == 200, path
+        slashed = client.get(path + "/?page=1")
+        assert (slashed.status_code, slashed.headers["location"]) == (308, path + "?page=1")
+    assert client.get("/no-such-page/").status_code == 308  # then the ordinary 404
+    assert client.get("/no-such-page").status_code == 404
