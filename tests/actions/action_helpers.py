@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -77,3 +80,21 @@ def search_candidates(text: str) -> list[dict[str, Any]]:
     import catalog
 
     return [{"code": c.code, "name": c.name, "score": c.score} for c in catalog.search(text)]
+
+
+@contextlib.contextmanager
+def actions_database(tmp_path: Path, monkeypatch: Any) -> Iterator[Any]:
+    """A fresh migrated SQLite database (tests.conftest.isolated_database) that
+    the actions use: TTHC_DATABASE_URL points at it and the actions' cached
+    engines/settings are dropped on entry and exit. Yields the TestDatabase."""
+    from actions import common
+    from core.db import DATABASE_URL_ENV
+    from tests.conftest import isolated_database
+
+    with isolated_database("sqlite", tmp_path) as database:
+        monkeypatch.setenv(DATABASE_URL_ENV, database.url)
+        common.reset_caches()
+        try:
+            yield database
+        finally:
+            common.reset_caches()

@@ -19,8 +19,8 @@ from sqlalchemy import select
 from actions import common
 from actions.rating_actions import COMMENT_PROMPT, ActionSaveRating, rating_buttons
 from bot import rating_comment
-from core.db import DATABASE_URL_ENV, session_scope
-from tests.actions.action_helpers import make_tracker, run
+from core.db import session_scope
+from tests.actions.action_helpers import actions_database, make_tracker, run
 from tests.conftest import isolated_database
 from training.orm import Rating
 from training.ratings import add_comment, record_rating
@@ -39,31 +39,26 @@ def _rate(entities: dict[str, str], **kw: Any) -> CollectingDispatcher:
 def test_typed_payloads_are_validated_and_a_comment_follows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with isolated_database("sqlite", tmp_path) as database:
-        monkeypatch.setenv(DATABASE_URL_ENV, database.url)
-        common.reset_caches()
-        try:
-            for bad in ({"rating": "0"}, {"rating": "6"}, {"rating": "x"},
-                        {"rating": "5", "rating_kind": "admin"},
-                        {"rating": "5", "rating_kind": "dossier", "dossier_code": "<script>"}):
-                assert "chưa nhận được" in _rate(bad).messages[0]["text"], bad
-            # a comment with no bad rating before it is thanked, not stored
-            assert _rate({"rating_comment": "hay lắm"}).messages[0]["text"] == "Cảm ơn bạn!"
-            down = _rate({"rating": "1", "rating_kind": "answer"}, slots={"procedure": "1.001193"})
-            assert down.messages[0]["text"] == COMMENT_PROMPT
-            assert down.messages[0]["buttons"][0]["payload"] == "/human_handoff"
-            thanks = _rate({"rating_comment": "sai lệ phí, tôi là Nguyễn Văn An 0912345678"})
-            assert "Cảm ơn góp ý" in thanks.messages[0]["text"]
-            # a second comment does not overwrite the first
-            assert _rate({"rating_comment": "nữa"}).messages[0]["text"] == "Cảm ơn bạn!"
-            filed = _file_dossier("citizen-1", "telegram", "k-flow")  # only one's own dossier
-            up = _rate({"rating": "👍", "rating_kind": "dossier", "dossier_code": filed})
-            assert up.messages[0]["text"] == "Cảm ơn bạn đã đánh giá!"
-            with session_scope(database.new_factory()) as db:
-                rows = [(r.kind, r.score, r.procedure, r.dossier_code, r.comment) for r in
-                        db.execute(select(Rating).order_by(Rating.id)).scalars()]
-        finally:
-            common.reset_caches()
+    with actions_database(tmp_path, monkeypatch) as database:
+        for bad in ({"rating": "0"}, {"rating": "6"}, {"rating": "x"},
+                    {"rating": "5", "rating_kind": "admin"},
+                    {"rating": "5", "rating_kind": "dossier", "dossier_code": "<script>"}):
+            assert "chưa nhận được" in _rate(bad).messages[0]["text"], bad
+        # a comment with no bad rating before it is thanked, not stored
+        assert _rate({"rating_comment": "hay lắm"}).messages[0]["text"] == "Cảm ơn bạn!"
+        down = _rate({"rating": "1", "rating_kind": "answer"}, slots={"procedure": "1.001193"})
+        assert down.messages[0]["text"] == COMMENT_PROMPT
+        assert down.messages[0]["buttons"][0]["payload"] == "/human_handoff"
+        thanks = _rate({"rating_comment": "sai lệ phí, tôi là Nguyễn Văn An 0912345678"})
+        assert "Cảm ơn góp ý" in thanks.messages[0]["text"]
+        # a second comment does not overwrite the first
+        assert _rate({"rating_comment": "nữa"}).messages[0]["text"] == "Cảm ơn bạn!"
+        filed = _file_dossier("citizen-1", "telegram", "k-flow")  # only one's own dossier
+        up = _rate({"rating": "👍", "rating_kind": "dossier", "dossier_code": filed})
+        assert up.messages[0]["text"] == "Cảm ơn bạn đã đánh giá!"
+        with session_scope(database.new_factory()) as db:
+            rows = [(r.kind, r.score, r.procedure, r.dossier_code, r.comment) for r in
+                    db.execute(select(Rating).order_by(Rating.id)).scalars()]
     assert len(rows) == 2
     kind, score, procedure, code, comment = rows[0]
     assert (kind, score, procedure, code) == ("answer", 1, "1.001193", None)
@@ -257,40 +252,35 @@ def _file_dossier(sender: str, channel: str, key: str) -> str:
 def test_ratings_are_checked_and_one_per_target(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with isolated_database("sqlite", tmp_path) as database:
-        monkeypatch.setenv(DATABASE_URL_ENV, database.url)
-        common.reset_caches()
-        try:
-            mine = _file_dossier("citizen-1", "telegram", "k-own")
-            theirs = _file_dossier("citizen-2", "telegram", "k-other")
-            other_channel = _file_dossier("citizen-1", "zalo", "k-zalo")
-            refused = [
-                {"rating": "5", "rating_kind": "dossier", "dossier_code": "HS-XXXX-0000"},
-                {"rating": "5", "rating_kind": "dossier", "dossier_code": theirs},
-                {"rating": "5", "rating_kind": "dossier", "dossier_code": other_channel},
-                {"rating": "5", "rating_kind": "dossier"},
-            ]
-            for bad in refused:
-                text = _rate(bad).messages[0]["text"]
-                assert "Cảm ơn" not in text, bad
-            # {"rating":[1,2]}: Rasa makes one entity per list item
-            listed = CollectingDispatcher()
-            run(ActionSaveRating(), listed, make_tracker(
-                '/rate{"rating":[1,2]}', "rate",
-                entities=[{"entity": "rating", "value": 1}, {"entity": "rating", "value": 2}]), {})
-            assert "chưa nhận được" in listed.messages[0]["text"]
-            as_list = _rate({"rating": [1, 2], "rating_kind": "answer"})  # type: ignore[dict-item]
-            assert "chưa nhận được" in as_list.messages[0]["text"]
-            for _ in range(7):
-                assert "Cảm ơn" in _rate({"rating": "5", "rating_kind": "dossier",
-                                          "dossier_code": mine}).messages[0]["text"]
-            for score in ("5", "1", "5"):
-                _rate({"rating": score, "rating_kind": "answer"}, slots={"procedure": "1.001193"})
-            _rate({"rating": "5", "rating_kind": "answer"}, slots={"procedure": "1.014061"})
-            with session_scope(database.new_factory()) as db:
-                rows = sorted((r.kind, r.score, r.procedure, r.dossier_code) for r in
-                              db.execute(select(Rating)).scalars())
-        finally:
-            common.reset_caches()
+    with actions_database(tmp_path, monkeypatch) as database:
+        mine = _file_dossier("citizen-1", "telegram", "k-own")
+        theirs = _file_dossier("citizen-2", "telegram", "k-other")
+        other_channel = _file_dossier("citizen-1", "zalo", "k-zalo")
+        refused = [
+            {"rating": "5", "rating_kind": "dossier", "dossier_code": "HS-XXXX-0000"},
+            {"rating": "5", "rating_kind": "dossier", "dossier_code": theirs},
+            {"rating": "5", "rating_kind": "dossier", "dossier_code": other_channel},
+            {"rating": "5", "rating_kind": "dossier"},
+        ]
+        for bad in refused:
+            text = _rate(bad).messages[0]["text"]
+            assert "Cảm ơn" not in text, bad
+        # {"rating":[1,2]}: Rasa makes one entity per list item
+        listed = CollectingDispatcher()
+        run(ActionSaveRating(), listed, make_tracker(
+            '/rate{"rating":[1,2]}', "rate",
+            entities=[{"entity": "rating", "value": 1}, {"entity": "rating", "value": 2}]), {})
+        assert "chưa nhận được" in listed.messages[0]["text"]
+        as_list = _rate({"rating": [1, 2], "rating_kind": "answer"})  # type: ignore[dict-item]
+        assert "chưa nhận được" in as_list.messages[0]["text"]
+        for _ in range(7):
+            assert "Cảm ơn" in _rate({"rating": "5", "rating_kind": "dossier",
+                                      "dossier_code": mine}).messages[0]["text"]
+        for score in ("5", "1", "5"):
+            _rate({"rating": score, "rating_kind": "answer"}, slots={"procedure": "1.001193"})
+        _rate({"rating": "5", "rating_kind": "answer"}, slots={"procedure": "1.014061"})
+        with session_scope(database.new_factory()) as db:
+            rows = sorted((r.kind, r.score, r.procedure, r.dossier_code) for r in
+                          db.execute(select(Rating)).scalars())
     assert rows == [("answer", 5, "1.001193", None), ("answer", 5, "1.014061", None),
                     ("dossier", 5, None, mine)]

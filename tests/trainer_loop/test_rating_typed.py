@@ -13,13 +13,12 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-from actions import common
 from actions.rating_actions import COMMENT_PROMPT, ActionSaveRating, rating_buttons
 from bot import rating_comment
-from core.db import DATABASE_URL_ENV, session_scope
+from core.db import session_scope
 from core.wording import say
 from dossiers.rating_buttons import typed_rating
-from tests.actions.action_helpers import make_tracker, run
+from tests.actions.action_helpers import actions_database, make_tracker, run
 from tests.conftest import isolated_database
 from training.orm import InboxItem, Rating
 
@@ -116,22 +115,17 @@ def _save(text: str, entities: dict[str, str], **kw: Any) -> CollectingDispatche
 def test_the_tap_a_thumb_became_is_stored_and_a_stray_thumb_is_not_thanked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with isolated_database("sqlite", tmp_path) as database:
-        monkeypatch.setenv(DATABASE_URL_ENV, database.url)
-        common.reset_caches()
-        try:
-            tap = rating_comment.reinterpret(_typed("👎"), _answered(rating_buttons("answer")))
-            down = _save("👎", _values(tap), slots={"procedure": "1.001193"})
-            assert [m["text"] for m in down.messages] == [COMMENT_PROMPT]
-            # Before: "Cảm ơn bạn!" for a thumb that was stored nowhere.
-            for stray in ({"rating_comment": "👍"}, {}):
-                reply = _save("👍", stray, sender_id="citizen-2")
-                assert [m["text"] for m in reply.messages] == [say("rating.not_offered")]
-            with session_scope(database.new_factory()) as db:
-                rows = [(r.sender_id, r.kind, r.score, r.procedure, r.comment)
-                        for r in db.execute(select(Rating)).scalars()]
-        finally:
-            common.reset_caches()
+    with actions_database(tmp_path, monkeypatch) as database:
+        tap = rating_comment.reinterpret(_typed("👎"), _answered(rating_buttons("answer")))
+        down = _save("👎", _values(tap), slots={"procedure": "1.001193"})
+        assert [m["text"] for m in down.messages] == [COMMENT_PROMPT]
+        # Before: "Cảm ơn bạn!" for a thumb that was stored nowhere.
+        for stray in ({"rating_comment": "👍"}, {}):
+            reply = _save("👍", stray, sender_id="citizen-2")
+            assert [m["text"] for m in reply.messages] == [say("rating.not_offered")]
+        with session_scope(database.new_factory()) as db:
+            rows = [(r.sender_id, r.kind, r.score, r.procedure, r.comment)
+                    for r in db.execute(select(Rating)).scalars()]
     assert rows == [("citizen-1", "answer", 1, "1.001193", "")]
 
 

@@ -12,11 +12,9 @@ import yaml
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-from actions import common
 from actions.rating_actions import ActionSaveRating, rating_buttons
-from core.db import DATABASE_URL_ENV, session_scope
-from tests.actions.action_helpers import make_tracker, run
-from tests.conftest import isolated_database
+from core.db import session_scope
+from tests.actions.action_helpers import actions_database, make_tracker, run
 from training.orm import Rating
 from training.ratings import RatingError, parse_score
 
@@ -45,34 +43,29 @@ def test_buttons_match_the_domain_and_the_rule() -> None:
 
 
 def test_action_stores_the_rating(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with isolated_database("sqlite", tmp_path) as database:
-        monkeypatch.setenv(DATABASE_URL_ENV, database.url)
-        common.reset_caches()
-        try:
-            good = CollectingDispatcher()
-            run(ActionSaveRating(), good, make_tracker(
-                '/rate{"rating":"5","rating_kind":"answer"}', "rate",
-                entities=[{"entity": "rating", "value": "5"},
-                          {"entity": "rating_kind", "value": "answer"}],
-                slots={"procedure": "1.001193"}, sender_id="zl-1", channel="zalo"), {})
-            assert "Cảm ơn" in good.messages[0]["text"]
-            bad = CollectingDispatcher()
-            run(ActionSaveRating(), bad, make_tracker(
-                "/rate", "rate",
-                entities=[{"entity": "rating", "value": "1"},
-                          {"entity": "rating_comment",
-                           "value": "sai rồi, gọi tôi 0912345678"}]), {})
-            assert bad.messages[0]["buttons"][0]["payload"] == "/human_handoff"
-            broken = CollectingDispatcher()
-            run(ActionSaveRating(), broken, make_tracker(
-                "/rate", "rate", entities=[{"entity": "rating", "value": "9"}]), {})
-            assert "chưa nhận được" in broken.messages[0]["text"]
-            with session_scope(database.new_factory()) as db:
-                rows = db.execute(select(Rating).order_by(Rating.id)).scalars().all()
-                stored = [(r.sender_id, r.channel, r.kind, r.score, r.procedure, r.comment)
-                          for r in rows]
-        finally:
-            common.reset_caches()
+    with actions_database(tmp_path, monkeypatch) as database:
+        good = CollectingDispatcher()
+        run(ActionSaveRating(), good, make_tracker(
+            '/rate{"rating":"5","rating_kind":"answer"}', "rate",
+            entities=[{"entity": "rating", "value": "5"},
+                      {"entity": "rating_kind", "value": "answer"}],
+            slots={"procedure": "1.001193"}, sender_id="zl-1", channel="zalo"), {})
+        assert "Cảm ơn" in good.messages[0]["text"]
+        bad = CollectingDispatcher()
+        run(ActionSaveRating(), bad, make_tracker(
+            "/rate", "rate",
+            entities=[{"entity": "rating", "value": "1"},
+                      {"entity": "rating_comment",
+                       "value": "sai rồi, gọi tôi 0912345678"}]), {})
+        assert bad.messages[0]["buttons"][0]["payload"] == "/human_handoff"
+        broken = CollectingDispatcher()
+        run(ActionSaveRating(), broken, make_tracker(
+            "/rate", "rate", entities=[{"entity": "rating", "value": "9"}]), {})
+        assert "chưa nhận được" in broken.messages[0]["text"]
+        with session_scope(database.new_factory()) as db:
+            rows = db.execute(select(Rating).order_by(Rating.id)).scalars().all()
+            stored = [(r.sender_id, r.channel, r.kind, r.score, r.procedure, r.comment)
+                      for r in rows]
     assert stored == [
         ("zl-1", "zalo", "answer", 5, "1.001193", ""),
         ("citizen-1", "telegram", "answer", 1, None, "sai rồi, gọi tôi [số điện thoại]"),
