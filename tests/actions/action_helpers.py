@@ -98,3 +98,21 @@ def actions_database(tmp_path: Path, monkeypatch: Any) -> Iterator[Any]:
             yield database
         finally:
             common.reset_caches()
+
+
+def file_dossier(key: str, sender: str = "owner-1", channel: str = "telegram") -> str:
+    """File a khai sinh (1.001193) dossier of the sample applicant through the
+    domain code, on the database the actions use; returns its HS- code."""
+    from datetime import date
+
+    from actions import common
+    from dossiers.service import SubmissionRequest, submit_dossier
+
+    request = SubmissionRequest(
+        idempotency_key=key, procedure_code="1.001193", procedure_name="Thủ tục đăng ký khai sinh",
+        sender_id=sender, channel=channel, applicant_name="Nguyễn Văn An",
+        applicant_dob=date(1990, 3, 15), applicant_citizen_id="001090012345",
+        applicant_phone="0912345678", applicant_address="Số 12 Tràng Tiền, Hoàn Kiếm, Hà Nội",
+    )
+    with common.db_session() as session:
+        return submit_dossier(session, request).code

@@ -4,15 +4,13 @@ finished dossier's status, not on an open one's."""
 
 from __future__ import annotations
 
-from datetime import date
-
-from action_helpers import entity, make_tracker, run
+from action_helpers import entity, file_dossier, make_tracker, run
 
 from actions import common
 from actions.procedure_actions import ActionAnswerProcedureQuestion
 from actions.rating_actions import rating_buttons
 from actions.status_actions import ActionCheckStatus
-from dossiers.service import SubmissionRequest, change_status, submit_dossier
+from dossiers.service import change_status
 
 ACTION = ActionAnswerProcedureQuestion()
 
@@ -82,19 +80,11 @@ def test_follow_ups_and_the_form_get_no_rating(dispatcher, domain):
     assert dispatcher.messages and _rating_payloads(dispatcher) == []
 
 
-def _file(key: str) -> str:
-    request = SubmissionRequest(
-        idempotency_key=key, procedure_code="1.001193", procedure_name="Thủ tục đăng ký khai sinh",
-        sender_id="owner-r", channel="telegram", applicant_name="Nguyễn Văn An",
-        applicant_dob=date(1990, 3, 15), applicant_citizen_id="001090012345",
-        applicant_phone="0912345678", applicant_address="Số 12 Tràng Tiền, Hoàn Kiếm, Hà Nội",
-    )
-    with common.db_session() as session:
-        return submit_dossier(session, request).code
 
 
 def test_a_finished_dossier_offers_a_rating(dispatcher, domain):
-    open_code, done_code = _file("k-rate-open"), _file("k-rate-done")
+    open_code = file_dossier("k-rate-open", sender="owner-r")
+    done_code = file_dossier("k-rate-done", sender="owner-r")
     with common.db_session() as session:
         for status in ("received", "processing", "completed"):
             change_status(session, done_code, status, actor="officer-1")

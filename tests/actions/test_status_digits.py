@@ -4,10 +4,9 @@ and another request while we wait for the digits."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
-from action_helpers import entity, make_tracker, run, search_candidates, texts
+from action_helpers import entity, file_dossier, make_tracker, run, search_candidates, texts
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -18,21 +17,11 @@ from actions.status_actions import (
     _digits_with_code,
 )
 from core.wording import say
-from dossiers.service import SubmissionRequest, submit_dossier
 
 STRANGER = "stranger-7"
 RESET = [SlotSet("awaiting_phone_last4", False), SlotSet("status_code_pending", None)]
 
 
-def _file(key: str) -> str:
-    request = SubmissionRequest(
-        idempotency_key=key, procedure_code="1.001193", procedure_name="Thủ tục đăng ký khai sinh",
-        sender_id="owner-7", channel="telegram", applicant_name="Nguyễn Văn An",
-        applicant_dob=date(1990, 3, 15), applicant_citizen_id="001090012345",
-        applicant_phone="0912345678", applicant_address="Số 12 Tràng Tiền, Hoàn Kiếm, Hà Nội",
-    )
-    with common.db_session() as session:
-        return submit_dossier(session, request).code
 
 
 def _history(code: str) -> str:
@@ -70,7 +59,7 @@ class Conversation:
 
 def test_digits_given_with_the_code_are_tried_at_once(domain) -> None:
     """Before: "…, 4 số cuối 5678" was asked for the 4 digits again."""
-    code = _file("k-digits-inline")
+    code = file_dossier(sender="owner-7", key="k-digits-inline")
     for text in (f"tra cứu hồ sơ {code}, 4 số cuối 5678", f"{code.lower()} sđt đuôi 5678"):
         chat = Conversation(domain)
         dispatcher, events = chat.say(text, "check_status", entities=[entity("dossier_code", code)])
@@ -79,7 +68,7 @@ def test_digits_given_with_the_code_are_tried_at_once(domain) -> None:
 
 
 def test_wrong_digits_with_the_code_open_the_question(domain) -> None:
-    code = _file("k-digits-inline-wrong")
+    code = file_dossier(sender="owner-7", key="k-digits-inline-wrong")
     chat = Conversation(domain)
     dispatcher, events = chat.say(f"hồ sơ {code} số điện thoại đuôi 1111", "check_status",
                                   entities=[entity("dossier_code", code)])
@@ -102,7 +91,7 @@ def test_only_clearly_given_digits_count() -> None:
 def test_a_wrong_answer_keeps_the_question_for_a_retry(domain) -> None:
     """Before: after a wrong "1234" the question was dropped, and "5678" went
     to the procedure answer ("Bạn muốn hỏi về thủ tục nào?")."""
-    code = _file("k-digits-retry")
+    code = file_dossier(sender="owner-7", key="k-digits-retry")
     chat = Conversation(domain)
     dispatcher, _ = chat.say(code, "check_status", entities=[entity("dossier_code", code)])
     assert texts(dispatcher) == say("status.ask_phone_last4", code=code)
@@ -116,7 +105,7 @@ def test_a_wrong_answer_keeps_the_question_for_a_retry(domain) -> None:
 
 
 def test_the_tries_are_limited(domain) -> None:
-    code = _file("k-digits-limit")
+    code = file_dossier(sender="owner-7", key="k-digits-limit")
     chat = Conversation(domain)
     chat.say(code, "check_status", entities=[entity("dossier_code", code)])
     for _ in range(MAX_DIGIT_ATTEMPTS - 1):
@@ -133,7 +122,7 @@ def test_the_tries_are_limited(domain) -> None:
 
 
 def test_digits_given_with_the_code_use_a_try(domain) -> None:
-    code = _file("k-digits-inline-limit")
+    code = file_dossier(sender="owner-7", key="k-digits-inline-limit")
     chat = Conversation(domain)
     chat.say(f"{code} 4 số cuối 1111", "check_status", entities=[entity("dossier_code", code)])
     for _ in range(MAX_DIGIT_ATTEMPTS - 2):
@@ -145,7 +134,7 @@ def test_digits_given_with_the_code_use_a_try(domain) -> None:
 
 def test_my_dossiers_while_the_digits_are_awaited(domain) -> None:
     """Before: "hồ sơ của tôi" got "Tôi chưa nhận được 4 chữ số"."""
-    code = _file("k-digits-mine")
+    code = file_dossier(sender="owner-7", key="k-digits-mine")
     chat = Conversation(domain)
     chat.say(code, "check_status", entities=[entity("dossier_code", code)])
     dispatcher, events = chat.say("hồ sơ của tôi", "check_status")
@@ -154,7 +143,7 @@ def test_my_dossiers_while_the_digits_are_awaited(domain) -> None:
 
 
 def test_a_procedure_named_while_the_digits_are_awaited(domain) -> None:
-    code = _file("k-digits-procedure")
+    code = file_dossier(sender="owner-7", key="k-digits-procedure")
     chat = Conversation(domain)
     chat.say(code, "check_status", entities=[entity("dossier_code", code)])
     text = "lệ phí đăng ký khai sinh"
@@ -165,7 +154,7 @@ def test_a_procedure_named_while_the_digits_are_awaited(domain) -> None:
 
 
 def test_no_digits_and_no_request_ends_the_question(domain) -> None:
-    code = _file("k-digits-none")
+    code = file_dossier(sender="owner-7", key="k-digits-none")
     chat = Conversation(domain)
     chat.say(code, "check_status", entities=[entity("dossier_code", code)])
     dispatcher, events = chat.say("ừm để tôi xem", "nlu_fallback")

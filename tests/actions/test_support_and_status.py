@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
-
-from action_helpers import entity, make_tracker, payloads, run, slot_events, texts
+from action_helpers import entity, file_dossier, make_tracker, payloads, run, slot_events, texts
 
 from actions import common
 from actions.status_actions import ActionCheckStatus
 from actions.support_actions import ActionHandleFallback, ActionHumanHandoff
 from dossiers.orm import HandoffRequest
-from dossiers.service import SubmissionRequest, submit_dossier
-
-
-def _file(sender: str = "owner-1", key: str = "k-status") -> str:
-    request = SubmissionRequest(
-        idempotency_key=key, procedure_code="1.001193", procedure_name="Thủ tục đăng ký khai sinh",
-        sender_id=sender, channel="telegram", applicant_name="Nguyễn Văn An",
-        applicant_dob=date(1990, 3, 15), applicant_citizen_id="001090012345",
-        applicant_phone="0912345678", applicant_address="Số 12 Tràng Tiền, Hoàn Kiếm, Hà Nội",
-    )
-    with common.db_session() as session:
-        return submit_dossier(session, request).code
 
 
 def test_owner_sees_status_and_history(dispatcher, domain):
-    code = _file(key="k-owner")
+    code = file_dossier(key="k-owner")
     tracker = make_tracker(f"tra cứu {code}", "check_status",
                            entities=[entity("dossier_code", code)], sender_id="owner-1")
     run(ActionCheckStatus(), dispatcher, tracker, domain)
@@ -34,7 +20,7 @@ def test_owner_sees_status_and_history(dispatcher, domain):
 
 
 def test_stranger_is_asked_for_phone_digits_then_sees_it(dispatcher, domain):
-    code = _file(key="k-stranger")
+    code = file_dossier(key="k-stranger")
     tracker = make_tracker(code, "check_status", entities=[entity("dossier_code", code)],
                            sender_id="someone-else")
     events = run(ActionCheckStatus(), dispatcher, tracker, domain)
@@ -54,8 +40,8 @@ def test_stranger_is_asked_for_phone_digits_then_sees_it(dispatcher, domain):
 
 
 def test_my_dossiers_lists_own_only(dispatcher, domain):
-    code = _file(sender="lister", key="k-list")
-    _file(sender="other", key="k-other")
+    code = file_dossier(sender="lister", key="k-list")
+    file_dossier(sender="other", key="k-other")
     run(ActionCheckStatus(), dispatcher, make_tracker("hồ sơ của tôi", "check_status",
                                                       sender_id="lister"), domain)
     assert code in texts(dispatcher)

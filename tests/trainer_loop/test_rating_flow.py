@@ -16,11 +16,10 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-from actions import common
 from actions.rating_actions import COMMENT_PROMPT, ActionSaveRating, rating_buttons
 from bot import rating_comment
 from core.db import session_scope
-from tests.actions.action_helpers import actions_database, make_tracker, run
+from tests.actions.action_helpers import actions_database, file_dossier, make_tracker, run
 from tests.conftest import isolated_database
 from training.orm import Rating
 from training.ratings import add_comment, record_rating
@@ -53,7 +52,8 @@ def test_typed_payloads_are_validated_and_a_comment_follows(
         assert "Cảm ơn góp ý" in thanks.messages[0]["text"]
         # a second comment does not overwrite the first
         assert _rate({"rating_comment": "nữa"}).messages[0]["text"] == "Cảm ơn bạn!"
-        filed = _file_dossier("citizen-1", "telegram", "k-flow")  # only one's own dossier
+        # only one's own dossier
+        filed = file_dossier("k-flow", sender="citizen-1", channel="telegram")
         up = _rate({"rating": "👍", "rating_kind": "dossier", "dossier_code": filed})
         assert up.messages[0]["text"] == "Cảm ơn bạn đã đánh giá!"
         with session_scope(database.new_factory()) as db:
@@ -236,26 +236,15 @@ def test_a_bad_rating_feeds_the_inbox_and_the_dashboard(tmp_path: Path) -> None:
     assert board.ratings == {1: 1}
 
 
-def _file_dossier(sender: str, channel: str, key: str) -> str:
-    from dossiers.service import SubmissionRequest, submit_dossier
-
-    request = SubmissionRequest(
-        idempotency_key=key, procedure_code="1.001193", procedure_name="Thủ tục đăng ký khai sinh",
-        sender_id=sender, channel=channel, applicant_name="Nguyễn Văn An",
-        applicant_dob=date(1990, 3, 15), applicant_citizen_id="001090012345",
-        applicant_phone="0912345678", applicant_address="Số 12 Tràng Tiền, Hoàn Kiếm, Hà Nội",
-    )
-    with common.db_session() as session:
-        return submit_dossier(session, request).code
 
 
 def test_ratings_are_checked_and_one_per_target(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with actions_database(tmp_path, monkeypatch) as database:
-        mine = _file_dossier("citizen-1", "telegram", "k-own")
-        theirs = _file_dossier("citizen-2", "telegram", "k-other")
-        other_channel = _file_dossier("citizen-1", "zalo", "k-zalo")
+        mine = file_dossier("k-own", sender="citizen-1", channel="telegram")
+        theirs = file_dossier("k-other", sender="citizen-2", channel="telegram")
+        other_channel = file_dossier("k-zalo", sender="citizen-1", channel="zalo")
         refused = [
             {"rating": "5", "rating_kind": "dossier", "dossier_code": "HS-XXXX-0000"},
             {"rating": "5", "rating_kind": "dossier", "dossier_code": theirs},
