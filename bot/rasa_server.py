@@ -26,11 +26,12 @@ Rasa version it was written against and does nothing otherwise.
 from __future__ import annotations
 
 import functools
+import logging
 import sys
-import warnings
 from collections.abc import Callable
 from typing import Any
 
+log = logging.getLogger(__name__)
 PATCHED_RASA_VERSION = "3.6.21"
 
 
@@ -160,9 +161,48 @@ def install() -> bool:
     # Not a speed fix either: Rasa warns about a malformed `/intent{...}` line by
     # quoting the whole line, so anything a citizen typed after the intent (an ID
     # number, a phone) would reach the server's log. The message is still parsed
-    # as Rasa parses it; only the quoting warning is silenced.
-    warnings.filterwarnings("ignore", message=PAYLOAD_WARNING_PREFIX, category=UserWarning)
+    # as Rasa parses it; only the quoting is dropped.
+    _unquote_payload_warnings()
     return True
+
+
+def _unquote_payload_warnings() -> None:
+    """Replace Rasa's warnings that quote a citizen's `/...` message by one that
+    does not. At the source, not with a `warnings` filter: Rasa's start-up puts
+    its own "once" filter in front of every filter installed before it (found
+    when the filter alone still let the ID number through the live server)."""
+    import rasa.shared.utils.io as rasa_io
+    from rasa.shared.core.training_data.story_reader import yaml_story_reader as reader
+
+    original = rasa_io.raise_warning
+    if getattr(original, "_tthc_unquoted", False):
+        return
+
+    def raise_warning(message: Any, category: Any = None, docs: Any = None, **kwargs: Any) -> None:
+        if isinstance(message, str) and message.startswith(PAYLOAD_WARNING_PREFIX):
+            log.warning("a /intent{...} message was partly malformed (text not logged)")
+            return
+        original(message, category, docs, **kwargs)
+
+    raise_warning._tthc_unquoted = True  # type: ignore[attr-defined]  # idempotence marker
+    rasa_io.raise_warning = raise_warning
+    reader.structlogger = _UnquotedLogger(reader.structlogger)
+
+
+class _UnquotedLogger:
+    """Rasa's structlog logger of the story reader, without the `user_text` it
+    attaches to "message.parsing.failed" (a `/...` message that is no payload)."""
+
+    def __init__(self, wrapped: Any) -> None:
+        self._wrapped = wrapped
+
+    def warning(self, event: str, **values: Any) -> Any:
+        if "user_text" in values:
+            values["user_text"] = "(not logged)"
+        return self._wrapped.warning(event, **values)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._wrapped, name)
 
 
 def main() -> None:
