@@ -584,6 +584,8 @@ CANCEL_PHRASES = frozenset(
     }
 )
 _CANCEL_WORD_RE = re.compile(r"(?<!\w)(?:hủy|huỷ)(?!\w)")
+# "không hủy" anywhere in a short answer: the opposite of a cancel request.
+_NEGATED_CANCEL = " khong huy "
 # Folded phrases asking for a human officer.
 HANDOFF_MARKERS = ("can bo", "nhan vien", "nguoi that", "tong dai", "ho tro truc tiep")
 # Folded phrases that make a message a question rather than an answer.
@@ -621,6 +623,8 @@ def is_cancel_request(text: object) -> bool:
     stripped = text.strip()
     if stripped.startswith("/cancel"):
         return True
+    if _NEGATED_CANCEL in f" {_folded_words(stripped)} ":
+        return False  # "thôi không hủy nữa" keeps the form
     lowered = nfc(stripped.lower())
     if _CANCEL_WORD_RE.search(lowered):
         return True
@@ -628,9 +632,12 @@ def is_cancel_request(text: object) -> bool:
 
 
 def is_continue_answer(text: object) -> bool:
-    """"tiếp tục", "không hủy": the citizen keeps the form after being asked
-    whether to cancel it."""
-    return isinstance(text, str) and len(text) < 60 and _folded_words(text) in CONTINUE_ANSWERS
+    """"tiếp tục", "không hủy", "thôi không hủy nữa": the citizen keeps the
+    form after being asked whether to cancel it."""
+    if not isinstance(text, str) or len(text) >= 60:
+        return False
+    words = _folded_words(text)
+    return words in CONTINUE_ANSWERS or _NEGATED_CANCEL in f" {words} "
 
 
 def is_cancel_confirmation(text: object) -> bool:

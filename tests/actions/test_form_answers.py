@@ -221,3 +221,16 @@ def test_no_to_the_cancel_question_goes_back_to_the_form():
         full_name="Nguyễn Văn An", dossier_cancel_pending=True,
     )
     assert reading == "inform"
+
+
+@pytest.mark.parametrize("typed", ["thôi không hủy nữa", "không hủy", "Không huỷ đâu"])
+def test_a_negated_cancel_keeps_the_form(typed):
+    # Re-test: "thôi không hủy nữa" after the cancel question deleted the answers.
+    assert not forms.is_cancel_request(typed)
+    assert forms.is_continue_answer(typed)
+    pending = _reads(
+        typed, "cancel", "1.004194", "date_of_birth",
+        full_name="Nguyễn Văn An", dossier_cancel_pending=True,
+    )
+    assert pending == "inform"
+    assert forms.is_cancel_request("hủy hồ sơ") and forms.is_cancel_request("thôi không nộp nữa")
