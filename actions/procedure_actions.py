@@ -372,13 +372,17 @@ class ActionAnswerProcedureQuestion(Action):
 
     @staticmethod
     def _resolve_choice(entity: str | None, text: str, options: list[dict[str, Any]]) -> int | None:
-        codes = [o.get("code") for o in options]
-        if entity in codes:
-            return codes.index(entity)
-        index = c.choice_index(text, len(options))
+        # What the citizen typed against what we showed, before the NLU's own
+        # procedure guess: a label or name first ("lần đầu" is the "Cấp lần đầu"
+        # button, not the ordinal "đầu" = the first option), then a number or
+        # ordinal ("số 2", "cái thứ hai"), and only then the search's guess.
+        index = c.choice_by_name(text, options)
+        if index is None:
+            index = c.choice_index(text, len(options))
         if index is not None:
             return index
-        return c.choice_by_name(text, options)
+        codes = [o.get("code") for o in options]
+        return codes.index(entity) if entity in codes else None
 
 
 class ActionGreetMenu(Action):

@@ -35,3 +35,15 @@ def test_options_without_labels_still_match_by_name() -> None:
     plain = [{k: v for k, v in o.items() if k != "label"} for o in OPTIONS]
     assert c.choice_by_name("cấp lại thẻ căn cước", plain) == 1
     assert c.choice_by_name("bị mất", plain) is None
+
+
+def test_what_was_typed_beats_the_nlu_guess() -> None:
+    # Re-test: "lần đầu" answered Cấp đổi because the procedure entity (the
+    # search's first guess) was checked before the labels.
+    from actions.procedure_actions import ActionAnswerProcedureQuestion
+
+    resolve = ActionAnswerProcedureQuestion._resolve_choice
+    assert resolve("1.014063", "lần đầu", OPTIONS) == 2
+    assert resolve("1.014063", "số 2", OPTIONS) == 1
+    assert resolve("1.014064", "cho tôi cái đó", OPTIONS) == 1  # nothing typed matches
+    assert resolve(None, "cho tôi cái đó", OPTIONS) is None
