@@ -38,8 +38,7 @@ from typing import Any
 
 from catalog.resolution import CONFIDENT_SCORE
 from core.vietnamese import fold, nfc
-from core.wording import say
-from dossiers.rating_buttons import payload_entities, typed_rating
+from dossiers.rating_buttons import RATING_REFUSALS, payload_entities, typed_rating
 
 RATING_INTENT = "rate"
 QUESTION_CONFIDENCE = 0.7
@@ -104,8 +103,6 @@ def _rating_of(message: dict[str, Any]) -> tuple[int | None, bool]:
     return score, commented
 
 
-# What `action_save_rating` says when it stored nothing (no comment asked).
-REFUSALS = frozenset({say("rating.not_received"), say("rating.dossier_not_found")})
 
 
 def awaiting_comment(tracker: Any) -> bool:
@@ -122,9 +119,10 @@ def awaiting_comment(tracker: Any) -> bool:
         return False
     for event in reversed(list(getattr(tracker, "events", []) or [])):
         name = getattr(event, "action_name", None)
-        if getattr(event, "type_name", "") == "user":
+        kind = getattr(event, "type_name", "")
+        if kind == "user":
             return False
-        if getattr(event, "type_name", "") == "bot" and getattr(event, "text", None) in REFUSALS:
+        if kind == "bot" and getattr(event, "text", None) in RATING_REFUSALS:
             return False
         if name and name != "action_listen":
             return name == "action_save_rating"

@@ -72,3 +72,12 @@ def payload_entities(payload: object) -> dict[str, Any] | None:
     except ValueError:
         return None
     return entities if isinstance(entities, dict) else None
+
+
+# What `action_save_rating` answers when it stores nothing (a malformed payload,
+# someone else's dossier, a thumb typed where no rating was offered): a rating
+# followed by one of these asks for no comment (bot.rating_comment) and feeds
+# no inbox item (training.inbox).
+RATING_REFUSALS = frozenset(
+    {say("rating.not_received"), say("rating.dossier_not_found"), say("rating.not_offered")}
+)

@@ -14,7 +14,7 @@ badly into an inbox occurrence. Reasons (`REASONS`):
 - `handoff`: the citizen then asked for an officer (the message *before* the
   request is the one the assistant failed on);
 - `bad_rating`: the citizen rated the answer 1 or 2 (intent `rate`, see
-  /work/coord/ratings.md; a tap, or a thumb typed after the buttons) —
+  docs/maintainers-loop.md §5; a tap, or a thumb typed after the buttons) —
   attached to the message that was answered. Only a stored rating counts:
   one that `action_save_rating` refused (`RATING_REFUSALS`: someone else's
   dossier, a malformed payload) is no rating.
@@ -58,7 +58,7 @@ from catalog.orm import ProcedureRow
 from core.db import PROJECT_ROOT, utcnow
 from core.settings import settings_for
 from core.vietnamese import fold
-from core.wording import say
+from dossiers.rating_buttons import RATING_REFUSALS
 from training.orm import Cursor, InboxItem
 from training.scrub import scrub
 from training.tracker_events import (  # re-exported: analytics and retention read them here
@@ -102,11 +102,6 @@ REASON_LABELS_VI: dict[str, str] = {
     "bad_rating": "Đánh giá thấp",
 }
 RATING_INTENT = "rate"
-# What action_save_rating answers when it stores nothing: a rating followed by
-# one of these was refused and feeds nothing.
-RATING_REFUSALS = frozenset(
-    {say("rating.not_received"), say("rating.dossier_not_found"), say("rating.not_offered")}
-)
 CURSOR_NAME = "inbox"
 DOMAIN_DIR = PROJECT_ROOT / "bot" / "domain"
 _PUNCT = re.compile(r"[^\w\s]|_")

@@ -1,6 +1,6 @@
 """Citizens' ratings of answers and finished dossiers (issue 12).
 
-A rating arrives as a button payload (see /work/coord/ratings.md):
+A rating arrives as a button payload (see docs/maintainers-loop.md §5):
 `/rate{"rating":"5","rating_kind":"answer"}` (👍 = 5, 👎 = 1, or 1..5), with an
 optional `rating_comment`. `record_rating` validates and stores it; the
 comment is scrubbed of personal data first. Ratings feed the dashboard
