@@ -32,7 +32,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import common as c
 from actions.rating_actions import rating_buttons
-from core.vietnamese import DOSSIER_CODE_PATTERN, NATIONAL_CODE_PATTERN, fold
+from core.vietnamese import fold, without_codes
 from core.wording import say
 from dossiers.codes import parse_any_code
 
@@ -98,8 +98,7 @@ def _digits_with_code(text: str) -> str | None:
     """The last 4 phone digits clearly given in a message that carries a code
     (`_DIGITS_CUE_RE`), read with the codes taken out so that the digits of
     the code itself ("HS-1234-5678") never count; None when there are none."""
-    rest = NATIONAL_CODE_PATTERN.sub(" ", (text or "")[:500])
-    rest = DOSSIER_CODE_PATTERN.sub(" ", rest)
+    rest, _ = without_codes(text or "")
     match = _DIGITS_CUE_RE.search(fold(rest))
     if not match:
         return None

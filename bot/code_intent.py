@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from core.vietnamese import DOSSIER_CODE_PATTERN, NATIONAL_CODE_PATTERN
+from core.vietnamese import without_codes
 
 STATUS_INTENT = "check_status"
 # Intents that keep a dossier code for themselves ("rate": the 👍/👎 of a
@@ -43,9 +43,8 @@ def is_only_a_code(text: str) -> bool:
     nothing else but spaces and punctuation."""
     if not text or text.lstrip().startswith("/"):  # a button payload: its intent is given
         return False
-    rest, found = NATIONAL_CODE_PATTERN.subn(" ", text[:500])
-    rest, more = DOSSIER_CODE_PATTERN.subn(" ", rest)
-    return bool(found + more) and _NOTHING_ELSE.fullmatch(rest) is not None
+    rest, found = without_codes(text)
+    return bool(found) and _NOTHING_ELSE.fullmatch(rest) is not None
 
 
 def reinterpret(parse_data: dict[str, Any], in_form: bool = False) -> dict[str, Any]:

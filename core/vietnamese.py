@@ -52,6 +52,7 @@ __all__ = [
     "nfc",
     "normalize_dashes",
     "strip_invisible",
+    "without_codes",
 ]
 
 # --------------------------------------------------------------------------------------------
@@ -231,6 +232,17 @@ NATIONAL_CODE_REGEX = (
     rf"{_DASH}\d{{6}}{_DASH}\d{{3,6}}(?![0-9A-Za-z])"
 )
 NATIONAL_CODE_PATTERN: re.Pattern[str] = re.compile(NATIONAL_CODE_REGEX)
+
+
+def without_codes(text: str, limit: int = 500) -> tuple[str, int]:
+    """(the first `limit` characters of `text` with every national and "HS-"
+    dossier code replaced by a space, how many codes were found): what a message
+    says besides its codes, so that a code's own digits ("HS-1234-5678") are
+    never read as anything else. National codes first: they may contain
+    letters and digits an HS- pattern must not see."""
+    rest, national = NATIONAL_CODE_PATTERN.subn(" ", text[:limit])
+    rest, ours = DOSSIER_CODE_PATTERN.subn(" ", rest)
+    return rest, national + ours
 
 # --------------------------------------------------------------------------------------------
 # Personal numbers and their masks
