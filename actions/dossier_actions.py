@@ -65,9 +65,7 @@ EDIT_ALIASES: dict[str, tuple[str, ...]] = {
     "address": ("dia chi", "noi o"),
 }
 EDIT_VERBS = ("sua", "chinh sua", "doi", "thay doi", "nhap lai")
-AFFIRM_WORDS = frozenset(
-    {"xac nhan", "dong y", "ok", "oke", "co", "yes", "dung", "dung roi", "nop", "nop di"}
-)
+AFFIRM_WORDS = forms.YES_ANSWERS | {"xac nhan", "nop", "nop di"}
 
 
 def all_field_names() -> list[str]:

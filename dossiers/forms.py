@@ -595,20 +595,22 @@ QUESTION_MARKERS = (
     "phai lam gi", "co duoc khong", "duoc khong", "co can", "co phai", "la gi",
     "gio lam viec",
 )
+# Anything with "không hủy" in it keeps the form too (`_NEGATED_CANCEL`).
 CONTINUE_ANSWERS = frozenset(
     {
-        "tiep tuc", "tiep", "khong huy", "khong huy nua", "tiep tuc nhap", "quay lai", "lam tiep",
+        "tiep tuc", "tiep", "tiep tuc nhap", "quay lai", "lam tiep",
         # "không" to "Bạn có chắc muốn hủy hồ sơ này không?" keeps the form.
-        "khong", "khong dau", "thoi khong huy",
+        "khong", "khong dau",
     }
 )
-# Folded answers saying yes to that question: the form is cancelled.
-CANCEL_CONFIRM_ANSWERS = frozenset(
-    {
-        "co", "co huy", "co a", "da co", "dong y", "ok", "oke", "okay", "yes", "u", "uh", "um",
-        "vang", "da", "chac chan", "chac", "dung", "dung roi", "dung vay", "huy luon",
-    }
-)
+# Folded yes-words every yes/no question of the form accepts; each question adds its own
+# (the summary: "xác nhận", "nộp"; the cancel question: "có hủy", "hủy luôn"...).
+YES_ANSWERS = frozenset({"co", "dong y", "ok", "oke", "yes", "dung", "dung roi"})
+# Folded answers saying yes to the cancel question: the form is cancelled.
+CANCEL_CONFIRM_ANSWERS = YES_ANSWERS | {
+    "co huy", "co a", "da co", "okay", "u", "uh", "um", "vang", "da", "chac chan", "chac",
+    "dung vay", "huy luon",
+}
 
 
 def _folded_words(text: str) -> str:
