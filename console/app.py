@@ -136,6 +136,20 @@ def create_app(settings: ConsoleSettings | None = None, name: str | None = None)
             app.ctx.tracker.close()
 
     @app.on_request
+    async def without_trailing_slash(request: Request) -> HTTPResponse | None:
+        # First, before the session look-up a redirect does not need.
+        # "/dossiers/" typed or bookmarked is "/dossiers": Sanic would route it to
+        # the detail page with an empty code ("Không tìm thấy hồ sơ"). A redirect
+        # on this host only: the target never starts with "//".
+        path = request.path
+        if request.method != "GET" or len(path) < 2 or not path.endswith("/"):
+            return None
+        target = "/" + path.strip("/")
+        if request.query_string:
+            target += "?" + request.query_string
+        return redirect(target, status=308)
+
+    @app.on_request
     async def load_staff(request: Request) -> HTTPResponse | None:
         request.ctx.staff = None
         request.ctx.csrf = None
@@ -164,19 +178,6 @@ def create_app(settings: ConsoleSettings | None = None, name: str | None = None)
         headers.setdefault("Referrer-Policy", "same-origin")
         if not request.path.startswith("/static/"):
             headers.setdefault("Cache-Control", "no-store")
-
-    @app.on_request
-    async def without_trailing_slash(request: Request) -> HTTPResponse | None:
-        # "/dossiers/" typed or bookmarked is "/dossiers": Sanic would route it to
-        # the detail page with an empty code ("Không tìm thấy hồ sơ"). A redirect
-        # on this host only: the target never starts with "//".
-        path = request.path
-        if request.method != "GET" or len(path) < 2 or not path.endswith("/"):
-            return None
-        target = "/" + path.strip("/")
-        if request.query_string:
-            target += "?" + request.query_string
-        return redirect(target, status=308)
 
     @app.exception(Exception)
     async def on_error(request: Request, exc: Exception) -> HTTPResponse:
